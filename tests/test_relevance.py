@@ -1,0 +1,91 @@
+"""Ranking quality on the judged set (tests/relevance/queries.json), via scripts/evaluate.py.
+
+The threshold is a floor that catches ranking regressions; `python scripts/evaluate.py
+--failures` shows which queries miss and what ranked first instead.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+MIN_SUCCESS_AT_3 = 0.9
+
+
+def _load_evaluate():
+    name = "searchapp_scripts_evaluate"
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module  # dataclasses look their module up while the file runs
+    spec.loader.exec_module(module)
+    return module
+
+
+evaluate = _load_evaluate()
+
+
+@pytest.fixture(scope="module")
+def report():
+    return evaluate.evaluate(systems=("searchapp",))
+
+
+def test_judged_set_is_well_formed():
+    data = json.loads(evaluate.QUERIES_FILE.read_text(encoding="utf-8"))
+    queries = data["queries"]
+    assert len(queries) >= 70
+    assert len({q["q"] for q in queries}) == len(queries), "duplicate query"
+    for q in queries:
+        assert set(q) <= {"q", "expect", "note"}
+        assert q["q"].strip() and q["expect"], q
+        assert all(isinstance(e, str) and e for e in q["expect"]), q
+
+
+def test_every_expected_phrase_is_in_some_chunk():
+    texts = [chunk.text for chunk in evaluate.load_chunks()]
+    for query in evaluate.load_queries():
+        for phrase in query.expect:
+            assert any(phrase in text for text in texts), (query.q, phrase)
+
+
+def test_metrics_of_hand_made_rankings():
+    assert evaluate.query_metrics([True, False], 1) == {
+        "success@1": 1.0,
+        "success@3": 1.0,
+        "mrr": 1.0,
+        "ndcg@10": 1.0,
+    }
+    m = evaluate.query_metrics([False, False, True], 1)
+    assert (m["success@1"], m["success@3"], m["mrr"]) == (0.0, 1.0, pytest.approx(1 / 3))
+    assert m["ndcg@10"] == pytest.approx(0.5)  # 1/log2(4)
+    m = evaluate.query_metrics([False] * 3 + [True], 2)
+    assert (m["success@3"], m["mrr"]) == (0.0, 0.25)
+    assert evaluate.query_metrics([], 3)["ndcg@10"] == 0.0
+    assert evaluate.query_metrics([False] * 10 + [True], 1)["mrr"] == 0.0  # past the top 10
+
+
+@pytest.mark.parametrize(
+    "q", ['"unclosed', 'a"b', "NEAR(x y)", "x AND OR", "*", "-", "col:val", "中老 ^2", "()"]
+)
+def test_fts5_baseline_escapes_every_query(q):
+    rank = evaluate.open_fts5([evaluate.Chunk("a:1", "paragraph", "x y 中老")], Path("."))
+    assert isinstance(rank(q), list)
+
+
+def test_searchapp_success_at_3(report):
+    summary = report["systems"]["searchapp"]
+    missed = [
+        f"{p['q']!r} -> {(p['top_texts'] or ['(no hits)'])[0][:80]!r}"
+        for p in summary["per_query"]
+        if not p["success@3"]
+    ]
+    assert summary["errors"] == 0
+    assert summary["success@3"] >= MIN_SUCCESS_AT_3, "\n".join(
+        [f"success@3 {summary['success@3']:.3f} < {MIN_SUCCESS_AT_3}; missed:", *missed]
+    )
