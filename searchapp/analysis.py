@@ -1,0 +1,352 @@
+"""One text analyzer for English and Chinese.
+
+Text is folded (full-width to ASCII, accents off, curly quotes straight, traditional Chinese
+characters to simplified, lower case), then split into runs: Chinese runs go through jieba,
+other runs into words. English words lose possessive 's, stop words go, and the rest are
+stemmed with Porter2. Token positions are sequential in both languages so phrase queries work
+(jieba's own ChineseAnalyzer uses character offsets as positions, which breaks phrases).
+
+When indexing, a long Chinese word also yields the dictionary words inside it at the same
+position (``中华人民共和国`` also gives ``共和国``), so a word inside a longer word is found.
+Character offsets always point into the original text, for highlighting.
+
+The schema pickles these classes into the index: keep them importable at this module path.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import re
+import tempfile
+import threading
+import unicodedata
+from pathlib import Path
+
+from whoosh.analysis import Composable, Filter, Token, Tokenizer
+from whoosh.lang.porter2 import stem as porter2_stem
+
+_CJK = "\u2e80-\u2fff\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_TOKEN_RE = re.compile(
+    rf"(?P<cjk>[{_CJK}]+)"
+    rf"|(?P<num>\d+(?:[.,]\d+)+)"
+    rf"|(?P<word>[^\W_{_CJK}]+(?:'[^\W_{_CJK}]+)*)"
+)
+_CJK_RE = re.compile(f"[{_CJK}]")
+
+_QUOTES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "`": "'",
+        "\u00b4": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+    }
+)
+
+ENGLISH_STOP_WORDS = frozenset(
+    "a an and are as at be by for from has have in is it its of on or that the this to was "
+    "were will with".split()
+)
+
+_jieba_lock = threading.Lock()
+_jieba = None
+
+
+def jieba_tokenizer():
+    """jieba's tokenizer, loaded once per process, with its cache in a writable place."""
+    global _jieba
+    if _jieba is None:
+        with _jieba_lock:
+            if _jieba is None:
+                import logging
+
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                cache_dir = Path(
+                    os.environ.get("SEARCHAPP_CACHE_DIR")
+                    or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "searchapp"
+                )
+                try:
+                    cache_dir.mkdir(parents=True, exist_ok=True)
+                    probe = tempfile.NamedTemporaryFile(dir=cache_dir)
+                    probe.close()
+                except OSError:
+                    cache_dir = Path(tempfile.mkdtemp(prefix="searchapp-jieba-"))
+                tokenizer = jieba.Tokenizer()
+                tokenizer.tmp_dir = str(cache_dir)
+                tokenizer.cache_file = "jieba.cache"
+                tokenizer.initialize()
+                _jieba = tokenizer
+    return _jieba
+
+
+@functools.cache
+def _t2s_table() -> dict[int, str]:
+    """Traditional -> simplified character table, from OpenCC's dictionary."""
+    import opencc
+
+    path = Path(opencc.__file__).parent / "dictionary" / "TSCharacters.txt"
+    table: dict[int, str] = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        parts = line.split()
+        if len(parts) >= 2 and len(parts[0]) == 1 and len(parts[1]) == 1:
+            table[ord(parts[0])] = parts[1]
+    return table
+
+
+@functools.lru_cache(maxsize=65536)
+def fold_char(char: str) -> str:
+    """Fold one character: width, accents, case, quotes, traditional Chinese."""
+    folded = unicodedata.normalize("NFKC", char)
+    decomposed = unicodedata.normalize("NFD", folded)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    folded = unicodedata.normalize("NFC", stripped) or folded
+    return folded.lower().translate(_QUOTES).translate(_t2s_table())
+
+
+def fold(text: str) -> tuple[str, list[int] | None]:
+    """Folded text and, when lengths differ, the original index of each folded character."""
+    if text.isascii():
+        return text.lower().replace("`", "'"), None
+    out: list[str] = []
+    offsets: list[int] = []
+    same_length = True
+    for index, char in enumerate(text):
+        folded = fold_char(char)
+        if len(folded) != 1:
+            same_length = False
+        out.append(folded)
+        offsets.extend([index] * len(folded))
+    return "".join(out), (None if same_length else offsets)
+
+
+def fold_text(text: str) -> str:
+    """Just the folded text (for comparisons and vocabulary)."""
+    return fold(text)[0]
+
+
+def has_cjk(text: str) -> bool:
+    return bool(_CJK_RE.search(text))
+
+
+class BilingualTokenizer(Tokenizer):
+    """Folds text and splits it into words (English) and jieba words (Chinese).
+
+    ``mode="index"`` adds the dictionary words inside long Chinese words at the same position.
+    """
+
+    def __init__(self, subwords: bool = True, stoplist: frozenset[str] = frozenset()):
+        self.subwords = subwords
+        self.stoplist = stoplist
+
+    def __eq__(self, other):
+        return (
+            type(other) is type(self)
+            and other.subwords == self.subwords
+            and other.stoplist == self.stoplist
+        )
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        folded, offsets = fold(value)
+        if not tokenize:
+            token.original = token.text = folded
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar = start_char
+                token.endchar = start_char + len(value)
+            yield token
+            return
+
+        def orig(i: int) -> int:
+            if offsets is None:
+                return i
+            return offsets[i] if i < len(offsets) else len(value)
+
+        def orig_end(j: int) -> int:
+            if offsets is None:
+                return j
+            return offsets[j - 1] + 1 if j > 0 else 0
+
+        subwords = self.subwords and mode == "index"
+        pos = start_pos
+        for match in _TOKEN_RE.finditer(folded):
+            if match.lastgroup == "cjk":
+                for word, begin, end in _segment(match.group(), subwords):
+                    if word is None:  # marks the next primary word
+                        continue
+                    token.text = word
+                    token.boost = 1.0
+                    token.stopped = False
+                    token.cjk = True
+                    if keeporiginal:
+                        token.original = word
+                    if positions:
+                        token.pos = pos + begin[1]
+                    if chars:
+                        token.startchar = start_char + orig(match.start() + begin[0])
+                        token.endchar = start_char + orig_end(match.start() + end)
+                    yield token
+                pos += _count_primary(match.group())
+                continue
+            word = match.group()
+            if match.lastgroup == "word" and "'" in word:
+                if word.endswith("'s"):
+                    word = word[:-2]
+                word = word.replace("'", "")
+            if removestops and word in self.stoplist:
+                continue  # dropped without a position, so phrases skip stop words
+            token.text = word
+            token.boost = 1.0
+            token.stopped = False
+            token.cjk = False
+            if keeporiginal:
+                token.original = word
+            if positions:
+                token.pos = pos
+            if chars:
+                token.startchar = start_char + orig(match.start())
+                token.endchar = start_char + orig_end(match.end())
+            pos += 1
+            yield token
+
+
+@functools.lru_cache(maxsize=20000)
+def _primary_words(run: str) -> tuple[tuple[str, int, int], ...]:
+    tokenizer = jieba_tokenizer()
+    return tuple((w, s, e) for w, s, e in tokenizer.tokenize(run, mode="default", HMM=True))
+
+
+def _count_primary(run: str) -> int:
+    return len(_primary_words(run))
+
+
+def _segment(run: str, subwords: bool):
+    """Yield (word, (start, index_of_primary), end) for a run of Chinese characters."""
+    freq = jieba_tokenizer().FREQ if subwords else None
+    for index, (word, start, end) in enumerate(_primary_words(run)):
+        if freq is not None and len(word) > 2:
+            seen = set()
+            for size in (2, 3):
+                for i in range(len(word) - size + 1):
+                    gram = word[i : i + size]
+                    if gram != word and gram not in seen and freq.get(gram):
+                        seen.add(gram)
+                        yield gram, (start + i, index), start + i + size
+        yield word, (start, index), end
+
+
+class EnglishStemFilter(Filter):
+    """Porter2-stem Latin-script words; leave Chinese and numbers alone."""
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(self, tokens):
+        for token in tokens:
+            if not getattr(token, "cjk", False) and token.text.isalpha():
+                token.text = _stem(token.text)
+            yield token
+
+
+@functools.lru_cache(maxsize=100_000)
+def _stem(word: str) -> str:
+    return porter2_stem(word) if word.isascii() else word
+
+
+def text_analyzer() -> Composable:
+    """The analyzer for searchable text fields: fold, segment, drop stop words, stem."""
+    return BilingualTokenizer(stoplist=ENGLISH_STOP_WORDS) | EnglishStemFilter()
+
+
+def word_analyzer() -> Composable:
+    """Folded, segmented, unstemmed words: the vocabulary for suggestions and spelling."""
+    return BilingualTokenizer(subwords=False)
+
+
+def analyze(text: str, mode: str = "query", stem: bool = True) -> list[str]:
+    """The token texts of ``text`` (a helper for tests, spelling and synonyms)."""
+    analyzer = text_analyzer() if stem else word_analyzer()
+    return [t.text for t in analyzer(text, mode=mode)]
+
+
+class CJKBigramTokenizer(Tokenizer):
+    """Overlapping character bigrams of the Chinese runs in a text (a lone character alone).
+
+    jieba segments a phrase differently alone than in a sentence (``中老铁路`` is ``中老|铁路`` in a
+    query but ``中|老|铁路`` inside the article), so Chinese words and phrases are also matched
+    on bigrams, which do not depend on segmentation. Runs are kept one position apart so a
+    phrase never matches across punctuation.
+    """
+
+    def __eq__(self, other):
+        return type(other) is type(self)
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        folded, offsets = fold(value)
+        pos = start_pos
+        for match in _CJK_RUN_RE.finditer(folded):
+            for gram, begin, end in cjk_bigrams(match.group()):
+                token.text = gram
+                token.boost = 1.0
+                token.stopped = False
+                if keeporiginal:
+                    token.original = gram
+                if positions:
+                    token.pos = pos
+                if chars:
+                    s, e = match.start() + begin, match.start() + end
+                    token.startchar = start_char + (offsets[s] if offsets else s)
+                    token.endchar = start_char + (offsets[e - 1] + 1 if offsets else e)
+                pos += 1
+                yield token
+            pos += 1
+
+
+_CJK_RUN_RE = re.compile(f"[{_CJK}]+")
+
+
+def cjk_bigrams(run: str) -> list[tuple[str, int, int]]:
+    """(gram, start, end) for each overlapping bigram of ``run``; a lone character as itself."""
+    if len(run) == 1:
+        return [(run, 0, 1)]
+    return [(run[i : i + 2], i, i + 2) for i in range(len(run) - 1)]
+
+
+def bigram_analyzer() -> Composable:
+    return CJKBigramTokenizer()

@@ -1,0 +1,211 @@
+"""The ``searchapp`` command: index, search, stats, serve.
+
+Commands only parse options and print; the work is done by plain functions in the other
+modules, which the tests call directly. User mistakes exit with a clear message, no traceback.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import sys
+from pathlib import Path
+
+import click
+
+from searchapp import config
+from searchapp.articles import KINDS
+from searchapp.indexing import IndexingError, IndexUnavailable, build_index
+from searchapp.searching import InvalidParameter, index_stats, search
+
+
+def _index_option(func):
+    return click.option(
+        "--index",
+        "index_dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Index folder [default: $SEARCHAPP_INDEX or ./index].",
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="searchapp")
+def main() -> None:
+    """Bilingual (English/Chinese) full-text search for news articles."""
+
+
+@main.command("index")
+@click.option(
+    "--source",
+    "source_dirs",
+    multiple=True,
+    type=click.Path(path_type=Path),
+    help="Folder of article .txt files (repeatable) [default: $SEARCHAPP_SOURCE or the "
+    "bundled article].",
+)
+@_index_option
+@click.option("--rebuild", is_flag=True, help="Re-index everything instead of only changes.")
+@click.option(
+    "--procs",
+    type=click.IntRange(1, 8),
+    default=1,
+    show_default=True,
+    help="Writer processes for a full build.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
+def index_command(
+    source_dirs: tuple[Path, ...], index_dir: Path | None, rebuild: bool, procs: int, quiet: bool
+) -> None:
+    """Build or update the index (incremental unless --rebuild)."""
+    sources = list(source_dirs) or [config.default_source_dir()]
+    index_dir = index_dir or config.default_index_dir()
+    report = run_index(sources, index_dir, rebuild=rebuild, procs=procs, quiet=quiet)
+    for note in report.notes:
+        click.echo(f"note: {note}", err=True)
+    for path, reason in report.skipped:
+        click.echo(f"skipped {path}: {reason}", err=True)
+    for path, warning in report.warnings:
+        click.echo(f"warning: {path}: {warning}", err=True)
+    click.echo(report.summary())
+
+
+def run_index(sources, index_dir: Path, rebuild: bool, procs: int = 1, quiet: bool = False):
+    """Run an indexing pass with a progress bar on a terminal."""
+    show_bar = not quiet and sys.stderr.isatty()
+    bar = None
+
+    def progress(done: int, total: int, name: str) -> None:
+        nonlocal bar
+        if not show_bar:
+            return
+        if bar is None:
+            bar = click.progressbar(
+                length=total, label="Indexing", file=sys.stderr, show_pos=True, show_eta=True
+            )
+            bar.__enter__()
+        bar.update(1)
+
+    try:
+        return build_index(sources, index_dir, rebuild=rebuild, progress=progress, procs=procs)
+    except IndexingError as exc:
+        raise click.ClickException(str(exc)) from exc
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+@main.command("search")
+@click.argument("query")
+@_index_option
+@click.option("--kind", type=click.Choice(KINDS), help="Only chunks of this kind.")
+@click.option("--lang", type=click.Choice(["en", "zh"]), help="Only chunks in this language.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON the web API returns.")
+def search_command(
+    query: str,
+    index_dir: Path | None,
+    kind: str | None,
+    lang: str | None,
+    page: int,
+    per_page: int,
+    as_json: bool,
+) -> None:
+    """Search the index and print ranked hits with highlighted snippets."""
+    index_dir = index_dir or config.default_index_dir()
+    try:
+        result = search(index_dir, query, page=page, per_page=per_page, kind=kind, lang=lang)
+    except (IndexUnavailable, InvalidParameter) as exc:
+        raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        return
+    click.echo(format_results(result, color=sys.stdout.isatty()))
+
+
+def format_results(result: dict, color: bool) -> str:
+    """Hits as terminal text; matches in bold yellow on a terminal, in [brackets] otherwise."""
+    lines = []
+    if result.get("showing_results_for"):
+        lines.append(f"Showing results for: {result['showing_results_for']}")
+    elif result.get("suggestion"):
+        lines.append(f"Did you mean: {result['suggestion']}")
+    if not result["hits"]:
+        lines.append(f"No results for {result['query']!r}.")
+        return "\n".join(lines)
+    first = (result["page"] - 1) * result["per_page"] + 1
+    lines.append(f"{result['total']} results ({result['took_ms']} ms)")
+    for n, hit in enumerate(result["hits"], first):
+        where = " / ".join(x for x in (hit["section"], hit["article_title"][:60]) if x)
+        head = f"{n}. [{hit['kind']}] {where}  (score {hit['score']})"
+        lines.append(click.style(head, bold=True) if color else head)
+        if hit["kind"] == "caption" and (hit["photographer"] or hit["photo_date"]):
+            lines.append(f"   photo: {hit['photographer'] or '?'}, {hit['photo_date'] or '?'}")
+        lines.append("   " + _terminal_snippet(hit["snippet"], color))
+        lines.append(f"   {hit['id']}")
+    return "\n".join(lines)
+
+
+def _terminal_snippet(snippet: str, color: bool) -> str:
+    start, end = ("\x1b[1;33m", "\x1b[0m") if color else ("[", "]")
+    parts = re.split(r"(<mark>|</mark>)", snippet)
+    out = []
+    for part in parts:
+        if part == "<mark>":
+            out.append(start)
+        elif part == "</mark>":
+            out.append(end)
+        else:
+            out.append(re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", html.unescape(part)))
+    return "".join(out)
+
+
+@main.command("stats")
+@_index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def stats_command(index_dir: Path | None, as_json: bool) -> None:
+    """Print counts of articles and chunks, by kind and by language."""
+    index_dir = index_dir or config.default_index_dir()
+    try:
+        stats = index_stats(index_dir)
+    except IndexUnavailable as exc:
+        raise click.ClickException(str(exc)) from exc
+    stats = {k: stats[k] for k in ("articles", "chunks", "by_kind", "by_language")}
+    if as_json:
+        click.echo(json.dumps(stats, ensure_ascii=False))
+        return
+    click.echo(f"{stats['articles']} articles, {stats['chunks']} chunks")
+    click.echo("by kind: " + ", ".join(f"{k} {v}" for k, v in stats["by_kind"].items()))
+    click.echo("by language: " + ", ".join(f"{k} {v}" for k, v in stats["by_language"].items()))
+
+
+@main.command("serve")
+@_index_option
+@click.option(
+    "--source",
+    "source_dir",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Articles to index if there is no index yet [default: bundled article].",
+)
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+def serve_command(
+    index_dir: Path | None, source_dir: Path | None, host: str, port: int, workers: int
+) -> None:
+    """Run the search app under gunicorn (builds the index first if there is none)."""
+    from searchapp.serving import serve
+
+    index_dir = index_dir or config.default_index_dir()
+    source_dir = source_dir or config.default_source_dir()
+    try:
+        serve(index_dir, source_dir, host=host, port=port, workers=workers)
+    except (IndexingError, IndexUnavailable) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,427 @@
+"""Build and update the on-disk index, never leaving readers with a half-built one.
+
+Layout of an index directory::
+
+    index/
+      current -> builds/20261129T120000-1234   (symlink, swapped atomically)
+      builds/<build id>/                        (a complete Whoosh index + manifest.json)
+      .lock                                     (one indexing run at a time)
+
+Every run that changes something writes a new build beside the current one (a full build, or a
+copy of the current build updated incrementally), then points ``current`` at it with one atomic
+rename. A reader sees the old build or the new one, never a mix; a killed run leaves only a
+stray ``*.tmp`` folder that the next run removes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from searchapp.articles import (
+    Article,
+    UnreadableArticle,
+    article_id_for,
+    detect_lang,
+    parse_article,
+)
+from searchapp.schema import SCHEMA_VERSION, build_schema
+
+CURRENT = "current"
+BUILDS = "builds"
+MANIFEST = "manifest.json"
+SOURCE_SUFFIXES = (".txt",)
+
+
+class IndexingError(Exception):
+    """A problem the user must fix (missing source folder, unwritable index, another run)."""
+
+
+class IndexUnavailable(Exception):
+    """There is no usable index (never built, or damaged); the message says which and what to do."""
+
+
+@dataclass
+class IndexReport:
+    """What an indexing run did."""
+
+    articles: int = 0
+    chunks: int = 0
+    indexed: int = 0
+    unchanged: int = 0
+    removed: int = 0
+    rebuilt: bool = False
+    changed: bool = False
+    seconds: float = 0.0
+    build: str = ""
+    skipped: list[tuple[str, str]] = field(default_factory=list)
+    warnings: list[tuple[str, str]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def summary(self) -> str:
+        if not self.changed:
+            return (
+                f"Index is up to date: nothing changed, nothing re-indexed "
+                f"({self.articles} articles, {self.chunks} chunks, {self.seconds:.2f} s)."
+            )
+        how = "Rebuilt" if self.rebuilt else "Updated"
+        return (
+            f"{how} index: {self.articles} articles, {self.chunks} chunks "
+            f"({self.indexed} articles indexed, {self.unchanged} unchanged, "
+            f"{self.removed} removed, {len(self.skipped)} skipped) in {self.seconds:.2f} s."
+        )
+
+
+ProgressFn = Callable[[int, int, str], None]
+
+
+def current_build(index_dir: Path) -> Path | None:
+    """The build directory ``current`` points to, or None when there is none."""
+    link = Path(index_dir) / CURRENT
+    try:
+        target = os.readlink(link)
+    except OSError:
+        return None
+    path = (link.parent / target).resolve()
+    return path if path.is_dir() else None
+
+
+def read_manifest(build_dir: Path) -> dict:
+    """The manifest of a build: schema version, articles with hashes, stats."""
+    try:
+        return json.loads((build_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexUnavailable(f"index build {build_dir} has no readable manifest: {exc}") from exc
+
+
+def index_stats(index_dir: Path) -> dict:
+    """``{"articles", "chunks", "by_kind", "by_language"}`` of the current build."""
+    build = current_build(Path(index_dir))
+    if build is None:
+        raise IndexUnavailable(
+            f"no index in {index_dir}: run `searchapp index --index {index_dir}` first"
+        )
+    return read_manifest(build)["stats"]
+
+
+def source_files(source_dirs: Iterable[Path]) -> tuple[dict[str, Path], list[tuple[str, str]]]:
+    """Article id -> file for every article file in the source folders, plus skipped names."""
+    files: dict[str, Path] = {}
+    skipped: list[tuple[str, str]] = []
+    for source in source_dirs:
+        source = Path(source)
+        if not source.exists():
+            raise IndexingError(f"source folder {source} does not exist")
+        if not source.is_dir():
+            raise IndexingError(f"source {source} is not a folder")
+        try:
+            entries = sorted(source.iterdir())
+        except OSError as exc:
+            raise IndexingError(f"cannot list source folder {source}: {exc.strerror}") from exc
+        for path in entries:
+            if path.name.startswith(".") or path.suffix.lower() not in SOURCE_SUFFIXES:
+                continue
+            if not path.is_file():
+                continue
+            article_id = article_id_for(path)
+            if article_id in files:
+                skipped.append(
+                    (str(path), f"same article id {article_id!r} as {files[article_id]}")
+                )
+                continue
+            files[article_id] = path
+    return files, skipped
+
+
+def build_index(
+    source_dirs: Iterable[Path] | Path,
+    index_dir: Path,
+    rebuild: bool = False,
+    progress: ProgressFn | None = None,
+    procs: int = 1,
+) -> IndexReport:
+    """Index the article files of ``source_dirs`` into ``index_dir``.
+
+    Incremental unless ``rebuild``: only articles whose file content changed are re-indexed and
+    articles whose file is gone are removed. Returns what was done.
+    """
+    started = time.perf_counter()
+    if isinstance(source_dirs, str | Path):
+        source_dirs = [source_dirs]
+    index_dir = Path(index_dir)
+    report = IndexReport()
+    files, report.skipped = source_files(list(source_dirs))
+    try:
+        (index_dir / BUILDS).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise IndexingError(f"cannot create index folder {index_dir}: {exc.strerror}") from exc
+
+    with _exclusive_lock(index_dir):
+        previous = current_build(index_dir)
+        old_articles: dict[str, dict] = {}
+        if previous is not None and not rebuild:
+            try:
+                manifest = read_manifest(previous)
+                if manifest.get("schema_version") != SCHEMA_VERSION:
+                    report.notes.append("index format changed: rebuilding everything")
+                    rebuild = True
+                else:
+                    whoosh_index.open_dir(str(previous)).close()
+                    old_articles = manifest["articles"]
+            except Exception as exc:  # a damaged build: start over from the sources
+                report.notes.append(f"current index is unreadable ({exc}): rebuilding everything")
+                rebuild = True
+        if previous is None:
+            rebuild = True
+        report.rebuilt = rebuild
+
+        hashes: dict[str, str] = {}
+        for article_id, path in list(files.items()):
+            try:
+                hashes[article_id] = _file_hash(path)
+            except OSError as exc:
+                report.skipped.append((str(path), f"cannot read file: {exc.strerror}"))
+                del files[article_id]
+
+        if rebuild:
+            to_index = list(files)
+            to_remove: list[str] = []
+        else:
+            to_index = [
+                a for a in files if a not in old_articles or old_articles[a]["sha256"] != hashes[a]
+            ]
+            to_remove = [a for a in old_articles if a not in files]
+        report.unchanged = len(files) - len(to_index)
+
+        if not rebuild and not to_index and not to_remove:
+            stats = read_manifest(previous)["stats"]
+            report.articles, report.chunks = stats["articles"], stats["chunks"]
+            report.build = previous.name
+            report.seconds = time.perf_counter() - started
+            _remove_stale_builds(index_dir, keep={previous.name})
+            return report
+
+        build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
+        tmp_dir = index_dir / BUILDS / (build_id + ".tmp")
+        final_dir = index_dir / BUILDS / build_id
+        try:
+            articles = _write_build(
+                files,
+                hashes,
+                to_index,
+                to_remove,
+                old_articles,
+                previous if not rebuild else None,
+                tmp_dir,
+                report,
+                progress,
+                procs,
+            )
+            stats = _stats(articles)
+            manifest = {
+                "schema_version": SCHEMA_VERSION,
+                "build": build_id,
+                "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+                "sources": [str(Path(s).resolve()) for s in source_dirs],
+                "articles": articles,
+                "stats": stats,
+            }
+            _write_json(tmp_dir / MANIFEST, manifest)
+            os.rename(tmp_dir, final_dir)
+            _point_current_at(index_dir, final_dir)
+        except OSError as exc:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            raise IndexingError(
+                f"cannot write the index in {index_dir}: {exc.strerror or exc}; "
+                "the previous index is unchanged"
+            ) from exc
+        except BaseException:
+            shutil.rmtree(tmp_dir, ignore_errors=True)
+            raise
+        keep = {final_dir.name} | ({previous.name} if previous else set())
+        _remove_stale_builds(index_dir, keep=keep)
+
+    report.changed = True
+    report.articles, report.chunks = stats["articles"], stats["chunks"]
+    report.removed = len(to_remove)
+    report.build = build_id
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def chunk_documents(article: Article) -> Iterator[dict]:
+    """The Whoosh documents of one article, one per chunk."""
+    for chunk in article.chunks:
+        doc = {
+            "id": chunk.id,
+            "article_id": article.id,
+            "article_title": article.title,
+            "source": article.source,
+            "kind": chunk.kind,
+            "lang": detect_lang(chunk.text) if chunk.kind != "title" else article.lang,
+            "position": chunk.position,
+            "text": chunk.text,
+            "cjk": chunk.text,
+            "title": article.title,
+            "spell": chunk.text,
+        }
+        if chunk.section:
+            doc["section"] = chunk.section
+            doc["heading"] = chunk.section
+        if article.date:
+            doc["date"] = article.date
+        if chunk.photographer:
+            doc["photographer"] = chunk.photographer
+        if chunk.photo_date:
+            doc["photo_date"] = chunk.photo_date
+        yield doc
+
+
+def _write_build(
+    files: dict[str, Path],
+    hashes: dict[str, str],
+    to_index: list[str],
+    to_remove: list[str],
+    old_articles: dict[str, dict],
+    previous: Path | None,
+    tmp_dir: Path,
+    report: IndexReport,
+    progress: ProgressFn | None,
+    procs: int,
+) -> dict[str, dict]:
+    """Write a complete build into ``tmp_dir``; returns the manifest's article entries."""
+    articles: dict[str, dict] = {}
+    if previous is not None:
+        shutil.copytree(previous, tmp_dir, ignore=shutil.ignore_patterns(MANIFEST))
+        ix = whoosh_index.open_dir(str(tmp_dir))
+        articles = {a: e for a, e in old_articles.items() if a not in to_remove}
+    else:
+        tmp_dir.mkdir(parents=True)
+        ix = whoosh_index.create_in(str(tmp_dir), build_schema())
+    writer_args = {"procs": procs, "multisegment": True} if procs > 1 else {}
+    writer = ix.writer(limitmb=256, **writer_args)
+    try:
+        for article_id in to_remove:
+            writer.delete_by_term("article_id", article_id)
+        total = len(to_index)
+        for done, article_id in enumerate(to_index, 1):
+            path = files[article_id]
+            try:
+                article = parse_article(path, article_id)
+            except UnreadableArticle as exc:
+                report.skipped.append((str(path), str(exc)))
+                if progress:
+                    progress(done, total, path.name)
+                continue  # keep whatever was indexed for it before
+            if previous is not None and article_id in old_articles:
+                writer.delete_by_term("article_id", article_id)
+            for warning in article.warnings:
+                report.warnings.append((str(path), warning))
+            for doc in chunk_documents(article):
+                writer.add_document(**doc)
+            articles[article_id] = {
+                "path": str(path),
+                "sha256": hashes[article_id],
+                "title": article.title,
+                "date": article.date,
+                "lang": article.lang,
+                "chunks": len(article.chunks),
+                "kinds": dict(Counter(c.kind for c in article.chunks)),
+                "languages": dict(
+                    Counter(
+                        detect_lang(c.text) if c.kind != "title" else article.lang
+                        for c in article.chunks
+                    )
+                ),
+            }
+            report.indexed += 1
+            if progress:
+                progress(done, total, path.name)
+        writer.commit()
+    except BaseException:
+        with contextlib.suppress(Exception):
+            writer.cancel()
+        raise
+    finally:
+        ix.close()
+    return articles
+
+
+def _stats(articles: dict[str, dict]) -> dict:
+    by_kind: Counter[str] = Counter()
+    by_language: Counter[str] = Counter()
+    for entry in articles.values():
+        by_kind.update(entry["kinds"])
+        by_language.update(entry["languages"])
+    return {
+        "articles": len(articles),
+        "chunks": sum(e["chunks"] for e in articles.values()),
+        "by_kind": dict(sorted(by_kind.items())),
+        "by_language": dict(sorted(by_language.items())),
+    }
+
+
+def _file_hash(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, data: dict) -> None:
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def _point_current_at(index_dir: Path, build_dir: Path) -> None:
+    """Atomically repoint ``index/current`` (a relative symlink) at ``build_dir``."""
+    tmp_link = index_dir / f".{CURRENT}.{os.getpid()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        tmp_link.unlink()
+    os.symlink(os.path.join(BUILDS, build_dir.name), tmp_link)
+    os.replace(tmp_link, index_dir / CURRENT)
+
+
+def _remove_stale_builds(index_dir: Path, keep: set[str]) -> None:
+    """Delete builds other than ``keep`` (the current one and the one before it).
+
+    The previous build stays so a server that has not reopened yet keeps its files; servers
+    that still hold older ones keep reading them through their open file handles.
+    """
+    builds = index_dir / BUILDS
+    for entry in builds.iterdir():
+        if entry.name not in keep:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _exclusive_lock(index_dir: Path) -> Iterator[None]:
+    """Hold ``index/.lock`` so two indexing runs never write at once (freed if killed)."""
+    try:
+        handle = open(index_dir / ".lock", "a+")
+    except OSError as exc:
+        raise IndexingError(f"cannot write in index folder {index_dir}: {exc.strerror}") from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise IndexingError(
+                f"another indexing run holds {index_dir / '.lock'}; wait for it to finish"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

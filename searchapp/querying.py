@@ -1,0 +1,257 @@
+"""Turn what a user types into a Whoosh query, safely.
+
+The whole Whoosh query language works (words ANDed, ``"phrases"``, ``OR``, ``-exclusion``,
+``prefix*``, ``term~`` fuzzy, ``field:value``), plus what a bilingual archive needs: Chinese
+words match on jieba words or on character bigrams (so segmentation differences do not lose
+matches), synonyms from the archive's own vocabulary, and bounds on every expansion. A query
+the parser cannot make sense of is searched as plain words, never an error.
+"""
+
+from __future__ import annotations
+
+import re
+from itertools import islice
+
+from whoosh import qparser, query
+
+from searchapp.analysis import analyze, cjk_bigrams, fold_text, has_cjk
+from searchapp.synonyms import synonym_queries
+
+#: Longest query accepted (characters); longer input is cut, and the cut is documented.
+MAX_QUERY_CHARS = 1000
+#: Most terms a query may have after parsing; the rest are dropped.
+MAX_QUERY_TERMS = 64
+#: Prefix, wildcard and fuzzy terms expand to at most this many index terms (most frequent).
+MAX_EXPANSIONS = 64
+#: How many candidate terms an expansion looks at before keeping the most frequent.
+MAX_EXPANSION_SCAN = 5000
+#: Deepest parenthesis nesting kept; deeper input is flattened.
+MAX_NESTING = 8
+
+SEARCH_FIELDS = {"text": 1.0, "heading": 0.6, "title": 0.25, "photographer": 1.0}
+FIELD_ALIASES = {"heading": ["section"], "text": ["body", "content"]}
+
+_CJK_SPLIT_RE = re.compile(
+    r"([\u2e80-\u2fff\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
+)
+_SYNTAX_CHARS_RE = re.compile(r"[\"()*?~^:+\-\[\]{}]")
+
+
+def _top_terms(reader, fieldname: str, btexts) -> list[bytes]:
+    candidates = list(islice(btexts, MAX_EXPANSION_SCAN))
+    if len(candidates) <= MAX_EXPANSIONS:
+        return candidates
+    candidates.sort(key=lambda b: -reader.doc_frequency(fieldname, b))
+    return candidates[:MAX_EXPANSIONS]
+
+
+class BoundedPrefix(query.Prefix):
+    """A prefix query that expands to at most MAX_EXPANSIONS terms."""
+
+    def _btexts(self, ixreader):
+        return _top_terms(ixreader, self.fieldname, super()._btexts(ixreader))
+
+
+class BoundedWildcard(query.Wildcard):
+    """A wildcard query that expands to at most MAX_EXPANSIONS terms."""
+
+    def _btexts(self, ixreader):
+        return _top_terms(ixreader, self.fieldname, super()._btexts(ixreader))
+
+
+class BoundedFuzzyTerm(query.FuzzyTerm):
+    """A fuzzy term with edit distance at most 2, a 1-character prefix, bounded expansions."""
+
+    def _btexts(self, ixreader):
+        self.maxdist = max(0, min(self.maxdist, 2))
+        self.prefixlength = max(1, self.prefixlength)
+        return _top_terms(ixreader, self.fieldname, super()._btexts(ixreader))
+
+
+_BOUNDED = {
+    query.Prefix: BoundedPrefix,
+    query.Wildcard: BoundedWildcard,
+    query.FuzzyTerm: BoundedFuzzyTerm,
+}
+
+
+def cjk_run_query(run: str, boost: float = 1.0) -> query.Query:
+    """A run of Chinese characters: its jieba words together, or its bigrams as a phrase."""
+    words = analyze(run, mode="query")
+    if len(words) == 1:
+        by_words = query.Term("text", words[0])
+    else:
+        by_words = query.And([query.Term("text", w) for w in words])
+    grams = [g for g, _, _ in cjk_bigrams(run)]
+    if len(grams) == 1 and len(run) == 1:
+        by_grams: query.Query = BoundedPrefix("cjk", run)
+    elif len(grams) == 1:
+        by_grams = query.Term("cjk", grams[0])
+    else:
+        by_grams = query.Phrase("cjk", grams, slop=1)
+    return query.Or([by_words, by_grams], boost=boost)
+
+
+def make_phrase(fieldname, words, slop=1, boost=1.0, char_ranges=None):
+    """Phrase class for the parser: a Chinese phrase in ``text`` also matches on bigrams."""
+    phrase = query.Phrase(fieldname, words, slop=slop, boost=boost, char_ranges=char_ranges)
+    if fieldname == "text" and words and all(has_cjk(w) for w in words):
+        run = "".join(words)
+        grams = [g for g, _, _ in cjk_bigrams(run)]
+        by_grams = (
+            query.Phrase("cjk", grams, slop=1) if len(grams) > 1 else query.Term("cjk", grams[0])
+        )
+        return query.Or([phrase, by_grams], boost=boost)
+    if len(words) == 0:
+        return query.NullQuery
+    return phrase
+
+
+class SearchQueryParser(qparser.QueryParser):
+    """Whoosh's parser with Chinese handling, synonyms and bounded expansions."""
+
+    def __init__(self, schema):
+        super().__init__(None, schema, group=qparser.AndGroup)
+        self.add_plugin(qparser.MultifieldPlugin(list(SEARCH_FIELDS), fieldboosts=SEARCH_FIELDS))
+        self.add_plugin(qparser.PlusMinusPlugin())
+        self.add_plugin(qparser.FuzzyTermPlugin())
+        self.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
+        self.remove_plugin_class(qparser.BoostPlugin)
+        self.phraseclass = make_phrase
+
+    def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
+        if termclass in _BOUNDED:
+            termclass = _BOUNDED[termclass]
+            text = fold_text(text)
+            return termclass(fieldname, text, boost=boost)
+        if termclass is query.Term and fieldname == "text" and tokenize:
+            if has_cjk(text):
+                return self._mixed_query(text, boost)
+            synonyms = synonym_queries(text)
+            if synonyms:
+                plain = super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+                parts = [plain] if plain is not None else []
+                return query.Or(parts + synonyms, boost=boost)
+        return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
+
+    def _mixed_query(self, text: str, boost: float) -> query.Query | None:
+        parts: list[query.Query] = []
+        for piece in _CJK_SPLIT_RE.split(fold_text(text)):
+            if not piece:
+                continue
+            if has_cjk(piece):
+                parts.append(cjk_run_query(piece))
+            else:
+                parts.extend(query.Term("text", w) for w in analyze(piece, mode="query"))
+        synonyms = synonym_queries(text)
+        if not parts:
+            return None
+        combined = parts[0] if len(parts) == 1 else query.And(parts)
+        if synonyms:
+            combined = query.Or([combined] + synonyms)
+        combined.boost = boost
+        return combined
+
+
+def parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
+    """Parse ``text``; fall back to plain words when the syntax is broken or too deep."""
+    text = clean_query_text(text)
+    if not text:
+        return query.Every()
+    if _syntax_is_broken(text):
+        return parse_plain_words(parser, text)
+    try:
+        parsed = parser.parse(text)
+    except Exception:  # Whoosh raises odd errors on odd input; plain words never fail
+        return parse_plain_words(parser, text)
+    if _is_empty(parsed) or _has_error(parsed):
+        return parse_plain_words(parser, text)
+    return _cap_terms(parsed)
+
+
+def relax_to_any(parser: SearchQueryParser, text: str) -> query.Query | None:
+    """For a plain multi-word query that matched nothing: any of its words, best first.
+
+    Returns None when the query uses operators or has a single word (nothing to relax).
+    """
+    text = clean_query_text(text)
+    if not text or _SYNTAX_CHARS_RE.search(text) or re.search(r"\b(AND|OR|NOT)\b", text):
+        return None
+    if len(text.split()) < 2:
+        return None
+    strict = parse_user_query(parser, text)
+    if not isinstance(strict, query.And):
+        return None
+    return query.Or(strict.subqueries, scale=0.9)
+
+
+def parse_plain_words(parser: SearchQueryParser, text: str) -> query.Query:
+    """Search the words of ``text`` with every operator character removed."""
+    words = _SYNTAX_CHARS_RE.sub(" ", text).split()
+    words = [w for w in words if w.upper() not in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")]
+    if not words:
+        return query.NullQuery
+    try:
+        parsed = parser.parse(" ".join(words[:MAX_QUERY_TERMS]))
+    except Exception:
+        return query.NullQuery
+    return _cap_terms(parsed)
+
+
+def clean_query_text(text: str) -> str:
+    """Drop control characters, collapse whitespace and cut to MAX_QUERY_CHARS."""
+    text = re.sub(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]", " ", text)
+    text = " ".join(text.split())
+    return text[:MAX_QUERY_CHARS]
+
+
+def _syntax_is_broken(text: str) -> bool:
+    if text.count('"') % 2:
+        return True
+    depth = 0
+    for char in text:
+        if char == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                return True
+        elif char == ")":
+            depth -= 1
+            if depth < 0:
+                return True
+    if depth:
+        return True
+    stripped = text.strip()
+    if stripped.upper() in ("AND", "OR", "NOT") or stripped in ("-", "+", "*", "~", ":"):
+        return True
+    return bool(re.search(r"(^|\s)(AND|OR|ANDNOT|ANDMAYBE)\s*$|^\s*(AND|OR)\s", text))
+
+
+def _is_empty(q: query.Query) -> bool:
+    return isinstance(q, query.qcore._NullQuery)
+
+
+def _has_error(q: query.Query) -> bool:
+    if getattr(q, "error", None) is not None:
+        return True
+    return any(_has_error(child) for child in q.children())
+
+
+def _cap_terms(q: query.Query) -> query.Query:
+    """Keep at most MAX_QUERY_TERMS leaf queries, so 1,000-word queries stay fast."""
+    count = 0
+
+    def visit(node: query.Query) -> query.Query | None:
+        nonlocal count
+        if isinstance(node, query.compound.CompoundQuery):
+            kept = [c for c in (visit(child) for child in node.subqueries) if c is not None]
+            if not kept:
+                return None
+            node.subqueries = kept
+            return node
+        if node.is_leaf():
+            count += 1
+            return node if count <= MAX_QUERY_TERMS else None
+        return node
+
+    capped = visit(q)
+    return capped if capped is not None else query.NullQuery

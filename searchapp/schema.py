@@ -1,0 +1,41 @@
+"""The Whoosh schema: one document per chunk.
+
+``text`` is the chunk (stored with character offsets, for fast exact highlighting), ``heading``
+and ``title`` repeat the section heading and article title so words there lift the chunks under
+them, ``cjk`` holds Chinese character bigrams, ``spell`` the unstemmed vocabulary for "did you
+mean" and autocomplete. The filters are sortable ID fields so facets read columns.
+
+Changing anything here changes SCHEMA_VERSION, which makes the next ``index`` run rebuild.
+"""
+
+from __future__ import annotations
+
+from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+
+from searchapp.analysis import bigram_analyzer, text_analyzer, word_analyzer
+
+SCHEMA_VERSION = 3
+
+FACET_FIELDS = ("kind", "section", "lang")
+
+
+def build_schema() -> Schema:
+    analyzer = text_analyzer()
+    return Schema(
+        id=ID(stored=True, unique=True),
+        article_id=ID(stored=True, sortable=True),
+        article_title=STORED(),
+        source=STORED(),
+        kind=ID(stored=True, sortable=True),
+        section=ID(stored=True, sortable=True),
+        lang=ID(stored=True, sortable=True),
+        date=ID(stored=True, sortable=True),
+        position=NUMERIC(stored=True, sortable=True),
+        photographer=TEXT(analyzer=analyzer, stored=True, phrase=True),
+        photo_date=ID(stored=True),
+        text=TEXT(analyzer=analyzer, stored=True, chars=True, phrase=True),
+        heading=TEXT(analyzer=analyzer, phrase=True),
+        title=TEXT(analyzer=analyzer, phrase=True),
+        cjk=TEXT(analyzer=bigram_analyzer(), chars=True, phrase=True),
+        spell=TEXT(analyzer=word_analyzer(), phrase=False, spelling=True),
+    )

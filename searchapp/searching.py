@@ -1,0 +1,405 @@
+"""Search the index: one function that both the JSON API and the HTML pages call.
+
+Each process keeps one long-lived searcher per index folder and reopens it only when
+``index/current`` points at a new build (a rebuild swapped it in); Whoosh's ``refresh()`` is
+not used, it is wrong after merges. Results come back as plain dicts in the API's shape.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+from whoosh import query, sorting
+
+from searchapp.analysis import analyze, cjk_bigrams, fold_text, has_cjk
+from searchapp.articles import KINDS
+from searchapp.highlighting import hit_spans, mark, query_term_spans, snippet
+from searchapp.indexing import IndexUnavailable, current_build, read_manifest
+from searchapp.querying import SearchQueryParser, parse_user_query, relax_to_any
+from searchapp.synonyms import synonym_queries
+
+MAX_PER_PAGE = 100
+MAX_PAGE = 1000
+MAX_RESULTS_WINDOW = 10_000
+LANGS = ("en", "zh")
+CACHE_SIZE = 256
+
+
+class InvalidParameter(ValueError):
+    """A bad search parameter; the API answers 400 with ``code`` and the message."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass
+class Filters:
+    kind: str | None = None
+    section: str | None = None
+    article: str | None = None
+    lang: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+
+    def validate(self) -> None:
+        if self.kind is not None and self.kind not in KINDS:
+            raise InvalidParameter(
+                "invalid_kind", f"kind must be one of {', '.join(KINDS)}; got {self.kind!r}"
+            )
+        if self.lang is not None and self.lang not in LANGS:
+            raise InvalidParameter("invalid_lang", f"lang must be 'en' or 'zh'; got {self.lang!r}")
+        for name in ("date_from", "date_to"):
+            value = getattr(self, name)
+            if value is not None:
+                try:
+                    setattr(self, name, dt.date.fromisoformat(value).isoformat())
+                except (ValueError, TypeError):
+                    raise InvalidParameter(
+                        "invalid_date", f"{name} must be a date as YYYY-MM-DD; got {value!r}"
+                    ) from None
+        if self.date_from and self.date_to and self.date_from > self.date_to:
+            raise InvalidParameter("invalid_date", "date_from is after date_to")
+        for name in ("section", "article"):
+            value = getattr(self, name)
+            if value is not None and len(value) > 500:
+                raise InvalidParameter(
+                    f"invalid_{name}", f"{name} is too long (500 characters max)"
+                )
+
+    def query(self) -> query.Query | None:
+        terms: list[query.Query] = []
+        if self.kind:
+            terms.append(query.Term("kind", self.kind))
+        if self.section:
+            terms.append(query.Term("section", self.section))
+        if self.article:
+            terms.append(query.Term("article_id", self.article))
+        if self.lang:
+            terms.append(query.Term("lang", self.lang))
+        if self.date_from or self.date_to:
+            terms.append(query.TermRange("date", self.date_from, self.date_to))
+        if not terms:
+            return None
+        return terms[0] if len(terms) == 1 else query.And(terms)
+
+    def key(self) -> tuple:
+        return (self.kind, self.section, self.article, self.lang, self.date_from, self.date_to)
+
+
+class IndexHandle:
+    """One index folder as this process sees it: the current build, opened once."""
+
+    def __init__(self, index_dir: Path | str):
+        self.index_dir = Path(index_dir)
+        self._lock = threading.Lock()
+        self._build: Path | None = None
+        self._searcher = None
+        self._parser: SearchQueryParser | None = None
+        self._manifest: dict | None = None
+        self._cache: OrderedDict[tuple, dict] = OrderedDict()
+
+    def open(self):
+        """(searcher, parser, build) for the current build, reopening after a swap."""
+        build = current_build(self.index_dir)
+        if build is None:
+            raise IndexUnavailable(
+                f"no index in {self.index_dir}: build it with "
+                f"`searchapp index --index {self.index_dir}`"
+            )
+        with self._lock:
+            if build != self._build or self._searcher is None:
+                try:
+                    ix = whoosh_index.open_dir(str(build))
+                    searcher = ix.searcher()
+                    manifest = read_manifest(build)
+                except Exception as exc:
+                    raise IndexUnavailable(
+                        f"the index in {self.index_dir} is damaged ({type(exc).__name__}: {exc}); "
+                        f"repair it with `searchapp index --rebuild --index {self.index_dir}`"
+                    ) from exc
+                self._searcher, self._build, self._manifest = searcher, build, manifest
+                self._parser = SearchQueryParser(searcher.schema)
+                self._cache.clear()
+            return self._searcher, self._parser, self._build
+
+    def stats(self) -> dict:
+        self.open()
+        assert self._manifest is not None
+        return dict(self._manifest["stats"], build=self._manifest.get("build"))
+
+    def cached(self, key: tuple) -> dict | None:
+        with self._lock:
+            value = self._cache.get(key)
+            if value is not None:
+                self._cache.move_to_end(key)
+            return value
+
+    def remember(self, key: tuple, value: dict) -> None:
+        with self._lock:
+            self._cache[key] = value
+            while len(self._cache) > CACHE_SIZE:
+                self._cache.popitem(last=False)
+
+
+_handles: dict[Path, IndexHandle] = {}
+_handles_lock = threading.Lock()
+
+
+def handle_for(index: IndexHandle | Path | str) -> IndexHandle:
+    """The process-wide handle of an index folder (or ``index`` itself if it is one)."""
+    if isinstance(index, IndexHandle):
+        return index
+    path = Path(index).resolve()
+    with _handles_lock:
+        if path not in _handles:
+            _handles[path] = IndexHandle(path)
+        return _handles[path]
+
+
+def search(
+    index: IndexHandle | Path | str,
+    q: str,
+    page: int = 1,
+    per_page: int = 10,
+    **filters: str | None,
+) -> dict:
+    """Search and return the API's response dict (see the README for the shape)."""
+    started = time.perf_counter()
+    if not isinstance(page, int) or page < 1 or page > MAX_PAGE:
+        raise InvalidParameter("invalid_page", f"page must be an integer from 1 to {MAX_PAGE}")
+    if not isinstance(per_page, int) or not 1 <= per_page <= MAX_PER_PAGE:
+        raise InvalidParameter(
+            "invalid_per_page", f"per_page must be an integer from 1 to {MAX_PER_PAGE}"
+        )
+    if page * per_page > MAX_RESULTS_WINDOW:
+        raise InvalidParameter(
+            "invalid_page", f"only the first {MAX_RESULTS_WINDOW} results can be paged through"
+        )
+    unknown = set(filters) - set(Filters.__dataclass_fields__)
+    if unknown:
+        raise InvalidParameter("invalid_parameter", f"unknown filter {sorted(unknown)[0]!r}")
+    flt = Filters(**filters)
+    flt.validate()
+    q = q if isinstance(q, str) else ""
+
+    handle = handle_for(index)
+    searcher, parser, build = handle.open()
+    key = (str(build), q, page, per_page, flt.key())
+    cached = handle.cached(key)
+    if cached is not None:
+        return dict(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
+
+    try:
+        response = _run(searcher, parser, q, page, per_page, flt)
+        if response["total"] == 0:
+            correction = suggest_correction(searcher, q, allow_cjk=True)
+            if correction:
+                corrected = _run(searcher, parser, correction, page, per_page, flt)
+                if corrected["total"]:
+                    response = dict(corrected, showing_results_for=correction)
+                response["suggestion"] = correction
+        else:
+            response["suggestion"] = suggest_correction(searcher, q, allow_cjk=False)
+    except InvalidParameter:
+        raise
+    except Exception as exc:
+        raise IndexUnavailable(
+            f"the index in {handle.index_dir} could not be read ({type(exc).__name__}: {exc}); "
+            f"repair it with `searchapp index --rebuild --index {handle.index_dir}`"
+        ) from exc
+    response["query"] = q
+    response.setdefault("showing_results_for", None)
+    handle.remember(key, response)
+    return dict(response, took_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+def _run(searcher, parser, q: str, page: int, per_page: int, flt: Filters) -> dict:
+    parsed = parse_user_query(parser, q)
+    response = _execute(searcher, parsed, q, page, per_page, flt)
+    if response["total"] == 0:
+        relaxed = relax_to_any(parser, q)
+        if relaxed is not None:
+            response = _execute(searcher, relaxed, q, page, per_page, flt)
+            response["match"] = "any"
+    return response
+
+
+def _execute(searcher, parsed, q: str, page: int, per_page: int, flt: Filters) -> dict:
+    facets = {
+        "kind": sorting.FieldFacet("kind", maptype=sorting.Count),
+        "section": sorting.FieldFacet("section", maptype=sorting.Count),
+        "lang": sorting.FieldFacet("lang", maptype=sorting.Count),
+    }
+    offset = (page - 1) * per_page
+    results = searcher.search(
+        parsed,
+        filter=flt.query(),
+        limit=offset + per_page,
+        terms=True,
+        groupedby=facets,
+    )
+    groups = {name: _clean_counts(results.groups(name)) for name in facets}
+    total = sum(groups["lang"].values())
+    hits = []
+    for hit in results[offset : offset + per_page]:
+        fields = hit.fields()
+        text = fields.get("text", "")
+        spans = hit_spans(searcher, hit.docnum, hit.matched_terms()) if hit.matched_terms() else []
+        position = fields.get("position", 0)
+        hits.append(
+            {
+                "id": fields["id"],
+                "article_id": fields["article_id"],
+                "article_title": fields.get("article_title", ""),
+                "date": fields.get("date"),
+                "lang": fields.get("lang"),
+                "kind": fields.get("kind"),
+                "section": fields.get("section"),
+                "position": position,
+                "score": round(float(hit.score or 0.0), 4),
+                "text": text,
+                "snippet": snippet(text, spans),
+                "url": f"/articles/{fields['article_id']}#chunk-{position}",
+                "photographer": fields.get("photographer"),
+                "photo_date": fields.get("photo_date"),
+            }
+        )
+    return {
+        "query": q,
+        "suggestion": None,
+        "total": total,
+        "page": page,
+        "per_page": per_page,
+        "took_ms": 0.0,
+        "hits": hits,
+        "facets": groups,
+        "match": "all",
+    }
+
+
+def _clean_counts(counts: dict) -> dict[str, int]:
+    cleaned = {k: v for k, v in counts.items() if k not in (None, "")}
+    return dict(sorted(cleaned.items(), key=lambda kv: (-kv[1], kv[0])))
+
+
+_WORD_RE = re.compile(r"(?<![\w:*~\"])([^\W\d_][\w'’‘]*)(?![\w:*~])")
+_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+
+
+def suggest_correction(searcher, q: str, allow_cjk: bool = False) -> str | None:
+    """A "did you mean" query: misspelt words replaced by the index's own words, or None.
+
+    Only words absent from the vocabulary are corrected. Chinese corrections are mostly
+    nonsense, so they are offered only when the query found nothing (``allow_cjk``).
+    """
+    if not q or len(q) > 200:
+        return None
+    reader = searcher.reader()
+    corrector = None
+    changed = False
+
+    def replace(match: re.Match) -> str:
+        nonlocal corrector, changed
+        word = match.group(1)
+        if word in _OPERATORS or (has_cjk(word) and not allow_cjk):
+            return word
+        tokens = analyze(word, mode="query", stem=False)
+        if len(tokens) != 1 or len(tokens[0]) < 4 or has_cjk(tokens[0]) or synonym_queries(word):
+            return word
+        folded = tokens[0]
+        if reader.doc_frequency("spell", folded):
+            return word
+        if corrector is None:
+            corrector = searcher.corrector("spell")
+        try:
+            found = corrector.suggest(folded, limit=1, maxdist=2, prefix=1)
+        except (TypeError, ValueError):  # Whoosh's corrector fails on some input
+            return word
+        if found and found[0] != folded:
+            changed = True
+            return found[0]
+        return word
+
+    corrected = _WORD_RE.sub(replace, q)
+    return corrected if changed else None
+
+
+def suggest_completions(index: IndexHandle | Path | str, prefix: str, limit: int = 8) -> list[str]:
+    """Autocomplete: the query with its last word completed from the vocabulary, by frequency."""
+    prefix = " ".join(prefix.split())[:200]
+    if not prefix:
+        return []
+    head, _, last = prefix.rpartition(" ")
+    folded = fold_text(last)
+    if not folded or not re.match(r"\w", folded):
+        return []
+    searcher, _, _ = handle_for(index).open()
+    reader = searcher.reader()
+    candidates = []
+    for btext in reader.expand_prefix("spell", folded):
+        candidates.append(btext)
+        if len(candidates) >= 2000:
+            break
+    candidates.sort(key=lambda b: -reader.doc_frequency("spell", b))
+    words = [b.decode("utf-8") if isinstance(b, bytes) else b for b in candidates[:limit]]
+    return [(head + " " + w).strip() for w in words]
+
+
+def get_article(index: IndexHandle | Path | str, article_id: str, q: str = "") -> dict | None:
+    """An article with all its chunks in order, query terms marked; None if unknown."""
+    if not article_id or len(article_id) > 300:
+        return None
+    searcher, _, _ = handle_for(index).open()
+    docs = sorted(searcher.documents(article_id=article_id), key=lambda d: d.get("position", 0))
+    if not docs:
+        return None
+    words, grams = _query_terms(q)
+    chunks = []
+    for doc in docs:
+        text = doc.get("text", "")
+        spans = query_term_spans(text, words, grams) if (words or grams) else []
+        chunks.append(
+            {
+                "id": doc["id"],
+                "kind": doc.get("kind"),
+                "position": doc.get("position", 0),
+                "section": doc.get("section"),
+                "text": text,
+                "html": mark(text, spans),
+                "photographer": doc.get("photographer"),
+                "photo_date": doc.get("photo_date"),
+                "lang": doc.get("lang"),
+            }
+        )
+    first = docs[0]
+    return {
+        "id": article_id,
+        "title": first.get("article_title", ""),
+        "date": first.get("date"),
+        "source": first.get("source", ""),
+        "chunks": chunks,
+    }
+
+
+def _query_terms(q: str) -> tuple[set[str], set[str]]:
+    """The analysed words and Chinese bigrams of a query, for marking a whole article."""
+    q = re.sub(r"\b(AND|OR|NOT)\b|\w+:|[-+\"()*~]", " ", q or "")[:500]
+    words = {w for w in analyze(q, mode="query") if w}
+    grams = set()
+    for run in re.findall(r"[\u3400-\u9fff\uf900-\ufaff]+", fold_text(q)):
+        grams.update(g for g, _, _ in cjk_bigrams(run))
+    return words, grams
+
+
+def index_stats(index: IndexHandle | Path | str) -> dict:
+    """The stats of the index as this process reads it."""
+    return handle_for(index).stats()

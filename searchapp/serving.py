@@ -1,0 +1,81 @@
+"""Run the app under gunicorn: index first if needed, jieba loaded once before forking.
+
+Each worker opens its own searcher after the fork (sharing Whoosh's open files across
+processes would share their read offsets) and warms it with one query, so the first real
+request is fast. The searcher follows rebuilds by itself (see ``searching.IndexHandle``).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+
+import click
+from gunicorn.app.base import BaseApplication
+
+from searchapp.analysis import analyze
+from searchapp.indexing import build_index, current_build
+from searchapp.searching import handle_for, search
+from searchapp.web import create_app
+
+log = logging.getLogger(__name__)
+
+
+class SearchApplication(BaseApplication):
+    """gunicorn's application interface around ``create_app``."""
+
+    def __init__(self, index_dir: Path, options: dict):
+        self.index_dir = Path(index_dir)
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings and value is not None:
+                self.cfg.set(key.lower(), value)
+
+    def load(self):
+        analyze("预热 jieba warm-up", mode="index")  # load the dictionary once, before forking
+        return create_app({"INDEX_DIR": str(self.index_dir)})
+
+
+def _post_fork(server, worker) -> None:
+    app = getattr(worker, "wsgi", None)
+    if app is None or not hasattr(app, "extensions"):
+        return
+    try:
+        search(app.extensions["searchapp.index"], "warm up", per_page=1)
+    except Exception as exc:  # the first request will report it properly
+        log.warning("warm-up query failed: %s", exc)
+
+
+def ensure_index(index_dir: Path, source_dir: Path) -> None:
+    """Build the index from ``source_dir`` when ``index_dir`` has none; check it opens."""
+    if current_build(index_dir) is None:
+        click.echo(f"No index in {index_dir}: indexing {source_dir} ...", err=True)
+        report = build_index([source_dir], index_dir)
+        click.echo(report.summary(), err=True)
+    handle_for(index_dir).open()  # raises IndexUnavailable with a clear message if damaged
+
+
+def serve(index_dir: Path, source_dir: Path, host: str, port: int, workers: int) -> None:
+    """Serve until interrupted. Never in debug mode."""
+    ensure_index(index_dir, source_dir)
+    options = {
+        "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "preload_app": True,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "keepalive": 2,
+        "limit_request_line": 8190,
+        "post_fork": _post_fork,
+        "proc_name": "searchapp",
+        "errorlog": "-",
+        "loglevel": "info",
+    }
+    click.echo(f"searchapp serving {index_dir} on http://{host}:{port}/", err=True)
+    sys.stderr.flush()
+    SearchApplication(index_dir, options).run()

@@ -1,0 +1,125 @@
+"""The Flask app: JSON API (``api.py``), HTML pages (``pages.py``), one error shape.
+
+``create_app(config)`` takes the index folder and settings from ``config`` (tests pass a
+temporary folder), never opens the index at import time, and sends security headers on every
+response. The web layer never touches Whoosh: it calls ``searchapp.searching``.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from flask import Flask, jsonify, render_template, request
+from flask_cors import CORS
+from werkzeug.exceptions import HTTPException
+
+from searchapp import config as defaults
+from searchapp.indexing import IndexUnavailable
+from searchapp.searching import IndexHandle, InvalidParameter
+
+log = logging.getLogger(__name__)
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'self'"
+)
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list)."""
+    app = Flask(__name__)
+    app.config.update(
+        INDEX_DIR=str(defaults.default_index_dir()),
+        CORS_ORIGINS=defaults.cors_origins(),
+        JSON_SORT_KEYS=False,
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.config.update(config or {})
+    app.json.sort_keys = False
+    app.json.ensure_ascii = False
+    app.extensions["searchapp.index"] = IndexHandle(Path(app.config["INDEX_DIR"]))
+
+    origins = app.config["CORS_ORIGINS"]
+    origins = (
+        "*" if origins.strip() == "*" else [o.strip() for o in origins.split(",") if o.strip()]
+    )
+    CORS(
+        app,
+        resources={r"/api/*": {"origins": origins}, r"/embed.js": {"origins": "*"}},
+        supports_credentials=False,
+        methods=["GET", "HEAD", "OPTIONS"],
+        max_age=600,
+    )
+
+    from searchapp.web.api import api
+    from searchapp.web.pages import pages
+
+    app.register_blueprint(api)
+    app.register_blueprint(pages)
+    _register_error_handlers(app)
+
+    @app.after_request
+    def security_headers(response):
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+        if response.mimetype == "text/html":
+            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+            response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        return response
+
+    return app
+
+
+def index_handle() -> IndexHandle:
+    """The app's index handle (one per process, reopened when the index is rebuilt)."""
+    from flask import current_app
+
+    return current_app.extensions["searchapp.index"]
+
+
+def wants_json() -> bool:
+    return request.path.startswith("/api/") or request.path == "/healthz"
+
+
+def error_response(status: int, code: str, message: str):
+    """The one error shape: JSON ``{"error": {"code", "message"}}`` for the API, HTML for pages."""
+    if wants_json():
+        response = jsonify({"error": {"code": code, "message": message}})
+        response.status_code = status
+        return response
+    body = render_template("error.html", status=status, code=code, message=message)
+    return body, status
+
+
+def _register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(InvalidParameter)
+    def invalid_parameter(exc: InvalidParameter):
+        return error_response(400, exc.code, exc.message)
+
+    @app.errorhandler(IndexUnavailable)
+    def index_unavailable(exc: IndexUnavailable):
+        log.error("index unavailable: %s", exc)
+        return error_response(503, "index_unavailable", str(exc))
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        code = (exc.name or "error").lower().replace(" ", "_")
+        response = error_response(exc.code or 500, code, exc.description or exc.name)
+        if exc.code == 405 and hasattr(exc, "valid_methods") and exc.valid_methods:
+            response = _with_allow(response, exc.valid_methods)
+        return response
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unexpected error on %s", request.path)
+        return error_response(500, "internal_error", "An unexpected error occurred.")
+
+
+def _with_allow(response, methods):
+    if isinstance(response, tuple):
+        body, status = response
+        return body, status, {"Allow": ", ".join(methods)}
+    response.headers["Allow"] = ", ".join(methods)
+    return response

@@ -1,0 +1,99 @@
+"""The JSON API: a contract other sites build on. Its shape is pinned by tests/test_api.py."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, request
+
+from searchapp.querying import MAX_EXPANSIONS, MAX_QUERY_CHARS, MAX_QUERY_TERMS
+from searchapp.searching import (
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    InvalidParameter,
+    get_article,
+    search,
+    suggest_completions,
+)
+from searchapp.web import index_handle
+from searchapp.web.openapi import openapi_spec
+
+api = Blueprint("api", __name__)
+
+FILTER_PARAMS = ("kind", "section", "article", "lang", "date_from", "date_to")
+
+
+def int_param(name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within [low, high], or InvalidParameter (400)."""
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        raise InvalidParameter(
+            f"invalid_{name}", f"{name} must be an integer from {low} to {high}; got {raw[:50]!r}"
+        ) from None
+    if not low <= value <= high:
+        raise InvalidParameter(
+            f"invalid_{name}", f"{name} must be an integer from {low} to {high}; got {value}"
+        )
+    return value
+
+
+def search_params() -> dict:
+    """The validated search parameters of the current request (shared with the HTML page)."""
+    params = {
+        "q": request.args.get("q", ""),
+        "page": int_param("page", 1, 1, MAX_PAGE),
+        "per_page": int_param("per_page", 10, 1, MAX_PER_PAGE),
+    }
+    for name in FILTER_PARAMS:
+        value = request.args.get(name)
+        if value not in (None, ""):
+            params[name] = value
+    return params
+
+
+@api.get("/api/search")
+def api_search():
+    params = search_params()
+    return jsonify(search(index_handle(), **params))
+
+
+@api.get("/api/suggest")
+def api_suggest():
+    q = request.args.get("q", "")
+    limit = int_param("limit", 8, 1, 20)
+    return jsonify([q, suggest_completions(index_handle(), q, limit=limit)])
+
+
+@api.get("/api/articles/<path:article_id>")
+def api_article(article_id: str):
+    article = get_article(index_handle(), article_id, q=request.args.get("q", ""))
+    if article is None:
+        return _not_found(article_id)
+    return jsonify(article)
+
+
+@api.get("/api/openapi.json")
+def api_openapi():
+    return jsonify(
+        openapi_spec(
+            max_per_page=MAX_PER_PAGE,
+            max_page=MAX_PAGE,
+            max_query_chars=MAX_QUERY_CHARS,
+            max_query_terms=MAX_QUERY_TERMS,
+            max_expansions=MAX_EXPANSIONS,
+        )
+    )
+
+
+@api.get("/healthz")
+def healthz():
+    stats = index_handle().stats()
+    return jsonify({"status": "ok", **stats})
+
+
+def _not_found(article_id: str):
+    from searchapp.web import error_response
+
+    return error_response(404, "not_found", f"no article with id {article_id[:100]!r}")

@@ -1,0 +1,264 @@
+"""The OpenAPI 3 description of the JSON API, served at ``/api/openapi.json``."""
+
+from __future__ import annotations
+
+from searchapp.articles import KINDS
+
+_ERROR = {"$ref": "#/components/schemas/Error"}
+
+
+def _error_responses(*statuses: int) -> dict:
+    text = {400: "Bad parameter", 404: "Not found", 503: "Index unavailable"}
+    return {
+        str(s): {"description": text[s], "content": {"application/json": {"schema": _ERROR}}}
+        for s in statuses
+    }
+
+
+def openapi_spec(
+    max_per_page: int,
+    max_page: int,
+    max_query_chars: int,
+    max_query_terms: int,
+    max_expansions: int,
+) -> dict:
+    """The spec, with the service's documented bounds filled in."""
+    nullable_str = {"type": ["string", "null"]}
+    hit = {
+        "type": "object",
+        "required": [
+            "id",
+            "article_id",
+            "article_title",
+            "date",
+            "lang",
+            "kind",
+            "section",
+            "position",
+            "score",
+            "text",
+            "snippet",
+            "url",
+            "photographer",
+            "photo_date",
+        ],
+        "properties": {
+            "id": {"type": "string"},
+            "article_id": {"type": "string"},
+            "article_title": {"type": "string"},
+            "date": {**nullable_str, "description": "Article date, YYYY-MM-DD"},
+            "lang": {"type": "string", "enum": ["en", "zh"]},
+            "kind": {"type": "string", "enum": list(KINDS)},
+            "section": {**nullable_str, "description": "Heading the chunk falls under"},
+            "position": {"type": "integer", "minimum": 0},
+            "score": {"type": "number"},
+            "text": {"type": "string", "description": "Full chunk text (plain text)"},
+            "snippet": {
+                "type": "string",
+                "description": "HTML: escaped text, matched terms wrapped in <mark></mark>",
+            },
+            "url": {"type": "string", "description": "/articles/<article_id>#chunk-<position>"},
+            "photographer": nullable_str,
+            "photo_date": nullable_str,
+        },
+    }
+    counts = {"type": "object", "additionalProperties": {"type": "integer"}}
+    search_response = {
+        "type": "object",
+        "required": [
+            "query",
+            "suggestion",
+            "total",
+            "page",
+            "per_page",
+            "took_ms",
+            "hits",
+            "facets",
+        ],
+        "properties": {
+            "query": {"type": "string"},
+            "suggestion": {**nullable_str, "description": "Did you mean: a corrected query"},
+            "showing_results_for": {
+                **nullable_str,
+                "description": "Set when the query found nothing and these are the results "
+                "of the suggestion instead",
+            },
+            "match": {
+                "type": "string",
+                "enum": ["all", "any"],
+                "description": "'any' when no chunk had all the words and chunks with some of "
+                "them are shown",
+            },
+            "total": {"type": "integer", "minimum": 0},
+            "page": {"type": "integer", "minimum": 1},
+            "per_page": {"type": "integer", "minimum": 1},
+            "took_ms": {"type": "number"},
+            "hits": {"type": "array", "items": hit},
+            "facets": {
+                "type": "object",
+                "properties": {"kind": counts, "section": counts, "lang": counts},
+            },
+        },
+    }
+
+    def param(name, description, schema, required=False):
+        return {
+            "name": name,
+            "in": "query",
+            "required": required,
+            "description": description,
+            "schema": schema,
+        }
+
+    search_params = [
+        param(
+            "q",
+            'The query. Words are ANDed; "phrases", OR, -exclusion, prefix*, term~ (fuzzy), '
+            "and kind:/section:/lang: fields work. Broken syntax is searched as plain words. "
+            f"Bounds: at most {max_query_chars} characters and {max_query_terms} terms are "
+            f"used; each prefix, wildcard or fuzzy term expands to at most {max_expansions} "
+            "index terms (the most frequent).",
+            {"type": "string"},
+        ),
+        param(
+            "page",
+            "Result page",
+            {"type": "integer", "minimum": 1, "maximum": max_page, "default": 1},
+        ),
+        param(
+            "per_page",
+            "Hits per page",
+            {"type": "integer", "minimum": 1, "maximum": max_per_page, "default": 10},
+        ),
+        param("kind", "Only chunks of this kind", {"type": "string", "enum": list(KINDS)}),
+        param("section", "Only chunks under this exact section heading", {"type": "string"}),
+        param("article", "Only chunks of this article id", {"type": "string"}),
+        param("lang", "Only chunks in this language", {"type": "string", "enum": ["en", "zh"]}),
+        param(
+            "date_from",
+            "Articles dated on or after (YYYY-MM-DD)",
+            {"type": "string", "format": "date"},
+        ),
+        param(
+            "date_to",
+            "Articles dated on or before (YYYY-MM-DD)",
+            {"type": "string", "format": "date"},
+        ),
+    ]
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "searchapp API",
+            "version": "1",
+            "description": "Full-text search over English and Chinese news articles, split "
+            "into chunks (title, byline, paragraph, heading, caption, credit). CORS is "
+            'enabled on /api/*. Errors always have the shape {"error": {"code", '
+            '"message"}}.',
+        },
+        "paths": {
+            "/api/search": {
+                "get": {
+                    "summary": "Search chunks",
+                    "operationId": "search",
+                    "parameters": search_params,
+                    "responses": {
+                        "200": {
+                            "description": "Ranked hits with snippets and facet counts",
+                            "content": {"application/json": {"schema": search_response}},
+                        },
+                        **_error_responses(400, 503),
+                    },
+                }
+            },
+            "/api/suggest": {
+                "get": {
+                    "summary": "Autocomplete in the OpenSearch suggestions format",
+                    "operationId": "suggest",
+                    "parameters": [
+                        param("q", "What has been typed so far", {"type": "string"}),
+                        param(
+                            "limit",
+                            "Most suggestions",
+                            {"type": "integer", "minimum": 1, "maximum": 20, "default": 8},
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": '["typed", ["completion", ...]]',
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "array",
+                                        "prefixItems": [
+                                            {"type": "string"},
+                                            {"type": "array", "items": {"type": "string"}},
+                                        ],
+                                        "minItems": 2,
+                                        "maxItems": 2,
+                                    }
+                                }
+                            },
+                        },
+                        **_error_responses(400, 503),
+                    },
+                }
+            },
+            "/api/articles/{article_id}": {
+                "get": {
+                    "summary": "One article with all its chunks in order",
+                    "operationId": "article",
+                    "parameters": [
+                        {
+                            "name": "article_id",
+                            "in": "path",
+                            "required": True,
+                            "schema": {"type": "string"},
+                        },
+                        param(
+                            "q",
+                            "Query whose terms to mark in each chunk's html",
+                            {"type": "string"},
+                        ),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "The article",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **_error_responses(404, 503),
+                    },
+                }
+            },
+            "/healthz": {
+                "get": {
+                    "summary": "Service health and index stats",
+                    "operationId": "health",
+                    "responses": {
+                        "200": {
+                            "description": "Serving",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        **_error_responses(503),
+                    },
+                }
+            },
+        },
+        "components": {
+            "schemas": {
+                "Error": {
+                    "type": "object",
+                    "required": ["error"],
+                    "properties": {
+                        "error": {
+                            "type": "object",
+                            "required": ["code", "message"],
+                            "properties": {
+                                "code": {"type": "string"},
+                                "message": {"type": "string"},
+                            },
+                        }
+                    },
+                }
+            }
+        },
+    }
