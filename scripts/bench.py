@@ -1,0 +1,359 @@
+#!/usr/bin/env python3
+"""Benchmark searchapp against a naive Whoosh endpoint and SQLite FTS5 on one real corpus.
+
+One run: build a corpus of article files from Debian package descriptions (English and Chinese)
+and the Chinese man pages (``--chunks``, default 55,000 chunks, ~25% Chinese), build the three
+indexes, then serve each engine in turn over HTTP on 127.0.0.1 and measure latency
+percentiles (one client, a fixed mix of 200 queries), requests/s (8 clients), worker memory
+and the time to the first answer. For searchapp also a no-change rerun and an incremental run
+after editing 1% of the articles. Prints one table with the ratios searchapp/naive and
+searchapp/FTS5. Data goes to ``bench-data/`` (git-ignored); results per engine are kept in
+``bench-data/results/`` so ``--only`` runs still print all columns (marked ``*``).
+
+    python scripts/bench.py                      # everything (several minutes)
+    python scripts/bench.py --only peers --chunks 5000
+    python scripts/bench.py --skip-build --only searchapp --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from benchlib import corpus, load, profile, queries, report, servers  # noqa: E402
+from benchlib.sources import SourceMissing  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+SCRIPTS = ROOT / "scripts"
+FIRST_QUERY = "debian"
+BUILD_TIMEOUT = 3600
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Command-line options."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--chunks", type=int, default=55_000, help="corpus size in chunks")
+    parser.add_argument(
+        "--skip-build",
+        action="store_true",
+        help="reuse the corpus and the indexes in --data (build numbers come from the last run)",
+    )
+    parser.add_argument("--only", choices=["peers", "searchapp"], help="measure only these")
+    parser.add_argument("--json", type=Path, help="write all results to this JSON file")
+    parser.add_argument("--data", type=Path, default=ROOT / "bench-data", help="work folder")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes")
+    parser.add_argument("--clients", type=int, default=8, help="concurrent clients for req/s")
+    parser.add_argument("--load-seconds", type=float, default=20.0, help="req/s run length")
+    parser.add_argument("--queries", type=int, default=200, help="size of the query mix")
+    parser.add_argument("--seed", type=int, default=5, help="seed for queries and edits")
+    parser.add_argument(
+        "--profile",
+        type=float,
+        default=0.0,
+        metavar="SECONDS",
+        help="py-spy the searchapp workers for this long during the req/s run",
+    )
+    parser.add_argument(
+        "--fetch-sources",
+        action="store_true",
+        help="apt-get the missing text sources (translation lists, manpages-zh)",
+    )
+    args = parser.parse_args(argv)
+    if args.chunks < 100:
+        parser.error("--chunks must be at least 100")
+    return args
+
+
+def run_timed(cmd: list[str], timeout: float = BUILD_TIMEOUT, **kwargs) -> tuple[float, str]:
+    """Run a command to completion; (wall seconds, stdout). Raise with its output on failure."""
+    start = time.perf_counter()
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, **kwargs)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(
+            f"{' '.join(map(str, cmd))} failed ({done.returncode}):\n"
+            f"{done.stdout[-2000:]}\n{done.stderr[-3000:]}"
+        )
+    return seconds, done.stdout
+
+
+def size_mb(path: Path) -> float:
+    """Bytes under ``path`` (following a symlinked index folder), in MB."""
+    real = Path(os.path.realpath(path))
+    if real.is_file():
+        return round(real.stat().st_size / 1e6, 1)
+    total = sum(f.stat().st_size for f in real.rglob("*") if f.is_file())
+    return round(total / 1e6, 1)
+
+
+def searchapp_cmd() -> list[str]:
+    """How to run the searchapp CLI."""
+    exe = shutil.which("searchapp")
+    if exe:
+        return [exe]
+    return [sys.executable, "-c", "from searchapp.cli import main; main()"]
+
+
+def results_path(data: Path, engine: str) -> Path:
+    """Where one engine's last results are kept."""
+    return data / "results" / f"{engine}.json"
+
+
+def save_results(data: Path, engine: str, result: dict) -> None:
+    """Keep an engine's results for later ``--only``/``--skip-build`` runs."""
+    path = results_path(data, engine)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+def load_results(data: Path, engine: str) -> dict | None:
+    """An engine's results from an earlier run, if any."""
+    try:
+        return json.loads(results_path(data, engine).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+# --- building ----------------------------------------------------------------------------
+
+
+def ensure_corpus(args: argparse.Namespace) -> dict:
+    """Build the corpus, or reuse it with --skip-build."""
+    manifest_path = args.data / "manifest.json"
+    if args.skip_build and manifest_path.exists():
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        if manifest.get("target_chunks") != args.chunks:
+            print(f"note: reusing the corpus of {manifest['chunks']} chunks (--skip-build)")
+        return manifest
+    print(f"building a corpus of ~{args.chunks:,} chunks in {args.data}/corpus ...", flush=True)
+    start = time.perf_counter()
+    manifest = corpus.build_corpus(args.data, args.chunks, fetch=args.fetch_sources)
+    print(
+        f"  {manifest['articles']:,} articles, {manifest['chunks']:,} chunks "
+        f"({manifest['zh_share']:.0%} Chinese), {manifest['bytes'] / 1e6:.1f} MB "
+        f"in {time.perf_counter() - start:.1f} s",
+        flush=True,
+    )
+    return manifest
+
+
+def peer_index(data: Path, engine: str) -> Path:
+    """The peer's index folder (naive) or database file (fts5)."""
+    return data / ("index-naive" if engine == "naive" else "fts5.sqlite")
+
+
+def build_peer(args: argparse.Namespace, engine: str, cached: dict | None) -> dict:
+    """Build a peer index in a subprocess; timing includes start-up and imports."""
+    out = peer_index(args.data, engine)
+    if args.skip_build and out.exists() and cached and cached.get("build"):
+        return {**cached["build"], "cached": True}
+    print(f"building the {report.LABELS[engine]} index ...", flush=True)
+    cmd = [
+        sys.executable,
+        "-m",
+        "benchlib.peers",
+        engine,
+        str(args.data / "chunks.jsonl"),
+        str(out),
+    ]
+    seconds, stdout = run_timed(cmd, cwd=SCRIPTS)
+    inner = json.loads(stdout.strip().splitlines()[-1])
+    build = {
+        "chunks": inner["docs"],
+        "build_s": round(seconds, 2),
+        "chunks_per_s": round(inner["docs"] / seconds, 1),
+        "index_mb": size_mb(out),
+    }
+    print(f"  {build}", flush=True)
+    return build
+
+
+def _summary_chunks(summary: str) -> int | None:
+    match = re.search(r"([\d,]+)\s+chunks", summary)
+    return int(match.group(1).replace(",", "")) if match else None
+
+
+def build_searchapp(args: argparse.Namespace, manifest: dict, cached: dict | None) -> dict:
+    """Full build, no-change rerun and incremental run of ``searchapp index``."""
+    index = args.data / "index-searchapp"
+    source = args.data / "corpus"
+    base = [*searchapp_cmd(), "index", "--source", str(source), "--index", str(index)]
+    build: dict = {}
+    if args.skip_build and index.exists() and cached and cached.get("build"):
+        build = {
+            k: cached["build"][k]
+            for k in ("chunks", "build_s", "chunks_per_s", "full_summary")
+            if k in cached["build"]
+        }
+        build["cached_full_build"] = True
+    else:
+        print("building the searchapp index (full) ...", flush=True)
+        seconds, stdout = run_timed([*base, "--rebuild"])
+        summary = stdout.strip().splitlines()[-1] if stdout.strip() else ""
+        chunks = _summary_chunks(summary) or manifest["chunks"]
+        build = {
+            "chunks": chunks,
+            "build_s": round(seconds, 2),
+            "chunks_per_s": round(chunks / seconds, 1),
+            "full_summary": summary,
+        }
+        print(f"  {seconds:.1f} s: {summary}", flush=True)
+    seconds, stdout = run_timed(base)
+    build["rerun_s"] = round(seconds, 2)
+    build["rerun_summary"] = stdout.strip().splitlines()[-1] if stdout.strip() else ""
+    print(f"  no-change rerun {seconds:.2f} s: {build['rerun_summary']}", flush=True)
+    edited = corpus.edit_articles(source, 0.01, seed=args.seed)
+    seconds, stdout = run_timed(base)
+    build["incremental_s"] = round(seconds, 2)
+    build["incremental_edited"] = len(edited)
+    build["incremental_summary"] = stdout.strip().splitlines()[-1] if stdout.strip() else ""
+    print(
+        f"  incremental ({len(edited)} articles edited) {seconds:.2f} s: "
+        f"{build['incremental_summary']}",
+        flush=True,
+    )
+    build["index_mb"] = size_mb(index)
+    return build
+
+
+# --- serving -----------------------------------------------------------------------------
+
+
+def server_cmd(args: argparse.Namespace, engine: str, port: int) -> tuple[list[str], dict]:
+    """The command line and extra environment that serve one engine."""
+    if engine == "searchapp":
+        cmd = [
+            *searchapp_cmd(),
+            "serve",
+            "--index",
+            str(args.data / "index-searchapp"),
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--workers",
+            str(args.workers),
+        ]
+        return cmd, {}
+    factory = "create_naive_app()" if engine == "naive" else "create_fts5_app()"
+    cmd = [
+        sys.executable,
+        "-m",
+        "gunicorn",
+        "--workers",
+        str(args.workers),
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--pythonpath",
+        str(SCRIPTS),
+        "--timeout",
+        "120",
+        f"benchlib.peer_apps:{factory}",
+    ]
+    return cmd, {"BENCH_PEER_INDEX": str(peer_index(args.data, engine))}
+
+
+def measure_server(args: argparse.Namespace, engine: str, mix: list[dict]) -> dict:
+    """Serve one engine, measure start-up, latency, req/s and memory; always stop it."""
+    port = servers.free_port()
+    cmd, env = server_cmd(args, engine, port)
+    log = args.data / "logs" / f"serve-{engine}.log"
+    print(f"serving {report.LABELS[engine]} on 127.0.0.1:{port} ...", flush=True)
+    result: dict = {}
+    with servers.running(engine, cmd, log, env=env, cwd=ROOT) as server:
+        result["first_answer_s"] = round(servers.wait_for(server, load.search_path(FIRST_QUERY)), 2)
+        warm = load.warm_up(port, mix, clients=args.clients)
+        result["warmup_s"] = warm["seconds"]
+        result["latency"] = load.latency_run(port, mix)
+        prof = None
+        if engine == "searchapp" and args.profile > 0:
+            prof = profile.start(server, args.profile, args.data / "profile")
+        try:
+            result["throughput"] = load.throughput_run(
+                port, mix, clients=args.clients, seconds=args.load_seconds
+            )
+        finally:
+            if prof is not None:
+                result["profile"] = profile.finish(prof)
+        result["memory"] = servers.memory(server)
+    lat, thr = result["latency"], result["throughput"]
+    print(
+        f"  first answer {result['first_answer_s']} s; p50/p95/p99 {lat['p50_ms']}/"
+        f"{lat['p95_ms']}/{lat['p99_ms']} ms; {thr['rps']} req/s; "
+        f"worker RSS {result['memory']['worker_rss_mb']} MB; errors "
+        f"{lat['errors'] + thr['errors']}",
+        flush=True,
+    )
+    return result
+
+
+# --- main --------------------------------------------------------------------------------
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark and print the table."""
+    args = parse_args(argv)
+    args.data = args.data.resolve()
+    args.data.mkdir(parents=True, exist_ok=True)
+    try:
+        manifest = ensure_corpus(args)
+    except SourceMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    mix = queries.make_queries(corpus.load_chunks(args.data), args.queries, args.seed)
+    (args.data / "queries.json").write_text(
+        json.dumps(mix, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    engines = {"peers": ["naive", "fts5"], "searchapp": ["searchapp"]}.get(
+        args.only or "", ["searchapp", "naive", "fts5"]
+    )
+    results: dict = {}
+    for engine in report.ENGINES:
+        cached = load_results(args.data, engine)
+        if engine not in engines:
+            if cached:
+                results[engine] = {**cached, "cached": True}
+            continue
+        if engine == "searchapp":
+            build = build_searchapp(args, manifest, cached)
+        else:
+            build = build_peer(args, engine, cached)
+        results[engine] = {"build": build, "serve": measure_server(args, engine, mix)}
+        save_results(args.data, engine, results[engine])
+
+    print()
+    print(
+        f"corpus: {manifest['articles']:,} articles, {manifest['chunks']:,} chunks, "
+        f"{manifest['zh_share']:.0%} Chinese, {manifest['bytes'] / 1e6:.1f} MB; "
+        f"{len(mix)} queries; {args.workers} workers; {os.cpu_count()} CPUs"
+    )
+    print(report.table(results, args.clients, len(mix)))
+    if any(r.get("cached") for r in results.values()):
+        print("* from an earlier run (bench-data/results/)")
+    print("ratios: time, size and memory below 1 favour searchapp; req/s and chunks/s above 1")
+    print()
+    print(report.kind_table(results))
+    for res in results.values():
+        if res.get("serve", {}).get("profile"):
+            print()
+            print(profile.render(res["serve"]["profile"]))
+    if args.json:
+        payload = {"corpus": manifest, "settings": vars(args), "queries": mix, "engines": results}
+        args.json.write_text(
+            json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
+        )
+        print(f"\nresults written to {args.json}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

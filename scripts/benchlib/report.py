@@ -1,0 +1,116 @@
+"""The printed table: one row per measure, one column per engine, then the ratios."""
+
+from __future__ import annotations
+
+ENGINES = ("searchapp", "naive", "fts5")
+LABELS = {"searchapp": "searchapp", "naive": "naive Whoosh", "fts5": "FTS5"}
+
+# (key, label, decimals, show ratios)
+ROWS = [
+    ("chunks", "chunks indexed", 0, False),
+    ("build_s", "full build (s)", 1, True),
+    ("chunks_per_s", "build chunks/s", 0, True),
+    ("rerun_s", "no-change rerun (s)", 2, False),
+    ("incremental_s", "incremental, 1% articles edited (s)", 2, False),
+    ("index_mb", "index size (MB)", 1, True),
+    ("first_answer_s", "serve -> first answer (s)", 2, True),
+    ("p50_ms", "latency p50 (ms)", 1, True),
+    ("p95_ms", "latency p95 (ms)", 1, True),
+    ("p99_ms", "latency p99 (ms)", 1, True),
+    ("rps", "req/s, {clients} clients", 1, True),
+    ("worker_rss_mb", "RSS per worker (MB)", 0, True),
+    ("worker_pss_mb", "PSS per worker (MB)", 0, False),
+    ("zero_hit", "queries with no hit (of {queries})", 0, False),
+    ("errors", "HTTP errors", 0, False),
+]
+
+
+def flat(engine: dict) -> dict:
+    """One engine's nested results as the flat keys the table uses."""
+    out = dict(engine.get("build", {}))
+    out.update({k: v for k, v in engine.get("serve", {}).items() if not isinstance(v, dict)})
+    latency = engine.get("serve", {}).get("latency", {})
+    for key in ("p50_ms", "p95_ms", "p99_ms", "zero_hit"):
+        if key in latency:
+            out[key] = latency[key]
+    throughput = engine.get("serve", {}).get("throughput", {})
+    if "rps" in throughput:
+        out["rps"] = throughput["rps"]
+    errors = latency.get("errors", 0) + throughput.get("errors", 0)
+    if latency or throughput:
+        out["errors"] = errors
+    mem = engine.get("serve", {}).get("memory", {})
+    for key in ("worker_rss_mb", "worker_pss_mb"):
+        if key in mem:
+            out[key] = mem[key]
+    return out
+
+
+def _fmt(value, decimals: int) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, (int, float)):
+        return f"{value:,.{decimals}f}"
+    return str(value)
+
+
+def _ratio(a, b) -> str:
+    if not isinstance(a, (int, float)) or not isinstance(b, (int, float)) or not b:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def table(results: dict, clients: int, queries: int) -> str:
+    """The main table as text; cached engines are marked with ``*``."""
+    engines = {name: flat(results[name]) for name in ENGINES if name in results}
+    heads = [LABELS[name] + ("*" if results[name].get("cached") else "") for name in engines] + [
+        "searchapp/naive",
+        "searchapp/FTS5",
+    ]
+    rows = []
+    for key, label, decimals, ratios in ROWS:
+        label = label.format(clients=clients, queries=queries)
+        values = [engines[name].get(key) for name in engines]
+        if all(v is None for v in values):
+            continue
+        ours = engines.get("searchapp", {}).get(key)
+        extra = ["", ""]
+        if ratios:
+            extra = [
+                _ratio(ours, engines.get("naive", {}).get(key)),
+                _ratio(ours, engines.get("fts5", {}).get(key)),
+            ]
+        rows.append([label, *(_fmt(v, decimals) for v in values), *extra])
+    return _render(["measure", *heads], rows)
+
+
+def kind_table(results: dict) -> str:
+    """Latency p50/p95 and no-hit counts per query kind and engine."""
+    engines = [n for n in ENGINES if n in results and results[n].get("serve")]
+    kinds = sorted(
+        {k for n in engines for k in results[n]["serve"].get("latency", {}).get("by_kind", {})}
+    )
+    rows = []
+    for kind in kinds:
+        row = [kind]
+        for name in engines:
+            stats = results[name]["serve"]["latency"]["by_kind"].get(kind, {})
+            row.append(
+                f"{stats.get('p50_ms', 0):.1f} / {stats.get('p95_ms', 0):.1f} ms,"
+                f" {stats.get('zero_hit', 0)}/{stats.get('n', 0)} empty"
+            )
+        rows.append(row)
+    heads = ["query kind", *(f"{LABELS[n]} p50 / p95, no hit" for n in engines)]
+    return _render(heads, rows)
+
+
+def _render(heads: list[str], rows: list[list[str]]) -> str:
+    widths = [max(len(str(r[i])) for r in [heads, *rows]) for i in range(len(heads))]
+
+    def fmt(cells: list[str]) -> str:
+        return " | ".join(
+            str(c).ljust(w) if i == 0 else str(c).rjust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        )
+
+    return "\n".join([fmt(heads), "-+-".join("-" * w for w in widths), *map(fmt, rows)])
