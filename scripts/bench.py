@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
 FIRST_QUERY = "debian"
 BUILD_TIMEOUT = 3600
+LOAD_POOL = 1000  # distinct queries for the req/s run (same mix of kinds, another seed)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -87,7 +88,7 @@ def run_timed(cmd: list[str], timeout: float = BUILD_TIMEOUT, **kwargs) -> tuple
 
 
 def size_mb(path: Path) -> float:
-    """Bytes under ``path`` (following a symlinked index folder), in MB."""
+    """Bytes under ``path`` (following symlinks to the folder itself), in MB."""
     real = Path(os.path.realpath(path))
     if real.is_file():
         return round(real.stat().st_size / 1e6, 1)
@@ -97,7 +98,8 @@ def size_mb(path: Path) -> float:
 
 def searchapp_cmd() -> list[str]:
     """How to run the searchapp CLI."""
-    exe = shutil.which("searchapp")
+    beside = Path(sys.executable).parent / "searchapp"  # skips pyenv's shim
+    exe = str(beside) if beside.exists() else shutil.which("searchapp")
     if exe:
         return [exe]
     return [sys.executable, "-c", "from searchapp.cli import main; main()"]
@@ -221,7 +223,9 @@ def build_searchapp(args: argparse.Namespace, manifest: dict, cached: dict | Non
         f"{build['incremental_summary']}",
         flush=True,
     )
-    build["index_mb"] = size_mb(index)
+    current = index / "current"  # searchapp keeps builds/ and serves the one this points to
+    build["index_mb"] = size_mb(current if current.exists() else index)
+    build["disk_mb"] = size_mb(index)
     return build
 
 
@@ -262,7 +266,7 @@ def server_cmd(args: argparse.Namespace, engine: str, port: int) -> tuple[list[s
     return cmd, {"BENCH_PEER_INDEX": str(peer_index(args.data, engine))}
 
 
-def measure_server(args: argparse.Namespace, engine: str, mix: list[dict]) -> dict:
+def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[dict]]) -> dict:
     """Serve one engine, measure start-up, latency, req/s and memory; always stop it."""
     port = servers.free_port()
     cmd, env = server_cmd(args, engine, port)
@@ -271,15 +275,18 @@ def measure_server(args: argparse.Namespace, engine: str, mix: list[dict]) -> di
     result: dict = {}
     with servers.running(engine, cmd, log, env=env, cwd=ROOT) as server:
         result["first_answer_s"] = round(servers.wait_for(server, load.search_path(FIRST_QUERY)), 2)
-        warm = load.warm_up(port, mix, clients=args.clients)
+        warm = load.warm_up(port, mixes["warm"], clients=args.clients)
         result["warmup_s"] = warm["seconds"]
-        result["latency"] = load.latency_run(port, mix)
+        result["latency"] = load.latency_run(port, mixes["latency"])
+        repeat = load.latency_run(port, mixes["latency"])
+        result["repeat_p50_ms"] = repeat["p50_ms"]
+        result["repeat_p95_ms"] = repeat["p95_ms"]
         prof = None
         if engine == "searchapp" and args.profile > 0:
             prof = profile.start(server, args.profile, args.data / "profile")
         try:
             result["throughput"] = load.throughput_run(
-                port, mix, clients=args.clients, seconds=args.load_seconds
+                port, mixes["load"], clients=args.clients, seconds=args.load_seconds
             )
         finally:
             if prof is not None:
@@ -309,9 +316,20 @@ def main(argv: list[str] | None = None) -> int:
     except SourceMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    mix = queries.make_queries(corpus.load_chunks(args.data), args.queries, args.seed)
+    chunks = corpus.load_chunks(args.data)
+    mix = queries.make_queries(chunks, args.queries, args.seed)
+    measured = {q["q"] for q in mix}
+    mixes = {
+        "latency": mix,
+        "warm": [
+            q
+            for q in queries.make_queries(chunks, args.queries, args.seed + 1)
+            if q["q"] not in measured
+        ],
+        "load": queries.make_queries(chunks, LOAD_POOL, args.seed + 2),
+    }
     (args.data / "queries.json").write_text(
-        json.dumps(mix, ensure_ascii=False, indent=1), encoding="utf-8"
+        json.dumps(mixes, ensure_ascii=False, indent=1), encoding="utf-8"
     )
     engines = {"peers": ["naive", "fts5"], "searchapp": ["searchapp"]}.get(
         args.only or "", ["searchapp", "naive", "fts5"]
@@ -327,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             build = build_searchapp(args, manifest, cached)
         else:
             build = build_peer(args, engine, cached)
-        results[engine] = {"build": build, "serve": measure_server(args, engine, mix)}
+        results[engine] = {"build": build, "serve": measure_server(args, engine, mixes)}
         save_results(args.data, engine, results[engine])
 
     print()
@@ -347,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
             print()
             print(profile.render(res["serve"]["profile"]))
     if args.json:
-        payload = {"corpus": manifest, "settings": vars(args), "queries": mix, "engines": results}
+        payload = {"corpus": manifest, "settings": vars(args), "queries": mixes, "engines": results}
         args.json.write_text(
             json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
         )
