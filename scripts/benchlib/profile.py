@@ -67,6 +67,7 @@ def finish(rec: Recording, timeout: float = 120.0) -> dict:
         return {"note": f"py-spy wrote nothing (see {rec.out.parent})"}
     self_time: Counter[str] = Counter()
     files: Counter[str] = Counter()
+    funcs: Counter[str] = Counter()
     total = 0
     for line in rec.out.read_text(encoding="utf-8", errors="replace").splitlines():
         stack, _, count = line.rpartition(" ")
@@ -81,15 +82,22 @@ def finish(rec: Recording, timeout: float = 120.0) -> dict:
         self_time[f"{leaf['func']} ({_short(leaf['file'])})"] += n
         for name in {_short(m["file"]) for m in frames}:
             files[name] += n
+        for name in {f"{m['func']} ({_short(m['file'])})" for m in frames}:
+            funcs[name] += n
+    if not total:
+        return {"note": "py-spy took no samples"}
+
+    def top(counter: Counter[str], n: int) -> list[list]:
+        # frames on (nearly) every stack are the server loop: they say nothing
+        rows = [[k, round(100 * v / total, 1)] for k, v in counter.most_common()]
+        return [r for r in rows if r[1] < 85][:n]
+
     return {
         "samples": total,
         "file": str(rec.out),
-        "self": [[k, round(100 * v / total, 1)] for k, v in self_time.most_common(15)]
-        if total
-        else [],
-        "inclusive_files": [[k, round(100 * v / total, 1)] for k, v in files.most_common(25)]
-        if total
-        else [],
+        "self": top(self_time, 15),
+        "inclusive_files": top(files, 20),
+        "inclusive_functions": top(funcs, 30),
     }
 
 
@@ -102,4 +110,6 @@ def render(prof: dict) -> str:
     lines += [f"    {pct:5.1f}%  {name}" for name, pct in prof["self"]]
     lines.append("  inclusive, by source file on the stack:")
     lines += [f"    {pct:5.1f}%  {name}" for name, pct in prof["inclusive_files"]]
+    lines.append("  inclusive, by function on the stack:")
+    lines += [f"    {pct:5.1f}%  {name}" for name, pct in prof.get("inclusive_functions", [])]
     return "\n".join(lines)
