@@ -64,6 +64,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="py-spy the searchapp workers for this long during the req/s run",
     )
     parser.add_argument(
+        "--searchapp-src",
+        type=Path,
+        help="run searchapp from this source tree (e.g. a git worktree) instead of the install",
+    )
+    parser.add_argument(
         "--fetch-sources",
         action="store_true",
         help="apt-get the missing text sources (translation lists, manpages-zh)",
@@ -96,13 +101,41 @@ def size_mb(path: Path) -> float:
     return round(total / 1e6, 1)
 
 
-def searchapp_cmd() -> list[str]:
-    """How to run the searchapp CLI."""
+def searchapp_cmd(src: Path | None = None) -> list[str]:
+    """How to run the searchapp CLI (from ``src`` when given, see :func:`searchapp_env`)."""
+    if src is not None:
+        return [sys.executable, "-c", "from searchapp.cli import main; main()"]
     beside = Path(sys.executable).parent / "searchapp"  # skips pyenv's shim
     exe = str(beside) if beside.exists() else shutil.which("searchapp")
     if exe:
         return [exe]
     return [sys.executable, "-c", "from searchapp.cli import main; main()"]
+
+
+def searchapp_env(src: Path | None) -> dict[str, str]:
+    """Environment that makes ``src`` (a source tree, e.g. a git worktree) win over the install."""
+    if src is None:
+        return {}
+    return {"PYTHONPATH": os.pathsep.join(filter(None, [str(src), os.environ.get("PYTHONPATH")]))}
+
+
+def searchapp_revision(src: Path | None) -> str:
+    """Which searchapp is measured: the git commit of its tree, ``+dirty`` if changed."""
+    tree = src or ROOT
+    try:
+        head = subprocess.run(
+            ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+        dirty = subprocess.run(
+            ["git", "-C", str(tree), "status", "--porcelain", "--", "searchapp"],
+            capture_output=True, text=True, timeout=30,
+        )  # fmt: skip
+    except (OSError, subprocess.TimeoutExpired):
+        return "unknown"
+    if head.returncode != 0:
+        return f"source tree {tree} (not a git checkout)"
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def results_path(data: Path, engine: str) -> Path:
@@ -188,7 +221,9 @@ def build_searchapp(args: argparse.Namespace, manifest: dict, cached: dict | Non
     """Full build, no-change rerun and incremental run of ``searchapp index``."""
     index = args.data / "index-searchapp"
     source = args.data / "corpus"
-    base = [*searchapp_cmd(), "index", "--source", str(source), "--index", str(index)]
+    base = [*searchapp_cmd(args.searchapp_src), "index", "--source", str(source)]
+    base += ["--index", str(index)]
+    env = {**os.environ, **searchapp_env(args.searchapp_src)}
     build: dict = {}
     if args.skip_build and index.exists() and cached and cached.get("build"):
         build = {
@@ -199,7 +234,7 @@ def build_searchapp(args: argparse.Namespace, manifest: dict, cached: dict | Non
         build["cached_full_build"] = True
     else:
         print("building the searchapp index (full) ...", flush=True)
-        seconds, stdout = run_timed([*base, "--rebuild"])
+        seconds, stdout = run_timed([*base, "--rebuild"], env=env)
         summary = stdout.strip().splitlines()[-1] if stdout.strip() else ""
         chunks = _summary_chunks(summary) or manifest["chunks"]
         build = {
@@ -209,12 +244,12 @@ def build_searchapp(args: argparse.Namespace, manifest: dict, cached: dict | Non
             "full_summary": summary,
         }
         print(f"  {seconds:.1f} s: {summary}", flush=True)
-    seconds, stdout = run_timed(base)
+    seconds, stdout = run_timed(base, env=env)
     build["rerun_s"] = round(seconds, 2)
     build["rerun_summary"] = stdout.strip().splitlines()[-1] if stdout.strip() else ""
     print(f"  no-change rerun {seconds:.2f} s: {build['rerun_summary']}", flush=True)
     edited = corpus.edit_articles(source, 0.01, seed=args.seed)
-    seconds, stdout = run_timed(base)
+    seconds, stdout = run_timed(base, env=env)
     build["incremental_s"] = round(seconds, 2)
     build["incremental_edited"] = len(edited)
     build["incremental_summary"] = stdout.strip().splitlines()[-1] if stdout.strip() else ""
@@ -236,7 +271,7 @@ def server_cmd(args: argparse.Namespace, engine: str, port: int) -> tuple[list[s
     """The command line and extra environment that serve one engine."""
     if engine == "searchapp":
         cmd = [
-            *searchapp_cmd(),
+            *searchapp_cmd(args.searchapp_src),
             "serve",
             "--index",
             str(args.data / "index-searchapp"),
@@ -247,7 +282,7 @@ def server_cmd(args: argparse.Namespace, engine: str, port: int) -> tuple[list[s
             "--workers",
             str(args.workers),
         ]
-        return cmd, {}
+        return cmd, searchapp_env(args.searchapp_src)
     factory = "create_naive_app()" if engine == "naive" else "create_fts5_app()"
     cmd = [
         sys.executable,
@@ -310,6 +345,8 @@ def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     args = parse_args(argv)
     args.data = args.data.resolve()
+    if args.searchapp_src:
+        args.searchapp_src = args.searchapp_src.resolve()
     args.data.mkdir(parents=True, exist_ok=True)
     try:
         manifest = ensure_corpus(args)
@@ -346,6 +383,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             build = build_peer(args, engine, cached)
         results[engine] = {"build": build, "serve": measure_server(args, engine, mixes)}
+        if engine == "searchapp":
+            results[engine]["revision"] = searchapp_revision(args.searchapp_src)
         save_results(args.data, engine, results[engine])
 
     print()
@@ -354,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{manifest['zh_share']:.0%} Chinese, {manifest['bytes'] / 1e6:.1f} MB; "
         f"{len(mix)} queries; {args.workers} workers; {os.cpu_count()} CPUs"
     )
+    if "searchapp" in results:
+        print(f"searchapp revision: {results['searchapp'].get('revision', 'unknown')}")
     print(report.table(results, args.clients, len(mix)))
     if any(r.get("cached") for r in results.values()):
         print("* from an earlier run (bench-data/results/)")
