@@ -82,7 +82,7 @@ _PHOTOGRAPHER_RES = [
     re.compile(rf"photo\s+by\s+xinhua\s+(?:news\s+agency\s+)?reporters?\s+({_NAME})", re.I),
     re.compile(r"\(\s*photo\s+by\s+([^()/]+?)\s*(?:/\s*xinhua)?\s*\)", re.I),
     re.compile(r"\(\s*xinhua\s*/\s*([^()]+?)\s*\)", re.I),
-    re.compile(rf"\bphoto\s+by\s+({_NAME})", re.I),
+    re.compile(rf"\bphoto\s+by\s+(?!xinhua\b)({_NAME})", re.I),
     re.compile(r"新华社记者\s*([\u4e00-\u9fff·、\s]{2,20}?)\s*摄"),
     re.compile(r"[（(]\s*新华社发\s*(?:[\u3000 ]*)([^（）()]*?)\s*摄\s*[）)]"),
     re.compile(r"新华社发\s*[（(]?\s*([\u4e00-\u9fff·、]{2,12})\s*摄"),

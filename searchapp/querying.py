@@ -15,7 +15,7 @@ from itertools import islice
 from whoosh import qparser, query
 
 from searchapp.analysis import analyze, cjk_bigrams, fold_text, has_cjk
-from searchapp.synonyms import synonym_queries
+from searchapp.synonyms import expand_phrase_synonyms, synonym_queries
 
 #: Longest query accepted (characters); longer input is cut, and the cut is documented.
 MAX_QUERY_CHARS = 1000
@@ -75,11 +75,16 @@ _BOUNDED = {
 }
 
 
-def cjk_run_query(run: str, boost: float = 1.0) -> query.Query:
-    """A run of Chinese characters: its jieba words together, or its bigrams as a phrase."""
+def cjk_run_query(run: str, boost: float = 1.0, relaxed: bool = False) -> query.Query:
+    """A run of Chinese characters: its jieba words together, or its bigrams as a phrase.
+
+    ``relaxed`` (used when a strict query found nothing) wants any of the words instead.
+    """
     words = analyze(run, mode="query")
     if len(words) == 1:
-        by_words = query.Term("text", words[0])
+        by_words: query.Query = query.Term("text", words[0])
+    elif relaxed:
+        return query.Or([query.Term("text", w) for w in words], boost=boost, scale=0.9)
     else:
         by_words = query.And([query.Term("text", w) for w in words])
     grams = [g for g, _, _ in cjk_bigrams(run)]
@@ -94,26 +99,36 @@ def cjk_run_query(run: str, boost: float = 1.0) -> query.Query:
 
 def make_phrase(fieldname, words, slop=1, boost=1.0, char_ranges=None):
     """Phrase class for the parser: a Chinese phrase in ``text`` also matches on bigrams."""
+    if not words:
+        return query.NullQuery
     phrase = query.Phrase(fieldname, words, slop=slop, boost=boost, char_ranges=char_ranges)
-    if fieldname == "text" and words and all(has_cjk(w) for w in words):
+    if fieldname == "text" and all(has_cjk(w) for w in words):
         run = "".join(words)
         grams = [g for g, _, _ in cjk_bigrams(run)]
         by_grams = (
             query.Phrase("cjk", grams, slop=1) if len(grams) > 1 else query.Term("cjk", grams[0])
         )
         return query.Or([phrase, by_grams], boost=boost)
-    if len(words) == 0:
-        return query.NullQuery
     return phrase
 
 
 class SearchQueryParser(qparser.QueryParser):
-    """Whoosh's parser with Chinese handling, synonyms and bounded expansions."""
+    """Whoosh's parser with Chinese handling, synonyms and bounded expansions.
 
-    def __init__(self, schema):
-        super().__init__(None, schema, group=qparser.AndGroup)
+    ``relaxed=True`` makes a parser that ORs the words (best matches first); it is used only
+    when the strict AND query found nothing.
+    """
+
+    def __init__(self, schema, relaxed: bool = False):
+        group = qparser.OrGroup.factory(0.9) if relaxed else qparser.AndGroup
+        super().__init__(None, schema, group=group)
+        self.relaxed = relaxed
         self.add_plugin(qparser.MultifieldPlugin(list(SEARCH_FIELDS), fieldboosts=SEARCH_FIELDS))
-        self.add_plugin(qparser.PlusMinusPlugin())
+        # "-" and "+" are operators only at the start of a word: "high-speed" is one word.
+        self.remove_plugin_class(qparser.PlusMinusPlugin)
+        self.add_plugin(
+            qparser.PlusMinusPlugin(plusexpr=r"(?<![^\s(])\+", minusexpr=r"(?<![^\s(])-")
+        )
         self.add_plugin(qparser.FuzzyTermPlugin())
         self.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
         self.remove_plugin_class(qparser.BoostPlugin)
@@ -140,13 +155,18 @@ class SearchQueryParser(qparser.QueryParser):
             if not piece:
                 continue
             if has_cjk(piece):
-                parts.append(cjk_run_query(piece))
+                parts.append(cjk_run_query(piece, relaxed=self.relaxed))
             else:
                 parts.extend(query.Term("text", w) for w in analyze(piece, mode="query"))
-        synonyms = synonym_queries(text)
         if not parts:
             return None
-        combined = parts[0] if len(parts) == 1 else query.And(parts)
+        if len(parts) == 1:
+            combined = parts[0]
+        elif self.relaxed:
+            combined = query.Or(parts, scale=0.9)
+        else:
+            combined = query.And(parts)
+        synonyms = synonym_queries(text)
         if synonyms:
             combined = query.Or([combined] + synonyms)
         combined.boost = boost
@@ -161,7 +181,7 @@ def parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
     if _syntax_is_broken(text):
         return parse_plain_words(parser, text)
     try:
-        parsed = parser.parse(text)
+        parsed = parser.parse(expand_phrase_synonyms(text))
     except Exception:  # Whoosh raises odd errors on odd input; plain words never fail
         return parse_plain_words(parser, text)
     if _is_empty(parsed) or _has_error(parsed):
@@ -169,20 +189,26 @@ def parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
     return _cap_terms(parsed)
 
 
-def relax_to_any(parser: SearchQueryParser, text: str) -> query.Query | None:
+_OPERATOR_RE = re.compile(r"\b(AND|OR|NOT|ANDNOT|ANDMAYBE)\b|[\"()]|\w:|(^|\s)[-+]")
+
+
+def is_plain(text: str) -> bool:
+    """True for a query of plain words (no quotes, operators, fields or exclusions)."""
+    return not _OPERATOR_RE.search(clean_query_text(text))
+
+
+def relax_to_any(relaxed_parser: SearchQueryParser, text: str) -> query.Query | None:
     """For a plain multi-word query that matched nothing: any of its words, best first.
 
-    Returns None when the query uses operators or has a single word (nothing to relax).
+    Returns None when the query uses operators or is a single word (nothing to relax).
     """
     text = clean_query_text(text)
-    if not text or _SYNTAX_CHARS_RE.search(text) or re.search(r"\b(AND|OR|NOT)\b", text):
+    if not text or not is_plain(text):
         return None
-    if len(text.split()) < 2:
+    if len(text.split()) < 2 and not has_cjk(text):
         return None
-    strict = parse_user_query(parser, text)
-    if not isinstance(strict, query.And):
-        return None
-    return query.Or(strict.subqueries, scale=0.9)
+    parsed = parse_user_query(relaxed_parser, text)
+    return None if _is_empty(parsed) else parsed
 
 
 def parse_plain_words(parser: SearchQueryParser, text: str) -> query.Query:
@@ -201,6 +227,8 @@ def parse_plain_words(parser: SearchQueryParser, text: str) -> query.Query:
 def clean_query_text(text: str) -> str:
     """Drop control characters, collapse whitespace and cut to MAX_QUERY_CHARS."""
     text = re.sub(r"[\x00-\x1f\x7f\u200b-\u200f\u202a-\u202e\u2066-\u2069\ufeff]", " ", text)
+    # "?" ends questions far more often than it is a wildcard: treat it as punctuation.
+    text = re.sub(r"[?？]", " ", text)
     text = " ".join(text.split())
     return text[:MAX_QUERY_CHARS]
 

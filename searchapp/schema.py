@@ -14,7 +14,7 @@ from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
 from searchapp.analysis import bigram_analyzer, text_analyzer, word_analyzer
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 FACET_FIELDS = ("kind", "section", "lang")
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh import query, sorting
 
+from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import)
 from searchapp.analysis import analyze, cjk_bigrams, fold_text, has_cjk
 from searchapp.articles import KINDS
 from searchapp.highlighting import hit_spans, mark, query_term_spans, snippet
@@ -104,6 +105,7 @@ class IndexHandle:
         self._build: Path | None = None
         self._searcher = None
         self._parser: SearchQueryParser | None = None
+        self._relaxed_parser: SearchQueryParser | None = None
         self._manifest: dict | None = None
         self._cache: OrderedDict[tuple, dict] = OrderedDict()
 
@@ -128,8 +130,9 @@ class IndexHandle:
                     ) from exc
                 self._searcher, self._build, self._manifest = searcher, build, manifest
                 self._parser = SearchQueryParser(searcher.schema)
+                self._relaxed_parser = SearchQueryParser(searcher.schema, relaxed=True)
                 self._cache.clear()
-            return self._searcher, self._parser, self._build
+            return self._searcher, (self._parser, self._relaxed_parser), self._build
 
     def stats(self) -> dict:
         self.open()
@@ -192,18 +195,18 @@ def search(
     q = q if isinstance(q, str) else ""
 
     handle = handle_for(index)
-    searcher, parser, build = handle.open()
+    searcher, parsers, build = handle.open()
     key = (str(build), q, page, per_page, flt.key())
     cached = handle.cached(key)
     if cached is not None:
         return dict(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
     try:
-        response = _run(searcher, parser, q, page, per_page, flt)
+        response = _run(searcher, parsers, q, page, per_page, flt)
         if response["total"] == 0:
             correction = suggest_correction(searcher, q, allow_cjk=True)
             if correction:
-                corrected = _run(searcher, parser, correction, page, per_page, flt)
+                corrected = _run(searcher, parsers, correction, page, per_page, flt)
                 if corrected["total"]:
                     response = dict(corrected, showing_results_for=correction)
                 response["suggestion"] = correction
@@ -222,11 +225,12 @@ def search(
     return dict(response, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-def _run(searcher, parser, q: str, page: int, per_page: int, flt: Filters) -> dict:
-    parsed = parse_user_query(parser, q)
+def _run(searcher, parsers, q: str, page: int, per_page: int, flt: Filters) -> dict:
+    strict_parser, relaxed_parser = parsers
+    parsed = parse_user_query(strict_parser, q)
     response = _execute(searcher, parsed, q, page, per_page, flt)
     if response["total"] == 0:
-        relaxed = relax_to_any(parser, q)
+        relaxed = relax_to_any(relaxed_parser, q)
         if relaxed is not None:
             response = _execute(searcher, relaxed, q, page, per_page, flt)
             response["match"] = "any"

@@ -49,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
         app,
         resources={r"/api/*": {"origins": origins}, r"/embed.js": {"origins": "*"}},
         supports_credentials=False,
+        send_wildcard=True,
         methods=["GET", "HEAD", "OPTIONS"],
         max_age=600,
     )

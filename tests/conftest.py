@@ -1,0 +1,163 @@
+"""Shared fixtures: indexes built in temporary folders, the Flask app, a real gunicorn server.
+
+Nothing here touches the repository's own ``index/`` folder or the network beyond 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+from searchapp.config import BUNDLED_CORPUS
+from searchapp.indexing import build_index
+from searchapp.web import create_app
+
+ROOT = Path(__file__).resolve().parent.parent
+FIXTURES = ROOT / "tests" / "fixtures"
+FIXTURE_ARTICLES = FIXTURES / "articles"
+HOSTILE = FIXTURES / "hostile"
+SEED = BUNDLED_CORPUS / "2022-09-26-xinhua-major-country-diplomacy.txt"
+
+
+def copy_sources(dest: Path, *sources: Path) -> Path:
+    """A fresh source folder holding copies of the given files or folders' .txt files."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for source in sources:
+        files = sorted(source.glob("*.txt")) if source.is_dir() else [source]
+        for file in files:
+            shutil.copy(file, dest / file.name)
+    return dest
+
+
+@pytest.fixture(scope="session")
+def corpus_dir(tmp_path_factory) -> Path:
+    """The bundled article plus the fixture articles (English, Chinese, mixed)."""
+    sources = [BUNDLED_CORPUS]
+    if FIXTURE_ARTICLES.is_dir():
+        sources.append(FIXTURE_ARTICLES)
+    return copy_sources(tmp_path_factory.mktemp("corpus"), *sources)
+
+
+@pytest.fixture(scope="session")
+def index_dir(tmp_path_factory, corpus_dir) -> Path:
+    """A built index of ``corpus_dir``, shared read-only by the tests of a session."""
+    path = tmp_path_factory.mktemp("index")
+    build_index([corpus_dir], path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def seed_index(tmp_path_factory) -> Path:
+    """An index of the bundled article alone."""
+    path = tmp_path_factory.mktemp("seed-index")
+    build_index([BUNDLED_CORPUS], path)
+    return path
+
+
+@pytest.fixture()
+def app(index_dir):
+    return create_app({"INDEX_DIR": str(index_dir), "TESTING": True})
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class LiveServer:
+    """``searchapp serve`` in a subprocess on a free port, stopped with its workers."""
+
+    def __init__(self, index_dir: Path, workers: int = 2, source: Path | None = None):
+        self.index_dir = Path(index_dir)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        cmd = [
+            sys.executable,
+            "-m",
+            "searchapp.cli",
+            "serve",
+            "--index",
+            str(index_dir),
+            "--port",
+            str(self.port),
+            "--workers",
+            str(workers),
+        ]
+        if source is not None:
+            cmd += ["--source", str(source)]
+        self.log = open(self.index_dir.parent / f"serve-{self.port}.log", "w+")
+        self.started = time.monotonic()
+        self.process = subprocess.Popen(
+            cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        self.ready_after = self.wait_ready()
+
+    def wait_ready(self, timeout: float = 30.0) -> float:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                self.log.seek(0)
+                raise RuntimeError(f"server exited early:\n{self.log.read()}")
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return time.monotonic() - self.started
+            except requests.RequestException:
+                pass
+            time.sleep(0.1)
+        self.stop()
+        raise RuntimeError("server did not become ready")
+
+    def worker_pids(self) -> list[int]:
+        out = subprocess.run(
+            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
+        ).stdout
+        return [int(p) for p in out.split()]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            try:
+                os.killpg(self.process.pid, signal.SIGTERM)
+                self.process.wait(timeout=15)
+            except (ProcessLookupError, subprocess.TimeoutExpired):
+                try:
+                    os.killpg(self.process.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+        self.log.close()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, corpus_dir):
+    """A real gunicorn server (2 workers) over its own copy of the test corpus index."""
+    index = tmp_path_factory.mktemp("live") / "index"
+    build_index([corpus_dir], index)
+    server = LiveServer(index)
+    yield server
+    server.stop()
+
+
+def assert_error_shape(response, status: int, code: str | None = None) -> dict:
+    """The one API error shape: ``{"error": {"code": str, "message": str}}``."""
+    assert response.status_code == status, response.get_data(as_text=True)[:500]
+    body = response.get_json()
+    assert set(body) == {"error"}
+    assert isinstance(body["error"]["code"], str) and body["error"]["code"]
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code
+    return body

@@ -1,0 +1,74 @@
+"""The bilingual analyzer: English, Chinese, mixed, quotes, width, positions."""
+
+from __future__ import annotations
+
+from searchapp.analysis import analyze, bigram_analyzer, fold_text, text_analyzer
+
+
+def tokens(text, mode="query"):
+    return [(t.text, t.pos) for t in text_analyzer()(text, positions=True, mode=mode)]
+
+
+def test_english_lowercased_stemmed_stopwords_dropped():
+    assert analyze("The Railways are Running") == ["railway", "run"]
+
+
+def test_porter2_not_the_buggy_porter():
+    assert analyze("running") == ["run"]
+
+
+def test_curly_quotes_fold_to_straight_and_possessive_goes():
+    assert analyze("China‘s") == analyze("China's") == ["china"]
+    assert analyze("Bird’s Nest") == analyze("Bird's Nest") == ["bird", "nest"]
+
+
+def test_full_width_and_accents_fold():
+    assert analyze("ＡＢＣ１２３") == analyze("ABC123") == ["abc123"]
+    assert analyze("Café Málaga") == analyze("cafe malaga")
+    assert fold_text("ＧＷＡＤＡＲ") == "gwadar"
+
+
+def test_traditional_chinese_folds_to_simplified():
+    assert analyze("鐵路") == analyze("铁路") == ["铁路"]
+
+
+def test_chinese_is_segmented_by_jieba():
+    assert analyze("中国的铁路") == ["中国", "的", "铁路"]
+
+
+def test_index_mode_adds_words_inside_long_words_at_same_position():
+    toks = tokens("中华人民共和国成立", mode="index")
+    words = {t for t, _ in toks}
+    assert {"中华人民共和国", "共和国", "人民"} <= words
+    positions = {t: p for t, p in toks}
+    assert positions["共和国"] == positions["中华人民共和国"] == 0
+    assert positions["成立"] == 1
+
+
+def test_positions_are_sequential_in_both_languages():
+    assert [p for _, p in tokens("shared future for mankind")] == [0, 1, 2]
+    assert [p for _, p in tokens("中老铁路开通运营")] == list(
+        range(len(tokens("中老铁路开通运营")))
+    )
+
+
+def test_mixed_text():
+    assert analyze("EMU动车组 Lancang澜沧号") == ["emu", "动车组", "lancang", "澜沧", "号"]
+
+
+def test_character_offsets_point_into_original_text():
+    text = "Ｇwadar 和 China’s port"
+    for token in text_analyzer()(text, chars=True, mode="index"):
+        original = text[token.startchar : token.endchar]
+        assert fold_text(original).replace("'s", "").replace(
+            "'", ""
+        ) == token.text or token.text in ("china", "port")
+
+
+def test_bigrams_for_chinese_runs_with_gaps_between_runs():
+    toks = [(t.text, t.pos) for t in bigram_analyzer()("中老鐵路，开通", positions=True)]
+    assert toks == [("中老", 0), ("老铁", 1), ("铁路", 2), ("开通", 4)]
+
+
+def test_numbers_keep_separators():
+    assert "1,035" in analyze("a total length of 1,035 kilometers")
