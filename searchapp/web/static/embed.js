@@ -1,1 +1,284 @@
-// placeholder
+/* searchapp embed: one <script src="https://server/embed.js" data-...> gives any page a
+ * search box with live results from that server's JSON API (CORS; no iframe).
+ *
+ * data-target       CSS selector of the element to render into (default: after the script)
+ * data-per-page     results to show, 1-20 (default 5)
+ * data-kind         only this kind of passage (paragraph, caption, heading, ...)
+ * data-lang         only en or zh passages
+ * data-placeholder  placeholder of the search box
+ * data-server       the searchapp server (default: where this script was loaded from)
+ * data-theme        light (default), dark or auto (follows the reader's colour scheme)
+ *
+ * Styles live in one <style> element, every rule under .searchapp-embed. Only the API's
+ * `snippet` field is parsed as HTML, and only its text and <mark> elements are kept.
+ */
+(function () {
+  "use strict";
+
+  var CSS = /*@embed-css*/"";
+  var STYLE_ID = "searchapp-embed-style";
+  var DEBOUNCE_MS = 150;
+  var KINDS = {
+    title: "Title", byline: "Byline", paragraph: "Paragraph", heading: "Heading",
+    caption: "Photo caption", credit: "Credits",
+  };
+  var LANGS = { en: "English", zh: "中文" };
+
+  var script = document.currentScript;
+  if (!script) return; // loaded as a module or injected oddly: nothing to configure from
+  var data = script.dataset;
+  var server = (data.server || new URL(script.src, location.href).origin).replace(/\/+$/, "");
+  var perPage = Math.min(20, Math.max(1, parseInt(data.perPage, 10) || 5));
+  var counter = (window.__searchappEmbeds = (window.__searchappEmbeds || 0) + 1);
+
+  function el(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function icon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("class", "searchapp-embed__icon");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var circle = document.createElementNS(ns, "circle");
+    circle.setAttribute("cx", "10.5");
+    circle.setAttribute("cy", "10.5");
+    circle.setAttribute("r", "6.5");
+    var handle = document.createElementNS(ns, "path");
+    handle.setAttribute("d", "m15.5 15.5 5 5");
+    svg.appendChild(circle);
+    svg.appendChild(handle);
+    return svg;
+  }
+
+  /** The snippet as nodes: text and <mark> only, whatever the string holds. */
+  function snippetNodes(html) {
+    var template = document.createElement("template");
+    template.innerHTML = String(html || ""); // the API's snippet: escaped text + <mark>
+    var out = document.createDocumentFragment();
+    (function copy(from, to) {
+      for (var i = 0; i < from.childNodes.length; i++) {
+        var node = from.childNodes[i];
+        if (node.nodeType === 3) {
+          to.appendChild(document.createTextNode(node.data));
+        } else if (node.nodeName === "MARK") {
+          var mark = document.createElement("mark");
+          copy(node, mark);
+          to.appendChild(mark);
+        } else {
+          to.appendChild(document.createTextNode(node.textContent || ""));
+        }
+      }
+    })(template.content, out);
+    return out;
+  }
+
+  function addStyles() {
+    if (document.getElementById(STYLE_ID)) return;
+    var style = document.createElement("style");
+    style.id = STYLE_ID;
+    style.textContent = CSS;
+    (document.head || document.documentElement).appendChild(style);
+  }
+
+  function articleUrl(hit, q) {
+    var path = String(hit.article_id).split("/").map(encodeURIComponent).join("/");
+    return server + "/articles/" + path + "?q=" + encodeURIComponent(q) + "#chunk-" + hit.position;
+  }
+
+  function build(container) {
+    addStyles();
+    var theme = data.theme === "dark" || data.theme === "auto" ? data.theme : "light";
+    var root = el("div", "searchapp-embed searchapp-embed--" + theme);
+    root.setAttribute("role", "search");
+    var form = el("form", "searchapp-embed__form");
+    form.setAttribute("action", server + "/search");
+    form.setAttribute("method", "get");
+    var inputId = "searchapp-embed-q-" + counter;
+    var label = el("label", "searchapp-embed__label", "Search news articles");
+    label.setAttribute("for", inputId);
+    var input = el("input", "searchapp-embed__input");
+    input.id = inputId;
+    input.type = "search";
+    input.name = "q";
+    input.autocomplete = "off";
+    input.placeholder = data.placeholder || "Search news…";
+    form.appendChild(label);
+    form.appendChild(icon());
+    form.appendChild(input);
+    var status = el("p", "searchapp-embed__status");
+    status.setAttribute("role", "status");
+    status.setAttribute("aria-live", "polite");
+    var hits = el("ol", "searchapp-embed__hits");
+    var footer = el("p", "searchapp-embed__footer");
+    var more = el("a", "searchapp-embed__more");
+    more.hidden = true;
+    var brand = el("span", null, "Search by ");
+    var home = el("a", null, "searchapp");
+    home.href = server + "/";
+    brand.appendChild(home);
+    footer.appendChild(more);
+    footer.appendChild(brand);
+    root.appendChild(form);
+    root.appendChild(status);
+    root.appendChild(hits);
+    root.appendChild(footer);
+    container.appendChild(root);
+
+    var timer = 0;
+    var controller = null;
+    var composing = false;
+    var last = "";
+
+    function params(q) {
+      var p = new URLSearchParams({ q: q });
+      if (data.kind) p.set("kind", data.kind);
+      if (data.lang) p.set("lang", data.lang);
+      return p;
+    }
+
+    function render(result, q) {
+      hits.textContent = "";
+      var shown = result.showing_results_for || q;
+      status.textContent = result.total
+        ? result.total + (result.total === 1 ? " result" : " results") + " for “" + shown + "”"
+        : "No results for “" + q + "”" + (result.suggestion ? ". Try “" + result.suggestion + "”." : ".");
+      result.hits.forEach(function (hit) {
+        var li = el("li", "searchapp-embed__hit");
+        var context = el("p", "searchapp-embed__context");
+        context.appendChild(el("span", "searchapp-embed__kind", KINDS[hit.kind] || hit.kind || ""));
+        if (hit.section) context.appendChild(el("span", "searchapp-embed__article", hit.article_title));
+        var title = el("h3", "searchapp-embed__title");
+        var link = el("a", "searchapp-embed__link", hit.section || hit.article_title || hit.article_id);
+        link.href = articleUrl(hit, shown);
+        title.appendChild(link);
+        var snippet = el("p", "searchapp-embed__snippet");
+        snippet.appendChild(snippetNodes(hit.snippet));
+        if (hit.lang) {
+          title.lang = hit.lang;
+          snippet.lang = hit.lang;
+        }
+        var bits = [];
+        if (hit.kind === "caption" && hit.photographer) bits.push("Photo by " + hit.photographer);
+        if (hit.kind === "caption" && hit.photo_date) bits.push("taken " + hit.photo_date);
+        if (hit.date) bits.push(hit.date);
+        if (hit.lang) bits.push(LANGS[hit.lang] || hit.lang);
+        li.appendChild(context);
+        li.appendChild(title);
+        li.appendChild(snippet);
+        li.appendChild(el("p", "searchapp-embed__meta", bits.join(" · ")));
+        hits.appendChild(li);
+      });
+      if (result.total > result.hits.length) {
+        var all = params(shown);
+        more.href = server + "/search?" + all;
+        more.textContent = "All " + result.total + " results →";
+        more.hidden = false;
+      } else {
+        more.hidden = true;
+      }
+    }
+
+    function search() {
+      var q = input.value.trim();
+      if (q === last) return;
+      last = q;
+      if (controller) controller.abort();
+      if (!q) {
+        hits.textContent = "";
+        status.textContent = "";
+        more.hidden = true;
+        return;
+      }
+      controller = new AbortController();
+      var mine = controller;
+      var p = params(q);
+      p.set("per_page", String(perPage));
+      root.classList.add("searchapp-embed--busy");
+      fetch(server + "/api/search?" + p, {
+        signal: controller.signal,
+        headers: { Accept: "application/json" },
+        credentials: "omit",
+      })
+        .then(function (response) {
+          return response.json().then(function (body) {
+            if (!response.ok) throw new Error((body.error && body.error.message) || "Search failed.");
+            return body;
+          });
+        })
+        .then(function (body) {
+          if (mine === controller) render(body, q);
+        })
+        .catch(function (error) {
+          if (error.name === "AbortError" || mine !== controller) return;
+          last = "";
+          hits.textContent = "";
+          more.hidden = true;
+          status.textContent = "Search failed: " + error.message;
+        })
+        .finally(function () {
+          if (mine === controller) root.classList.remove("searchapp-embed--busy");
+        });
+    }
+
+    function schedule() {
+      clearTimeout(timer);
+      timer = setTimeout(function () {
+        if (!composing) search();
+      }, DEBOUNCE_MS);
+    }
+
+    input.addEventListener("compositionstart", function () {
+      composing = true;
+      clearTimeout(timer);
+    });
+    input.addEventListener("compositionend", function () {
+      composing = false;
+      schedule();
+    });
+    input.addEventListener("input", function (event) {
+      if (!composing && !event.isComposing) schedule();
+    });
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      clearTimeout(timer);
+      last = "";
+      search();
+    });
+  }
+
+  function findTarget() {
+    try {
+      return data.target ? document.querySelector(data.target) : null;
+    } catch (error) {
+      return null; // not a valid selector
+    }
+  }
+
+  function mount() {
+    var container = findTarget();
+    if (data.target) {
+      if (!container && window.console) {
+        console.warn("searchapp embed: no element matches data-target " + data.target);
+      }
+    }
+    if (container) {
+      build(container);
+    } else {
+      var holder = el("div");
+      script.parentNode.insertBefore(holder, script.nextSibling);
+      build(holder);
+    }
+  }
+
+  if (data.target && document.readyState === "loading" && !findTarget()) {
+    document.addEventListener("DOMContentLoaded", mount);
+  } else {
+    mount();
+  }
+})();
