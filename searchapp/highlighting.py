@@ -74,19 +74,45 @@ def _clip(text: str, begin: int, end: int, spans: list[tuple[int, int]]) -> str:
     return ("… " if begin > 0 else "") + body + (" …" if end < len(text) else "")
 
 
-def hit_spans(searcher, docnum: int, matched_terms) -> list[tuple[int, int]]:
-    """Character spans in the stored text of ``docnum`` for the terms it matched."""
-    spans: list[tuple[int, int]] = []
-    for fieldname, btext in matched_terms:
-        if fieldname not in HIGHLIGHT_FIELDS:
-            continue
+#: Above this many query terms (wide prefix expansions), only the most frequent are marked.
+MAX_HIGHLIGHT_TERMS = 24
+
+
+def highlight_terms(searcher, parsed) -> list[tuple[str, bytes]]:
+    """The (field, term) pairs of a parsed query worth marking: words and Chinese bigrams."""
+    reader = searcher.reader()
+    try:
+        found = parsed.existing_terms(reader, phrases=True, expand=True)
+    except Exception:  # an odd query shape; snippets without marks are still snippets
+        return []
+    terms = [t for t in found if t[0] in HIGHLIGHT_FIELDS]
+    if len(terms) > MAX_HIGHLIGHT_TERMS:
+        terms.sort(key=lambda t: -reader.doc_frequency(*t))
+        terms = terms[:MAX_HIGHLIGHT_TERMS]
+    return terms
+
+
+def hit_spans(searcher, docnums: list[int], terms) -> dict[int, list[tuple[int, int]]]:
+    """Character spans per document for the query terms it holds, from stored offsets.
+
+    One posting-list walk per term covers all the hits (documents visited in order).
+    """
+    spans: dict[int, list[tuple[int, int]]] = {d: [] for d in docnums}
+    ordered = sorted(docnums)
+    for fieldname, btext in terms:
         try:
             matcher = searcher.postings(fieldname, btext)
-            matcher.skip_to(docnum)
-            if matcher.is_active() and matcher.id() == docnum:
-                spans.extend((s, e) for _pos, s, e in matcher.value_as("characters"))
         except Exception:  # a term without postings: nothing to mark
             continue
+        for docnum in ordered:
+            if not matcher.is_active():
+                break
+            if matcher.id() < docnum:
+                matcher.skip_to(docnum)
+                if not matcher.is_active():
+                    break
+            if matcher.id() == docnum:
+                spans[docnum].extend((s, e) for _pos, s, e in matcher.value_as("characters"))
     return spans
 
 

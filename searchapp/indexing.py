@@ -268,6 +268,7 @@ KIND_BOOSTS = {"title": 4.0, "heading": 1.5}
 
 def chunk_documents(article: Article) -> Iterator[dict]:
     """The Whoosh documents of one article, one per chunk."""
+    vocabulary = "\n".join(c.text for c in article.chunks)
     for chunk in article.chunks:
         doc = {
             "id": chunk.id,
@@ -279,9 +280,9 @@ def chunk_documents(article: Article) -> Iterator[dict]:
             "position": chunk.position,
             "text": chunk.text,
             "cjk": chunk.text,
-            "title": article.title,
-            "spell": chunk.text,
         }
+        if chunk.kind == "title":
+            doc["spell"] = vocabulary
         if chunk.kind in KIND_BOOSTS:
             doc["_text_boost"] = doc["_cjk_boost"] = KIND_BOOSTS[chunk.kind]
         if chunk.section:

@@ -1,9 +1,10 @@
 """The Whoosh schema: one document per chunk.
 
 ``text`` is the chunk (stored with character offsets, for fast exact highlighting), ``heading``
-and ``title`` repeat the section heading and article title so words there lift the chunks under
-them, ``cjk`` holds Chinese character bigrams, ``spell`` the unstemmed vocabulary for "did you
-mean" and autocomplete. The filters are sortable ID fields so facets read columns.
+repeats the section heading (for ``section:word`` queries), ``cjk`` holds Chinese character
+bigrams, ``spell`` the unstemmed words of the whole article, on its title chunk only, for "did
+you mean" and autocomplete (once per article keeps it small). The filters are sortable ID
+fields so facets read columns.
 
 Changing anything here changes SCHEMA_VERSION, which makes the next ``index`` run rebuild.
 """
@@ -14,7 +15,7 @@ from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
 
 from searchapp.analysis import bigram_analyzer, text_analyzer, word_analyzer
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 FACET_FIELDS = ("kind", "section", "lang")
 
@@ -35,7 +36,6 @@ def build_schema() -> Schema:
         photo_date=ID(stored=True),
         text=TEXT(analyzer=analyzer, stored=True, chars=True, phrase=True),
         heading=TEXT(analyzer=analyzer, phrase=True),
-        title=TEXT(analyzer=analyzer, phrase=True),
         cjk=TEXT(analyzer=bigram_analyzer(), chars=True, phrase=True),
         spell=TEXT(analyzer=word_analyzer(), phrase=False, spelling=True),
     )

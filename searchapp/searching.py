@@ -16,14 +16,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh import query, sorting
+from whoosh import query
 
 from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import)
 from searchapp.analysis import analyze, cjk_bigrams, fold_text, has_cjk
 from searchapp.articles import KINDS
-from searchapp.highlighting import hit_spans, mark, query_term_spans, snippet
+from searchapp.docsets import DocSets
+from searchapp.highlighting import highlight_terms, hit_spans, mark, query_term_spans, snippet
 from searchapp.indexing import IndexUnavailable, current_build, read_manifest
 from searchapp.querying import SearchQueryParser, parse_user_query, relax_to_any
+from searchapp.schema import FACET_FIELDS
 from searchapp.synonyms import synonym_queries
 
 MAX_PER_PAGE = 100
@@ -238,45 +240,25 @@ def _run(searcher, parsers, q: str, page: int, per_page: int, flt: Filters) -> d
 
 
 def _execute(searcher, parsed, q: str, page: int, per_page: int, flt: Filters) -> dict:
-    facets = {
-        "kind": sorting.FieldFacet("kind", maptype=sorting.Count),
-        "section": sorting.FieldFacet("section", maptype=sorting.Count),
-        "lang": sorting.FieldFacet("lang", maptype=sorting.Count),
-    }
+    """Top hits from Whoosh; total and facets from exact match sets (see ``docsets``)."""
+    docsets = _docsets_for(searcher)
     offset = (page - 1) * per_page
-    results = searcher.search(
-        parsed,
-        filter=flt.query(),
-        limit=offset + per_page,
-        terms=True,
-        groupedby=facets,
-    )
-    groups = {name: _clean_counts(results.groups(name)) for name in facets}
-    total = sum(groups["lang"].values())
+    matches = docsets.matching(parsed)
+    allowed = None
+    filter_query = flt.query()
+    if filter_query is not None:
+        allowed = _filter_docs(docsets, flt, filter_query)
+        matches &= allowed
+    total = len(matches)
     hits = []
-    for hit in results[offset : offset + per_page]:
-        fields = hit.fields()
-        text = fields.get("text", "")
-        spans = hit_spans(searcher, hit.docnum, hit.matched_terms()) if hit.matched_terms() else []
-        position = fields.get("position", 0)
-        hits.append(
-            {
-                "id": fields["id"],
-                "article_id": fields["article_id"],
-                "article_title": fields.get("article_title", ""),
-                "date": fields.get("date"),
-                "lang": fields.get("lang"),
-                "kind": fields.get("kind"),
-                "section": fields.get("section"),
-                "position": position,
-                "score": round(float(hit.score or 0.0), 4),
-                "text": text,
-                "snippet": snippet(text, spans),
-                "url": f"/articles/{fields['article_id']}#chunk-{position}",
-                "photographer": fields.get("photographer"),
-                "photo_date": fields.get("photo_date"),
-            }
+    if total and offset < total:
+        results = searcher.search(parsed, filter=matches, limit=offset + per_page)
+        page_hits = list(results[offset : offset + per_page])
+        spans = hit_spans(
+            searcher, [h.docnum for h in page_hits], highlight_terms(searcher, parsed)
         )
+        for hit in page_hits:
+            hits.append(_hit_dict(hit, spans.get(hit.docnum, [])))
     return {
         "query": q,
         "suggestion": None,
@@ -285,14 +267,64 @@ def _execute(searcher, parsed, q: str, page: int, per_page: int, flt: Filters) -
         "per_page": per_page,
         "took_ms": 0.0,
         "hits": hits,
-        "facets": groups,
+        "facets": docsets.facet_counts(matches),
         "match": "all",
     }
 
 
-def _clean_counts(counts: dict) -> dict[str, int]:
-    cleaned = {k: v for k, v in counts.items() if k not in (None, "")}
-    return dict(sorted(cleaned.items(), key=lambda kv: (-kv[1], kv[0])))
+def _hit_dict(hit, spans: list[tuple[int, int]]) -> dict:
+    fields = hit.fields()
+    text = fields.get("text", "")
+    position = fields.get("position", 0)
+    return {
+        "id": fields["id"],
+        "article_id": fields["article_id"],
+        "article_title": fields.get("article_title", ""),
+        "date": fields.get("date"),
+        "lang": fields.get("lang"),
+        "kind": fields.get("kind"),
+        "section": fields.get("section"),
+        "position": position,
+        "score": round(float(hit.score or 0.0), 4),
+        "text": text,
+        "snippet": snippet(text, spans),
+        "url": f"/articles/{fields['article_id']}#chunk-{position}",
+        "photographer": fields.get("photographer"),
+        "photo_date": fields.get("photo_date"),
+    }
+
+
+_docsets_lock = threading.Lock()
+_docsets: dict[int, tuple[object, DocSets, OrderedDict]] = {}
+
+
+def _docsets_for(searcher) -> DocSets:
+    """The DocSets of a searcher, made once (kept only for the latest searchers)."""
+    key = id(searcher)
+    with _docsets_lock:
+        entry = _docsets.get(key)
+        if entry is None or entry[0] is not searcher:
+            entry = (searcher, DocSets(searcher, FACET_FIELDS), OrderedDict())
+            _docsets[key] = entry
+            while len(_docsets) > 4:
+                _docsets.pop(next(iter(_docsets)))
+        return entry[1]
+
+
+def _filter_docs(docsets: DocSets, flt: Filters, filter_query) -> set[int]:
+    """The documents a filter allows, cached per searcher (filters repeat across queries)."""
+    with _docsets_lock:
+        cache = _docsets[id(docsets.searcher)][2]
+        docs = cache.get(flt.key())
+        if docs is not None:
+            cache.move_to_end(flt.key())
+            return docs
+    docs = docsets.matching(filter_query)
+    with _docsets_lock:
+        cache[flt.key()] = docs
+        while len(cache) > 32:
+            cache.popitem(last=False)
+    return docs
 
 
 _WORD_RE = re.compile(r"(?<![\w:*~\"])([^\W\d_][\w'’‘]*)(?![\w:*~])")
