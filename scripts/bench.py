@@ -330,7 +330,8 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
     lat, thr = result["latency"], result["throughput"]
     print(
         f"  first answer {result['first_answer_s']} s; p50/p95/p99 {lat['p50_ms']}/"
-        f"{lat['p95_ms']}/{lat['p99_ms']} ms; {thr['rps']} req/s; "
+        f"{lat['p95_ms']}/{lat['p99_ms']} ms; {thr['rps']} req/s "
+        f"(load generator used {thr['client_cpu_share']:.0%} of a core); "
         f"worker RSS {result['memory']['worker_rss_mb']} MB; errors "
         f"{lat['errors'] + thr['errors']}",
         flush=True,

@@ -125,6 +125,7 @@ def throughput_run(
     lock = threading.Lock()
     state = {"next": 0, "done": 0, "errors": 0}
     times: list[float] = []
+    cpu_start = time.process_time()
     start = time.perf_counter()
     stop_at = start + seconds
 
@@ -160,8 +161,10 @@ def throughput_run(
     for thread in threads:
         thread.join(timeout=seconds + REQUEST_TIMEOUT + 5)
     elapsed = time.perf_counter() - start
+    client_cpu = time.process_time() - cpu_start
     return {
         "clients": clients,
+        "client_cpu_share": round(client_cpu / elapsed, 2) if elapsed else 0.0,
         "seconds": round(elapsed, 2),
         "requests": state["done"],
         "errors": state["errors"],
