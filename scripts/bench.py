@@ -134,6 +134,9 @@ def searchapp_revision(src: Path | None) -> str:
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     if head.returncode != 0:
+        stamp = tree / "REVISION"  # e.g. written next to a `git archive` export
+        if stamp.exists():
+            return f"{stamp.read_text(encoding='utf-8').strip()} (exported to {tree})"
         return f"source tree {tree} (not a git checkout)"
     return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
