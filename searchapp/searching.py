@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
@@ -21,11 +21,11 @@ from whoosh import query
 from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import)
 from searchapp.analysis import analyze, cjk_bigrams, fold_text, has_cjk
 from searchapp.articles import KINDS
-from searchapp.docsets import DocSets
 from searchapp.highlighting import highlight_terms, hit_spans, mark, query_term_spans, snippet
 from searchapp.indexing import IndexUnavailable, current_build, read_manifest
 from searchapp.querying import SearchQueryParser, parse_user_query, relax_to_any
 from searchapp.schema import FACET_FIELDS
+from searchapp.scoring import QueryEvaluator
 from searchapp.synonyms import synonym_queries
 
 MAX_PER_PAGE = 100
@@ -98,21 +98,30 @@ class Filters:
         return (self.kind, self.section, self.article, self.lang, self.date_from, self.date_to)
 
 
+@dataclass
+class OpenIndex:
+    """Everything needed to answer queries from one build, made once per (re)open."""
+
+    build: Path
+    searcher: object
+    parser: SearchQueryParser
+    relaxed_parser: SearchQueryParser
+    evaluator: QueryEvaluator
+    manifest: dict
+    filters: OrderedDict = field(default_factory=OrderedDict)
+    results: OrderedDict = field(default_factory=OrderedDict)
+
+
 class IndexHandle:
     """One index folder as this process sees it: the current build, opened once."""
 
     def __init__(self, index_dir: Path | str):
         self.index_dir = Path(index_dir)
         self._lock = threading.Lock()
-        self._build: Path | None = None
-        self._searcher = None
-        self._parser: SearchQueryParser | None = None
-        self._relaxed_parser: SearchQueryParser | None = None
-        self._manifest: dict | None = None
-        self._cache: OrderedDict[tuple, dict] = OrderedDict()
+        self._open: OpenIndex | None = None
 
-    def open(self):
-        """(searcher, parser, build) for the current build, reopening after a swap."""
+    def open(self) -> OpenIndex:
+        """The current build, reopened when ``index/current`` was swapped to a new one."""
         build = current_build(self.index_dir)
         if build is None:
             raise IndexUnavailable(
@@ -120,39 +129,57 @@ class IndexHandle:
                 f"`searchapp index --index {self.index_dir}`"
             )
         with self._lock:
-            if build != self._build or self._searcher is None:
+            if self._open is None or self._open.build != build:
                 try:
-                    ix = whoosh_index.open_dir(str(build))
-                    searcher = ix.searcher()
-                    manifest = read_manifest(build)
+                    searcher = whoosh_index.open_dir(str(build)).searcher()
+                    self._open = OpenIndex(
+                        build=build,
+                        searcher=searcher,
+                        parser=SearchQueryParser(searcher.schema),
+                        relaxed_parser=SearchQueryParser(searcher.schema, relaxed=True),
+                        evaluator=QueryEvaluator(searcher, FACET_FIELDS),
+                        manifest=read_manifest(build),
+                    )
                 except Exception as exc:
                     raise IndexUnavailable(
                         f"the index in {self.index_dir} is damaged ({type(exc).__name__}: {exc}); "
                         f"repair it with `searchapp index --rebuild --index {self.index_dir}`"
                     ) from exc
-                self._searcher, self._build, self._manifest = searcher, build, manifest
-                self._parser = SearchQueryParser(searcher.schema)
-                self._relaxed_parser = SearchQueryParser(searcher.schema, relaxed=True)
-                self._cache.clear()
-            return self._searcher, (self._parser, self._relaxed_parser), self._build
+            return self._open
 
     def stats(self) -> dict:
-        self.open()
-        assert self._manifest is not None
-        return dict(self._manifest["stats"], build=self._manifest.get("build"))
+        manifest = self.open().manifest
+        return dict(manifest["stats"], build=manifest.get("build"))
 
-    def cached(self, key: tuple) -> dict | None:
+    def cached(self, opened: OpenIndex, key: tuple) -> dict | None:
         with self._lock:
-            value = self._cache.get(key)
+            value = opened.results.get(key)
             if value is not None:
-                self._cache.move_to_end(key)
+                opened.results.move_to_end(key)
             return value
 
-    def remember(self, key: tuple, value: dict) -> None:
+    def remember(self, opened: OpenIndex, key: tuple, value: dict) -> None:
         with self._lock:
-            self._cache[key] = value
-            while len(self._cache) > CACHE_SIZE:
-                self._cache.popitem(last=False)
+            opened.results[key] = value
+            while len(opened.results) > CACHE_SIZE:
+                opened.results.popitem(last=False)
+
+    def filter_mask(self, opened: OpenIndex, flt: Filters):
+        """The boolean mask of documents a filter allows (None: no filter), cached."""
+        filter_query = flt.query()
+        if filter_query is None:
+            return None
+        with self._lock:
+            mask = opened.filters.get(flt.key())
+            if mask is not None:
+                opened.filters.move_to_end(flt.key())
+                return mask
+        mask = opened.evaluator.mask(filter_query)
+        with self._lock:
+            opened.filters[flt.key()] = mask
+            while len(opened.filters) > 32:
+                opened.filters.popitem(last=False)
+        return mask
 
 
 _handles: dict[Path, IndexHandle] = {}
@@ -197,23 +224,24 @@ def search(
     q = q if isinstance(q, str) else ""
 
     handle = handle_for(index)
-    searcher, parsers, build = handle.open()
-    key = (str(build), q, page, per_page, flt.key())
-    cached = handle.cached(key)
+    opened = handle.open()
+    key = (q, page, per_page, flt.key())
+    cached = handle.cached(opened, key)
     if cached is not None:
         return dict(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
     try:
-        response = _run(searcher, parsers, q, page, per_page, flt)
+        allowed = handle.filter_mask(opened, flt)
+        response = _run(opened, q, page, per_page, allowed)
         if response["total"] == 0:
-            correction = suggest_correction(searcher, q, allow_cjk=True)
+            correction = suggest_correction(opened.searcher, q, allow_cjk=True)
             if correction:
-                corrected = _run(searcher, parsers, correction, page, per_page, flt)
+                corrected = _run(opened, correction, page, per_page, allowed)
                 if corrected["total"]:
                     response = dict(corrected, showing_results_for=correction)
                 response["suggestion"] = correction
         else:
-            response["suggestion"] = suggest_correction(searcher, q, allow_cjk=False)
+            response["suggestion"] = suggest_correction(opened.searcher, q, allow_cjk=False)
     except InvalidParameter:
         raise
     except Exception as exc:
@@ -223,57 +251,47 @@ def search(
         ) from exc
     response["query"] = q
     response.setdefault("showing_results_for", None)
-    handle.remember(key, response)
+    handle.remember(opened, key, response)
     return dict(response, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-def _run(searcher, parsers, q: str, page: int, per_page: int, flt: Filters) -> dict:
-    strict_parser, relaxed_parser = parsers
-    parsed = parse_user_query(strict_parser, q)
-    response = _execute(searcher, parsed, q, page, per_page, flt)
+def _run(opened: OpenIndex, q: str, page: int, per_page: int, allowed) -> dict:
+    parsed = parse_user_query(opened.parser, q)
+    response = _execute(opened, parsed, q, page, per_page, allowed)
     if response["total"] == 0:
-        relaxed = relax_to_any(relaxed_parser, q)
+        relaxed = relax_to_any(opened.relaxed_parser, q)
         if relaxed is not None:
-            response = _execute(searcher, relaxed, q, page, per_page, flt)
+            response = _execute(opened, relaxed, q, page, per_page, allowed)
             response["match"] = "any"
     return response
 
 
-def _execute(searcher, parsed, q: str, page: int, per_page: int, flt: Filters) -> dict:
-    """Top hits from Whoosh; total and facets from exact match sets (see ``docsets``)."""
-    docsets = _docsets_for(searcher)
+def _execute(opened: OpenIndex, parsed, q: str, page: int, per_page: int, allowed) -> dict:
+    """Matches, scores and facets from the evaluator; stored fields and snippets for the page."""
+    searcher, evaluator = opened.searcher, opened.evaluator
+    found = evaluator.evaluate(parsed, allowed)
     offset = (page - 1) * per_page
-    matches = docsets.matching(parsed)
-    allowed = None
-    filter_query = flt.query()
-    if filter_query is not None:
-        allowed = _filter_docs(docsets, flt, filter_query)
-        matches &= allowed
-    total = len(matches)
     hits = []
-    if total and offset < total:
-        results = searcher.search(parsed, filter=matches, limit=offset + per_page)
-        page_hits = list(results[offset : offset + per_page])
-        spans = hit_spans(
-            searcher, [h.docnum for h in page_hits], highlight_terms(searcher, parsed)
-        )
-        for hit in page_hits:
-            hits.append(_hit_dict(hit, spans.get(hit.docnum, [])))
+    if offset < len(found):
+        docnums, scores = evaluator.top(found, offset + per_page)
+        docnums, scores = docnums[offset:].tolist(), scores[offset:].tolist()
+        spans = hit_spans(searcher, docnums, highlight_terms(searcher, parsed))
+        for docnum, score in zip(docnums, scores, strict=True):
+            hits.append(_hit_dict(searcher.stored_fields(docnum), score, spans[docnum]))
     return {
         "query": q,
         "suggestion": None,
-        "total": total,
+        "total": len(found),
         "page": page,
         "per_page": per_page,
         "took_ms": 0.0,
         "hits": hits,
-        "facets": docsets.facet_counts(matches),
+        "facets": evaluator.facet_counts(found),
         "match": "all",
     }
 
 
-def _hit_dict(hit, spans: list[tuple[int, int]]) -> dict:
-    fields = hit.fields()
+def _hit_dict(fields: dict, score: float, spans: list[tuple[int, int]]) -> dict:
     text = fields.get("text", "")
     position = fields.get("position", 0)
     return {
@@ -285,46 +303,13 @@ def _hit_dict(hit, spans: list[tuple[int, int]]) -> dict:
         "kind": fields.get("kind"),
         "section": fields.get("section"),
         "position": position,
-        "score": round(float(hit.score or 0.0), 4),
+        "score": round(float(score), 4),
         "text": text,
         "snippet": snippet(text, spans),
         "url": f"/articles/{fields['article_id']}#chunk-{position}",
         "photographer": fields.get("photographer"),
         "photo_date": fields.get("photo_date"),
     }
-
-
-_docsets_lock = threading.Lock()
-_docsets: dict[int, tuple[object, DocSets, OrderedDict]] = {}
-
-
-def _docsets_for(searcher) -> DocSets:
-    """The DocSets of a searcher, made once (kept only for the latest searchers)."""
-    key = id(searcher)
-    with _docsets_lock:
-        entry = _docsets.get(key)
-        if entry is None or entry[0] is not searcher:
-            entry = (searcher, DocSets(searcher, FACET_FIELDS), OrderedDict())
-            _docsets[key] = entry
-            while len(_docsets) > 4:
-                _docsets.pop(next(iter(_docsets)))
-        return entry[1]
-
-
-def _filter_docs(docsets: DocSets, flt: Filters, filter_query) -> set[int]:
-    """The documents a filter allows, cached per searcher (filters repeat across queries)."""
-    with _docsets_lock:
-        cache = _docsets[id(docsets.searcher)][2]
-        docs = cache.get(flt.key())
-        if docs is not None:
-            cache.move_to_end(flt.key())
-            return docs
-    docs = docsets.matching(filter_query)
-    with _docsets_lock:
-        cache[flt.key()] = docs
-        while len(cache) > 32:
-            cache.popitem(last=False)
-    return docs
 
 
 _WORD_RE = re.compile(r"(?<![\w:*~\"])([^\W\d_][\w'’‘]*)(?![\w:*~])")
@@ -378,7 +363,7 @@ def suggest_completions(index: IndexHandle | Path | str, prefix: str, limit: int
     folded = fold_text(last)
     if not folded or not re.match(r"\w", folded):
         return []
-    searcher, _, _ = handle_for(index).open()
+    searcher = handle_for(index).open().searcher
     reader = searcher.reader()
     candidates = []
     for btext in reader.expand_prefix("spell", folded):
@@ -394,7 +379,7 @@ def get_article(index: IndexHandle | Path | str, article_id: str, q: str = "") -
     """An article with all its chunks in order, query terms marked; None if unknown."""
     if not article_id or len(article_id) > 300:
         return None
-    searcher, _, _ = handle_for(index).open()
+    searcher = handle_for(index).open().searcher
     docs = sorted(searcher.documents(article_id=article_id), key=lambda d: d.get("position", 0))
     if not docs:
         return None

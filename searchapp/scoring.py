@@ -1,0 +1,345 @@
+"""Evaluate a parsed query with numpy: the exact matches, their BM25F scores, facet counts.
+
+Whoosh scores and counts by walking a tree of matchers one document at a time in pure Python
+(about 4 µs per matching document, so a common word in a large archive costs tens of
+milliseconds, and counting facets visits every match again). Here each term's posting list is
+read a block at a time into arrays, scored with the same BM25F formula Whoosh uses, and
+AND/OR/NOT become sorted-array intersections, unions and differences. Queries that need
+positions (phrases) are checked by Whoosh's matcher, among the documents holding all their
+words. Top hits come from ``argpartition``; facets from ``bincount`` over columns loaded once
+per searcher.
+
+Only what the query parser produces is handled natively; any other query type falls back to
+Whoosh's own matcher, so results are always complete.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh import query
+from whoosh.matching.wrappers import FilterMatcher
+from whoosh.query import terms as term_queries
+from whoosh.util.numeric import byte_to_length
+
+K1 = 1.2
+B = 0.75
+#: Values per facet in a response (most frequent first); sections can number thousands.
+FACET_LIMIT = 20
+#: Decoded posting lists kept per searcher (bytes): the words of instant search repeat.
+TERM_CACHE_BYTES = 64 * 1024 * 1024
+
+_IDS = np.int64
+_SCORES = np.float64
+_BYTE_TO_LENGTH = np.array([byte_to_length(i) if i else 0 for i in range(256)], dtype=_SCORES)
+
+
+@dataclass
+class Matches:
+    """Matching documents (sorted, unique) and their scores."""
+
+    ids: np.ndarray
+    scores: np.ndarray
+
+    @classmethod
+    def empty(cls) -> Matches:
+        return cls(np.empty(0, _IDS), np.empty(0, _SCORES))
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def scaled(self, boost: float) -> Matches:
+        return self if boost == 1.0 else Matches(self.ids, self.scores * boost)
+
+
+class QueryEvaluator:
+    """Matches, scores and facets for one searcher (made again when the index is reopened)."""
+
+    def __init__(self, searcher, facet_fields: tuple[str, ...]):
+        self.searcher = searcher
+        self.reader = searcher.reader()
+        self.segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
+        self.doc_count = searcher.doc_count_all()
+        self.facet_fields = facet_fields
+        self.live = np.ones(self.doc_count, dtype=bool)
+        for reader, offset in self.segments:
+            if reader.has_deletions():
+                for docnum in reader.deleted_docs_set:
+                    self.live[docnum + offset] = False
+        self._lengths: dict[str, np.ndarray] = {}
+        self._avg_length: dict[str, float] = {}
+        self._facets: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._terms: OrderedDict[tuple[str, bytes], Matches] = OrderedDict()
+        self._terms_bytes = 0
+        self._terms_lock = threading.Lock()
+
+    # -- evaluation -------------------------------------------------------------------
+
+    def evaluate(self, q: query.Query, allowed: np.ndarray | None = None) -> Matches:
+        """Live documents matching ``q`` (and ``allowed``, a boolean mask), with scores."""
+        found = self._eval(q)
+        keep = self.live[found.ids]
+        if allowed is not None:
+            keep &= allowed[found.ids]
+        if keep.all():
+            return found
+        return Matches(found.ids[keep], found.scores[keep])
+
+    def mask(self, q: query.Query) -> np.ndarray:
+        """A boolean mask over all documents of those ``q`` matches (for filters)."""
+        mask = np.zeros(self.doc_count, dtype=bool)
+        mask[self._eval(q).ids] = True
+        return mask & self.live
+
+    def top(self, found: Matches, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """The ``k`` best (docnums, scores), best first; ties go to the earlier document."""
+        if len(found) > k:
+            part = np.argpartition(-found.scores, k - 1)[:k]
+            ids, scores = found.ids[part], found.scores[part]
+        else:
+            ids, scores = found.ids, found.scores
+        order = np.lexsort((ids, -scores))
+        return ids[order], scores[order]
+
+    def _eval(self, q: query.Query) -> Matches:
+        if isinstance(q, query.qcore._NullQuery):
+            return Matches.empty()
+        if isinstance(q, query.Term):
+            return self.term(q.fieldname, q.text).scaled(q.boost)
+        if isinstance(q, query.Every):
+            ids = np.flatnonzero(self.live).astype(_IDS)
+            return Matches(ids, np.full(len(ids), q.boost, dtype=_SCORES))
+        if isinstance(q, query.And):
+            return self._and([self._eval(c) for c in q.subqueries]).scaled(q.boost)
+        if isinstance(q, query.Or | query.DisjunctionMax):
+            children = [self._eval(c) for c in q.subqueries]
+            return self._or(children, getattr(q, "scale", None)).scaled(q.boost)
+        if isinstance(q, query.AndNot):
+            positive, negative = self._eval(q.a), self._eval(q.b)
+            keep = ~np.isin(positive.ids, negative.ids, assume_unique=True)
+            return Matches(positive.ids[keep], positive.scores[keep]).scaled(q.boost)
+        if isinstance(q, query.AndMaybe):
+            required, optional = self._eval(q.a), self._eval(q.b)
+            scores = required.scores.copy()
+            _, ia, ib = np.intersect1d(
+                required.ids, optional.ids, assume_unique=True, return_indices=True
+            )
+            scores[ia] += optional.scores[ib]
+            return Matches(required.ids, scores).scaled(q.boost)
+        if isinstance(q, query.Require):
+            scored, required = self._eval(q.a), self._eval(q.b)
+            keep = np.isin(scored.ids, required.ids, assume_unique=True)
+            return Matches(scored.ids[keep], scored.scores[keep]).scaled(q.boost)
+        if isinstance(q, query.Not):
+            excluded = self._eval(q.query)
+            ids = np.setdiff1d(np.arange(self.doc_count, dtype=_IDS), excluded.ids)
+            return Matches(ids, np.zeros(len(ids), dtype=_SCORES))
+        if isinstance(q, term_queries.MultiTerm):
+            field = q.field()
+            children = [self.term(field, btext) for btext in q._btexts(self.reader)]
+            return self._or(children, None).scaled(q.boost)
+        if isinstance(q, query.Phrase):
+            return self._phrase(q)
+        return self._with_whoosh(q)
+
+    def term(self, fieldname: str, text) -> Matches:
+        """A term's documents and BM25F scores (cached: decoding postings is the slow part)."""
+        if fieldname not in self.reader.schema:
+            return Matches.empty()
+        field = self.reader.schema[fieldname]
+        btext = text if isinstance(text, bytes) else field.to_bytes(text)
+        key = (fieldname, btext)
+        with self._terms_lock:
+            cached = self._terms.get(key)
+            if cached is not None:
+                self._terms.move_to_end(key)
+                return cached
+        found = self._read_term(field, fieldname, btext)
+        size = found.ids.nbytes + found.scores.nbytes
+        with self._terms_lock:
+            if key not in self._terms and size <= TERM_CACHE_BYTES // 4:
+                self._terms[key] = found
+                self._terms_bytes += size
+                while self._terms_bytes > TERM_CACHE_BYTES:
+                    _, old = self._terms.popitem(last=False)
+                    self._terms_bytes -= old.ids.nbytes + old.scores.nbytes
+        return found
+
+    def _read_term(self, field, fieldname: str, btext: bytes) -> Matches:
+        """Read a term's posting list a block at a time and score it with BM25F."""
+        id_blocks: list[np.ndarray] = []
+        weight_blocks: list[np.ndarray] = []
+        for reader, offset in self.segments:
+            if (fieldname, btext) not in reader:
+                continue
+            matcher = reader.postings(fieldname, btext)
+            if isinstance(matcher, FilterMatcher):
+                matcher = matcher.child  # deletions are applied once, at the end
+            ids, weights = _read_postings(matcher)
+            id_blocks.append(ids + offset if offset else ids)
+            weight_blocks.append(weights)
+        if not id_blocks:
+            return Matches.empty()
+        ids = np.concatenate(id_blocks) if len(id_blocks) > 1 else id_blocks[0]
+        weights = np.concatenate(weight_blocks) if len(weight_blocks) > 1 else weight_blocks[0]
+        if not field.scorable:
+            return Matches(ids, np.ones(len(ids), dtype=_SCORES))
+        doc_freq = self.reader.doc_frequency(fieldname, btext)
+        idf = math.log(self.doc_count / (doc_freq + 1)) + 1
+        lengths = self.lengths(fieldname)[ids]
+        norm = K1 * ((1 - B) + B * lengths / self.avg_length(fieldname))
+        scores = idf * (weights * (K1 + 1)) / (weights + norm)
+        return Matches(ids, scores)
+
+    def _and(self, children: list[Matches]) -> Matches:
+        if not children:
+            return Matches.empty()
+        children.sort(key=len)
+        result = children[0]
+        for other in children[1:]:
+            if not len(result):
+                break
+            ids, ia, ib = np.intersect1d(
+                result.ids, other.ids, assume_unique=True, return_indices=True
+            )
+            result = Matches(ids, result.scores[ia] + other.scores[ib])
+        return result
+
+    def _or(self, children: list[Matches], scale: float | None) -> Matches:
+        children = [c for c in children if len(c)]
+        if not children:
+            return Matches.empty()
+        if len(children) == 1 and not scale:
+            return children[0]
+        all_ids = np.concatenate([c.ids for c in children])
+        all_scores = np.concatenate([c.scores for c in children])
+        ids, inverse = np.unique(all_ids, return_inverse=True)
+        scores = np.bincount(inverse, weights=all_scores, minlength=len(ids))
+        if scale:
+            # Whoosh's coordination bonus (CoordMatcher): favour documents matching more parts.
+            count = len(children)
+            matched = np.bincount(inverse, minlength=len(ids))
+            if count != scale:
+                scores = (scores + (matched - 1) / (count - scale) ** 2) * ((count - 1) / count)
+        return Matches(ids.astype(_IDS), scores)
+
+    def _phrase(self, q: query.Phrase) -> Matches:
+        words = [self.term(q.fieldname, w) for w in q.words]
+        candidates = self._and(list(words))
+        if not len(candidates):
+            return Matches.empty()
+        if len(q.words) == 1:
+            return candidates.scaled(q.boost)
+        # Positions decide; Whoosh's phrase matcher only visits documents with all the words.
+        matcher = q.matcher(self.searcher)
+        found = np.fromiter(matcher.all_ids(), dtype=_IDS) if matcher.is_active() else None
+        if found is None or not len(found):
+            return Matches.empty()
+        keep = np.isin(candidates.ids, found, assume_unique=True)
+        return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
+
+    def _with_whoosh(self, q: query.Query) -> Matches:
+        matcher = q.matcher(self.searcher)
+        ids: list[int] = []
+        scores: list[float] = []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            scores.append(matcher.score())
+            matcher.next()
+        order = np.argsort(np.array(ids, dtype=_IDS), kind="stable")
+        return Matches(np.array(ids, dtype=_IDS)[order], np.array(scores, dtype=_SCORES)[order])
+
+    # -- per-document data ------------------------------------------------------------
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Every document's length of ``fieldname`` (as Whoosh stores it: one byte, lossy)."""
+        if fieldname not in self._lengths:
+            parts = []
+            for reader, _offset in self.segments:
+                column = _length_column(reader, fieldname)
+                if column is None:
+                    parts.append(np.zeros(reader.doc_count_all(), dtype=_SCORES))
+                else:
+                    codes = np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all())
+                    parts.append(_BYTE_TO_LENGTH[codes])
+            self._lengths[fieldname] = np.concatenate(parts) if parts else np.zeros(0)
+        return self._lengths[fieldname]
+
+    def avg_length(self, fieldname: str) -> float:
+        if fieldname not in self._avg_length:
+            self._avg_length[fieldname] = self.searcher.avg_field_length(fieldname) or 1.0
+        return self._avg_length[fieldname]
+
+    def facet_counts(self, found: Matches) -> dict[str, dict[str, int]]:
+        """``{field: {value: count}}`` over the matches, most frequent first."""
+        facets = {}
+        for name in self.facet_fields:
+            codes, labels = self._facet_column(name)
+            counts = np.bincount(codes[found.ids], minlength=len(labels))
+            order = np.lexsort((np.arange(len(labels)), -counts))
+            values = {}
+            for index in order:
+                if counts[index] == 0 or len(values) >= FACET_LIMIT:
+                    break
+                if labels[index]:
+                    values[labels[index]] = int(counts[index])
+            facets[name] = values
+        return facets
+
+    def _facet_column(self, name: str) -> tuple[np.ndarray, list[str]]:
+        if name not in self._facets:
+            values: list[str] = []
+            for reader, _offset in self.segments:
+                if reader.has_column(name):
+                    values.extend(_text(v) for v in reader.column_reader(name))
+                else:
+                    values.extend([""] * reader.doc_count_all())
+            labels, codes = np.unique(np.array(values, dtype=object), return_inverse=True)
+            self._facets[name] = (codes.astype(np.int64), [str(x) for x in labels])
+        return self._facets[name]
+
+
+def _text(value) -> str:
+    if value is None:
+        return ""
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _length_column(reader, fieldname: str):
+    """The column of one-byte field lengths in a Whoosh 2.7 segment (None if absent)."""
+    perdoc = getattr(reader, "_perdoc", None)
+    if perdoc is None or not hasattr(perdoc, "_cached_reader"):
+        return None
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+
+    return perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
+
+
+def _read_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """(ids, weights) of a whole posting list, decoded a block at a time."""
+    if not (hasattr(matcher, "_next_block") and hasattr(matcher, "_read_weights")):
+        ids, weights = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        return np.array(ids, dtype=_IDS), np.array(weights, dtype=_SCORES)
+    id_parts: list[np.ndarray] = []
+    weight_parts: list[np.ndarray] = []
+    while matcher.is_active():
+        if matcher._ids is None:
+            matcher._read_ids()
+        if matcher._weights is None:
+            matcher._read_weights()
+        start = matcher._i
+        id_parts.append(np.asarray(matcher._ids[start:], dtype=_IDS))
+        weight_parts.append(np.asarray(matcher._weights[start:], dtype=_SCORES))
+        matcher._i = matcher._blocklength
+        matcher._next_block()
+    if not id_parts:
+        return np.empty(0, _IDS), np.empty(0, _SCORES)
+    return np.concatenate(id_parts), np.concatenate(weight_parts)
