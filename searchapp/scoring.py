@@ -97,12 +97,13 @@ class QueryEvaluator:
 
     def top(self, found: Matches, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best (docnums, scores), best first; ties go to the earlier document."""
+        ids, scores = found.ids, found.scores
         if len(found) > k:
-            part = np.argpartition(-found.scores, k - 1)[:k]
-            ids, scores = found.ids[part], found.scores[part]
-        else:
-            ids, scores = found.ids, found.scores
-        order = np.lexsort((ids, -scores))
+            # Keep every document tied with the k-th score, so pages never overlap.
+            kth = -np.partition(-scores, k - 1)[k - 1]
+            keep = scores >= kth
+            ids, scores = ids[keep], scores[keep]
+        order = np.lexsort((ids, -scores))[:k]
         return ids[order], scores[order]
 
     def _eval(self, q: query.Query) -> Matches:
