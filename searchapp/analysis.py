@@ -112,10 +112,25 @@ def fold_char(char: str) -> str:
     return folded.lower().translate(_QUOTES).translate(_t2s_table())
 
 
+class _FoldTable(dict):
+    """A ``str.translate`` table that folds each character once, on first sight."""
+
+    def __missing__(self, codepoint: int) -> str:
+        folded = fold_char(chr(codepoint))
+        self[codepoint] = folded
+        return folded
+
+
+_FOLD_TABLE = _FoldTable()
+
+
 def fold(text: str) -> tuple[str, list[int] | None]:
     """Folded text and, when lengths differ, the original index of each folded character."""
     if text.isascii():
         return text.lower().replace("`", "'"), None
+    folded = text.translate(_FOLD_TABLE)
+    if len(folded) == len(text) and all(len(_FOLD_TABLE[ord(c)]) == 1 for c in set(text)):
+        return folded, None
     out: list[str] = []
     offsets: list[int] = []
     same_length = True
