@@ -64,6 +64,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="py-spy the searchapp workers for this long during the req/s run",
     )
     parser.add_argument(
+        "--wait-idle",
+        type=float,
+        default=180.0,
+        metavar="SECONDS",
+        help="before serving each engine, wait up to this long for other processes to go quiet",
+    )
+    parser.add_argument(
         "--searchapp-src",
         type=Path,
         help="run searchapp from this source tree (e.g. a git worktree) instead of the install",
@@ -161,6 +168,14 @@ def load_results(data: Path, engine: str) -> dict | None:
         return None
 
 
+def wait_quiet(args: argparse.Namespace) -> None:
+    """Wait (bounded by --wait-idle) until other processes leave the CPUs alone."""
+    if args.wait_idle > 0:
+        busy = servers.wait_for_quiet(timeout=args.wait_idle)
+        if busy >= 0.25:
+            print(f"  warning: other processes use {busy:.2f} CPU cores; numbers will suffer")
+
+
 # --- building ----------------------------------------------------------------------------
 
 
@@ -194,22 +209,20 @@ def build_peer(args: argparse.Namespace, engine: str, cached: dict | None) -> di
     out = peer_index(args.data, engine)
     if args.skip_build and out.exists() and cached and cached.get("build"):
         return {**cached["build"], "cached": True}
+    wait_quiet(args)
     print(f"building the {report.LABELS[engine]} index ...", flush=True)
-    cmd = [
-        sys.executable,
-        "-m",
-        "benchlib.peers",
-        engine,
-        str(args.data / "chunks.jsonl"),
-        str(out),
-    ]
+    chunks = str(args.data / "chunks.jsonl")
+    cmd = [sys.executable, "-m", "benchlib.peers", engine, chunks, str(out)]
+    before = servers.cpu_snapshot()
     seconds, stdout = run_timed(cmd, cwd=SCRIPTS)
+    other = servers.other_cpu(before, servers.cpu_snapshot())
     inner = json.loads(stdout.strip().splitlines()[-1])
     build = {
         "chunks": inner["docs"],
         "build_s": round(seconds, 2),
         "chunks_per_s": round(inner["docs"] / seconds, 1),
         "index_mb": size_mb(out),
+        "build_other_cpu_cores": other,
     }
     print(f"  {build}", flush=True)
     return build
@@ -231,13 +244,16 @@ def build_searchapp(args: argparse.Namespace, manifest: dict, cached: dict | Non
     if args.skip_build and index.exists() and cached and cached.get("build"):
         build = {
             k: cached["build"][k]
-            for k in ("chunks", "build_s", "chunks_per_s", "full_summary")
+            for k in ("chunks", "build_s", "chunks_per_s", "full_summary", "build_other_cpu_cores")
             if k in cached["build"]
         }
         build["cached_full_build"] = True
     else:
+        wait_quiet(args)
         print("building the searchapp index (full) ...", flush=True)
+        before = servers.cpu_snapshot()
         seconds, stdout = run_timed([*base, "--rebuild"], env=env)
+        other = servers.other_cpu(before, servers.cpu_snapshot())
         summary = stdout.strip().splitlines()[-1] if stdout.strip() else ""
         chunks = _summary_chunks(summary) or manifest["chunks"]
         build = {
@@ -245,6 +261,7 @@ def build_searchapp(args: argparse.Namespace, manifest: dict, cached: dict | Non
             "build_s": round(seconds, 2),
             "chunks_per_s": round(chunks / seconds, 1),
             "full_summary": summary,
+            "build_other_cpu_cores": other,
         }
         print(f"  {seconds:.1f} s: {summary}", flush=True)
     seconds, stdout = run_timed(base, env=env)
@@ -309,12 +326,14 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
     port = servers.free_port()
     cmd, env = server_cmd(args, engine, port)
     log = args.data / "logs" / f"serve-{engine}.log"
-    print(f"serving {report.LABELS[engine]} on 127.0.0.1:{port} ...", flush=True)
     result: dict = {}
+    wait_quiet(args)
+    print(f"serving {report.LABELS[engine]} on 127.0.0.1:{port} ...", flush=True)
     with servers.running(engine, cmd, log, env=env, cwd=ROOT) as server:
         result["first_answer_s"] = round(servers.wait_for(server, load.search_path(FIRST_QUERY)), 2)
         warm = load.warm_up(port, mixes["warm"], clients=args.clients)
         result["warmup_s"] = warm["seconds"]
+        cpu_before = servers.cpu_snapshot(server)
         result["latency"] = load.latency_run(port, mixes["latency"])
         repeat = load.latency_run(port, mixes["latency"])
         result["repeat_p50_ms"] = repeat["p50_ms"]
@@ -329,6 +348,7 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
         finally:
             if prof is not None:
                 result["profile"] = profile.finish(prof)
+        result["other_cpu_cores"] = servers.other_cpu(cpu_before, servers.cpu_snapshot(server))
         result["memory"] = servers.memory(server)
     lat, thr = result["latency"], result["throughput"]
     print(
@@ -336,7 +356,8 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
         f"{lat['p95_ms']}/{lat['p99_ms']} ms; {thr['rps']} req/s "
         f"(load generator used {thr['client_cpu_share']:.0%} of a core); "
         f"worker RSS {result['memory']['worker_rss_mb']} MB; errors "
-        f"{lat['errors'] + thr['errors']}",
+        f"{lat['errors'] + thr['errors']}; other processes used "
+        f"{result['other_cpu_cores']} cores meanwhile",
         flush=True,
     )
     return result

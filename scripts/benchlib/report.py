@@ -10,6 +10,7 @@ ROWS = [
     ("chunks", "chunks indexed", 0, False),
     ("build_s", "full build (s)", 1, True),
     ("chunks_per_s", "build chunks/s", 0, True),
+    ("build_other_cpu_cores", "other processes' CPU during build (cores)", 2, False),
     ("rerun_s", "no-change rerun (s)", 2, False),
     ("incremental_s", "incremental, 1% articles edited (s)", 2, False),
     ("index_mb", "index size (MB)", 1, True),
@@ -24,6 +25,7 @@ ROWS = [
     ("worker_pss_mb", "PSS per worker (MB)", 0, False),
     ("zero_hit", "queries with no hit (of {queries})", 0, False),
     ("errors", "HTTP errors", 0, False),
+    ("other_cpu_cores", "other processes' CPU meanwhile (cores)", 2, False),
 ]
 
 

@@ -142,6 +142,53 @@ def wait_for(server: Server, path: str, timeout: float = 180.0) -> float:
     raise RuntimeError(f"{server.name} did not answer {path} in {timeout} s:\n{server.log_tail()}")
 
 
+_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_ticks(pid: int | str) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime
+
+
+def _system_ticks() -> int:
+    with open("/proc/stat", encoding="utf-8") as handle:
+        values = [int(v) for v in handle.readline().split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (values + [0] * 8)[:8]
+    return user + nice + system + irq + softirq + steal
+
+
+def cpu_snapshot(server: Server | None = None) -> tuple[float, int, int]:
+    """(wall time, busy CPU ticks of the machine, CPU ticks of this process and the server)."""
+    ours = _proc_ticks("self")
+    if server is not None:
+        ours += sum(_proc_ticks(pid) for pid in [server.proc.pid, *descendants(server.proc.pid)])
+    return time.monotonic(), _system_ticks(), ours
+
+
+def other_cpu(before: tuple[float, int, int], after: tuple[float, int, int]) -> float:
+    """CPU cores used by processes other than ours between two snapshots."""
+    wall = after[0] - before[0]
+    if wall <= 0:
+        return 0.0
+    others = (after[1] - before[1]) - (after[2] - before[2])
+    return round(max(0.0, others / _TICKS / wall), 2)
+
+
+def wait_for_quiet(limit_cores: float = 0.25, timeout: float = 120.0) -> float:
+    """Wait (up to ``timeout`` s) until other processes use under ``limit_cores``; return it."""
+    deadline = time.monotonic() + timeout
+    while True:
+        before = cpu_snapshot()
+        time.sleep(2.0)
+        busy = other_cpu(before, cpu_snapshot())
+        if busy < limit_cores or time.monotonic() > deadline:
+            return busy
+
+
 def _status_kb(pid: int, key: str) -> int:
     with open(f"/proc/{pid}/status", encoding="utf-8") as handle:
         for line in handle:
