@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import time
@@ -369,6 +370,8 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     args = parse_args(argv)
+    # SIGTERM unwinds like Ctrl-C, so the servers we started are stopped by their finally blocks
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     args.data = args.data.resolve()
     if args.searchapp_src:
         args.searchapp_src = args.searchapp_src.resolve()
