@@ -171,6 +171,21 @@ def test_pagination_links(client):
     assert hits["start"] == "11"
 
 
+def test_paging_through_all_results_shows_each_hit_once(client):
+    seen = []
+    page = 1
+    while True:
+        result = client.get(
+            "/api/search", query_string={"q": "china", "kind": "paragraph", "page": page}
+        ).get_json()
+        if not result["hits"]:
+            break
+        seen += [hit["id"] for hit in result["hits"]]
+        page += 1
+    assert len(seen) == result["total"]
+    assert len(set(seen)) == len(seen), [i for i in seen if seen.count(i) > 1]
+
+
 def test_pagination_keeps_filters_and_per_page(client):
     page = get(client, "/?q=china&lang=en&per_page=5")
     (next_link,) = page.find("a", rel="next")

@@ -419,14 +419,14 @@
       const marked = result.showing_results_for || q;
       const pages = paging(result);
 
-      status.replaceChildren(
+      status.replaceChildren(...el("span", null,
         el("strong", null, Number(result.total).toLocaleString("en")),
         result.total === 1 ? " result" : " results",
         result.showing_results_for || q.trim()
           ? [" for ", el("q", null, result.showing_results_for || q)]
           : null,
         pages ? " · page " + pages.page + " of " + pages.last : null,
-      );
+      ).childNodes);
       jsonLink.href = "/api/search?" + params;
       jsonLink.hidden = false;
 
@@ -461,14 +461,19 @@
         meta.append(el("span", null, "Published ", el("time", { datetime: hit.date }, hit.date)));
       }
       meta.append(el("span", null, langLabel(hit.lang)));
+      const href = articleUrl(hit.article_id, marked, hit.position);
+      // a title or heading is itself the link, highlighted; other passages get a snippet
+      const isTitle = kind === "title" || kind === "heading";
       return el("li", { class: "hit kind-" + kind },
         el("p", { class: "hit-context" },
           el("span", { class: "badge badge-" + kind }, kindLabel(kind)),
-          hit.section ? el("span", { class: "hit-article", lang }, hit.article_title || "") : null),
+          kind !== "title" && (hit.section || kind === "heading")
+            ? el("span", { class: "hit-article", lang }, hit.article_title || "")
+            : null),
         el("h2", { class: "hit-title", lang },
-          el("a", { class: "hit-link", href: articleUrl(hit.article_id, marked, hit.position) },
-            hit.section || hit.article_title || hit.article_id)),
-        el("p", { class: "snippet", lang }, snippetNodes(hit.snippet)),
+          el("a", { class: "hit-link", href },
+            isTitle ? snippetNodes(hit.snippet) : hit.section || hit.article_title || hit.article_id)),
+        isTitle ? null : el("p", { class: "snippet", lang }, snippetNodes(hit.snippet)),
         meta);
     }
 
