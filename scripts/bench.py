@@ -10,9 +10,23 @@ after editing 1% of the articles. Prints one table with the ratios searchapp/nai
 searchapp/FTS5. Data goes to ``bench-data/`` (git-ignored); results per engine are kept in
 ``bench-data/results/`` so ``--only`` runs still print all columns (marked ``*``).
 
+No measured request repeats an earlier one (searchapp caches responses; see benchlib.load).
+Before each build and each server the run waits for other processes to leave the CPUs alone
+(``--wait-idle``) and reports how much CPU they took anyway.
+
     python scripts/bench.py                      # everything (several minutes)
     python scripts/bench.py --only peers --chunks 5000
-    python scripts/bench.py --skip-build --only searchapp --json out.json
+    python scripts/bench.py --skip-build --only searchapp --profile 15 --json out.json
+
+To measure a committed searchapp while its working tree changes, export it and point at it:
+
+    mkdir /tmp/sa && git archive HEAD searchapp | tar -x -C /tmp/sa
+    git rev-parse --short HEAD > /tmp/sa/REVISION
+    python scripts/bench.py --searchapp-src /tmp/sa
+
+The sources: ``apt-get -o Acquire::Languages=en,zh_CN update`` (translation lists, copied into
+bench-data/sources/ on first use) and ``apt-get install manpages-zh``; ``--fetch-sources`` runs
+both when they are missing.
 """
 
 from __future__ import annotations
