@@ -452,5 +452,6 @@ def test_embed_demo_allows_exactly_the_widget_style(client):
     csp = response.headers["Content-Security-Policy"]
     assert f"style-src 'self' 'sha256-{digest}'" in csp
     page = Page(response.get_data(as_text=True))
+    assert f"'sha256-{digest}'" in page.html  # documented for sites with a CSP
     (script,) = page.find("script", src="/embed.js")
     assert page.find(id=script["data-target"].lstrip("#"))

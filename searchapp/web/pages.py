@@ -144,6 +144,7 @@ def embed_demo():
             "embed_demo.html",
             base=request.host_url.rstrip("/"),
             embed_src=url_for("pages.embed_js"),
+            style_hash=embed_style_hash(),
         ),
         mimetype="text/html",
     )

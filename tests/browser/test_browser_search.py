@@ -349,3 +349,79 @@ def test_screenshots_of_results(new_page, screenshots, size, scheme):
         page.goto(f"/articles/{SEED_ID}?q=Gwadar#chunk-17")
         expect(page.locator(":target")).to_be_visible()
         page.screenshot(path=screenshots / f"article-{scheme}.png")
+
+
+CONTRAST = """
+(selectors) => {
+  const parse = (value) => {
+    let m = value.match(/rgba?\\(([\\d.]+),?\\s*([\\d.]+),?\\s*([\\d.]+)(?:[,/]\\s*([\\d.]+))?/);
+    if (m) return [+m[1], +m[2], +m[3], m[4] === undefined ? 1 : +m[4]];
+    m = value.match(/color\\(srgb ([\\d.]+) ([\\d.]+) ([\\d.]+)(?: \\/ ([\\d.]+))?/);
+    if (m) return [m[1] * 255, m[2] * 255, m[3] * 255, m[4] === undefined ? 1 : +m[4]];
+    throw new Error("unknown colour " + value);
+  };
+  const over = (top, bottom) => {
+    const a = top[3];
+    return [0, 1, 2].map((i) => top[i] * a + bottom[i] * (1 - a)).concat(1);
+  };
+  const background = (el) => {
+    const layers = [];
+    for (let node = el; node && node.nodeType === 1; node = node.parentElement) {
+      const bg = parse(getComputedStyle(node).backgroundColor);
+      if (bg[3] > 0) layers.push(bg);
+      if (bg[3] === 1) break;
+    }
+    let colour = [255, 255, 255, 1];
+    for (const layer of layers.reverse()) colour = over(layer, colour);
+    return colour;
+  };
+  const luminance = (c) => {
+    const [r, g, b] = c.slice(0, 3).map((v) => {
+      v /= 255;
+      return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const out = {};
+  for (const selector of selectors) {
+    const el = document.querySelector(selector);
+    if (!el) { out[selector] = null; continue; }
+    const bg = background(el);
+    const fg = over(parse(getComputedStyle(el).color), bg);
+    const [hi, lo] = [luminance(fg), luminance(bg)].sort((a, b) => b - a);
+    out[selector] = Math.round(((hi + 0.05) / (lo + 0.05)) * 100) / 100;
+  }
+  return out;
+}
+"""
+CONTRAST_SELECTORS = [
+    ".summary",
+    ".hit-link",
+    ".hit-article",
+    ".snippet",
+    ".snippet mark",
+    ".hit-title mark",
+    ".hit-meta",
+    ".badge-caption",
+    ".badge-paragraph",
+    ".facet-title",
+    ".facet-link",
+    ".facet-count",
+    ".filter-chip",
+    ".filter-name",
+    ".json-link",
+    ".site-footer a",
+    "#q",
+]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_text_contrast_meets_wcag_aa(new_page, scheme):
+    page = new_page(color_scheme=scheme)
+    page.goto("/search?q=railway&lang=en")
+    expect(page.locator("#hits .hit").first).to_be_visible()
+    ratios = page.evaluate(CONTRAST, CONTRAST_SELECTORS)
+    missing = [s for s, r in ratios.items() if r is None]
+    assert not missing, missing
+    low = {s: r for s, r in ratios.items() if r < 4.5}
+    assert not low, f"contrast below 4.5:1 in {scheme} mode: {low}"
