@@ -94,6 +94,9 @@ _CAPTION_HINT_RE = re.compile(
     re.I,
 )
 
+#: Control characters never kept in indexed text: they could drive a terminal (ESC, CSI).
+CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
 _END_PUNCT = tuple(".!?。！？;；:：,，、…—–-)）\"”’'」』》")
 
 
@@ -325,9 +328,9 @@ def _looks_like_heading(block: str) -> bool:
 
 
 def _clean_text(text: str) -> str:
-    """Normalise line ends and drop control characters other than newline and tab."""
+    """Normalise line ends and drop control characters (C0 but newline and tab, DEL, C1)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return re.sub(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]", "", text)
+    return CONTROL_CHARS_RE.sub("", text)
 
 
 def _blocks(lines: list[str]) -> list[str]:

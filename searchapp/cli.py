@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from searchapp import config
-from searchapp.articles import KINDS
+from searchapp.articles import CONTROL_CHARS_RE, KINDS
 from searchapp.indexing import IndexingError, IndexUnavailable, build_index
 from searchapp.searching import InvalidParameter, index_stats, search
 
@@ -158,7 +158,7 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
         elif part == "</mark>":
             out.append(end)
         else:
-            out.append(re.sub(r"[\x00-\x08\x0b-\x1f\x7f]", "", html.unescape(part)))
+            out.append(CONTROL_CHARS_RE.sub("", html.unescape(part)).replace("\n", " "))
     return "".join(out)
 
 

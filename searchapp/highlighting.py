@@ -9,6 +9,7 @@ the query.
 from __future__ import annotations
 
 from markupsafe import escape
+from whoosh.query.terms import MultiTerm
 
 from searchapp.analysis import bigram_analyzer, text_analyzer
 
@@ -79,17 +80,32 @@ MAX_HIGHLIGHT_TERMS = 24
 
 
 def highlight_terms(searcher, parsed) -> list[tuple[str, bytes]]:
-    """The (field, term) pairs of a parsed query worth marking: words and Chinese bigrams."""
+    """The (field, term) pairs of a parsed query worth marking: words and Chinese bigrams.
+
+    (Whoosh's ``existing_terms`` silently drops the bigram phrase terms, so this walks the
+    query's leaves itself, expanding prefix and fuzzy terms the way the search did.)
+    """
     reader = searcher.reader()
+    schema = reader.schema
+    terms: set[tuple[str, bytes]] = set()
     try:
-        found = parsed.existing_terms(reader, phrases=True, expand=True)
+        for leaf in parsed.leaves():
+            if isinstance(leaf, MultiTerm):
+                if leaf.field() in HIGHLIGHT_FIELDS:
+                    terms.update((leaf.field(), b) for b in leaf._btexts(reader))
+                continue
+            for fieldname, text in leaf.terms(phrases=True):
+                if fieldname in HIGHLIGHT_FIELDS:
+                    btext = text if isinstance(text, bytes) else schema[fieldname].to_bytes(text)
+                    if (fieldname, btext) in reader:
+                        terms.add((fieldname, btext))
     except Exception:  # an odd query shape; snippets without marks are still snippets
         return []
-    terms = [t for t in found if t[0] in HIGHLIGHT_FIELDS]
-    if len(terms) > MAX_HIGHLIGHT_TERMS:
-        terms.sort(key=lambda t: -reader.doc_frequency(*t))
-        terms = terms[:MAX_HIGHLIGHT_TERMS]
-    return terms
+    ordered = sorted(terms)
+    if len(ordered) > MAX_HIGHLIGHT_TERMS:
+        ordered.sort(key=lambda t: -reader.doc_frequency(*t))
+        ordered = ordered[:MAX_HIGHLIGHT_TERMS]
+    return ordered
 
 
 def hit_spans(searcher, docnums: list[int], terms) -> dict[int, list[tuple[int, int]]]:

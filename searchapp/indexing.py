@@ -177,7 +177,7 @@ def build_index(
                     report.notes.append("index format changed: rebuilding everything")
                     rebuild = True
                 else:
-                    whoosh_index.open_dir(str(previous)).close()
+                    _check_readable(previous)
                     old_articles = manifest["articles"]
             except Exception as exc:  # a damaged build: start over from the sources
                 report.notes.append(f"current index is unreadable ({exc}): rebuilding everything")
@@ -191,8 +191,15 @@ def build_index(
             try:
                 hashes[article_id] = _file_hash(path)
             except OSError as exc:
-                report.skipped.append((str(path), f"cannot read file: {exc.strerror}"))
-                del files[article_id]
+                if isinstance(exc, FileNotFoundError):
+                    reason = "file disappeared while indexing"
+                else:
+                    reason = f"cannot read file: {exc.strerror}"
+                report.skipped.append((str(path), reason))
+                if article_id in old_articles:  # keep what was indexed for it before
+                    hashes[article_id] = old_articles[article_id]["sha256"]
+                else:
+                    del files[article_id]
 
         if rebuild:
             to_index = list(files)
@@ -264,6 +271,21 @@ def build_index(
 #: the article or section is about than a paragraph that mentions the words. Tuned with
 #: scripts/evaluate.py.
 KIND_BOOSTS = {"title": 4.0, "heading": 1.5}
+
+
+def _check_readable(build: Path) -> None:
+    """Open every segment of a build and read from it; raises if any part is damaged."""
+    ix = whoosh_index.open_dir(str(build))
+    try:
+        with ix.searcher() as searcher:
+            for sub, _offset in searcher.leaf_searchers():
+                reader = sub.reader()
+                if reader.doc_count_all():
+                    reader.stored_fields(reader.doc_count_all() - 1)
+                for fieldname in ("text", "article_id"):
+                    next(iter(reader.lexicon(fieldname)), None)
+    finally:
+        ix.close()
 
 
 def chunk_documents(article: Article) -> Iterator[dict]:

@@ -47,27 +47,32 @@ def _top_terms(reader, fieldname: str, btexts) -> list[bytes]:
     return candidates[:MAX_EXPANSIONS]
 
 
-class BoundedPrefix(query.Prefix):
+class _Bounded:
+    """Expansions capped at MAX_EXPANSIONS terms and worked out once per query object."""
+
+    def _btexts(self, ixreader):
+        cached = getattr(self, "_expansions", None)
+        if cached is None or cached[0] is not ixreader:
+            cached = (ixreader, _top_terms(ixreader, self.fieldname, super()._btexts(ixreader)))
+            self._expansions = cached
+        return cached[1]
+
+
+class BoundedPrefix(_Bounded, query.Prefix):
     """A prefix query that expands to at most MAX_EXPANSIONS terms."""
 
-    def _btexts(self, ixreader):
-        return _top_terms(ixreader, self.fieldname, super()._btexts(ixreader))
 
-
-class BoundedWildcard(query.Wildcard):
+class BoundedWildcard(_Bounded, query.Wildcard):
     """A wildcard query that expands to at most MAX_EXPANSIONS terms."""
 
-    def _btexts(self, ixreader):
-        return _top_terms(ixreader, self.fieldname, super()._btexts(ixreader))
 
-
-class BoundedFuzzyTerm(query.FuzzyTerm):
+class BoundedFuzzyTerm(_Bounded, query.FuzzyTerm):
     """A fuzzy term with edit distance at most 2, a 1-character prefix, bounded expansions."""
 
     def _btexts(self, ixreader):
         self.maxdist = max(0, min(self.maxdist, 2))
         self.prefixlength = max(1, self.prefixlength)
-        return _top_terms(ixreader, self.fieldname, super()._btexts(ixreader))
+        return super()._btexts(ixreader)
 
 
 _BOUNDED = {
@@ -137,9 +142,14 @@ class SearchQueryParser(qparser.QueryParser):
 
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
         if termclass in _BOUNDED:
-            termclass = _BOUNDED[termclass]
             text = fold_text(text)
-            return termclass(fieldname, text, boost=boost)
+            if termclass is query.Wildcard and text[:1] in ("*", "?"):
+                # A leading wildcard would scan the whole vocabulary: search the word instead.
+                plain = text.strip("*?")
+                if not plain or any(c in plain for c in "*?"):
+                    return None
+                return self.term_query(fieldname, plain, query.Term, boost, tokenize, removestops)
+            return _BOUNDED[termclass](fieldname, text, boost=boost)
         if termclass is query.Term and fieldname == "text" and tokenize:
             if has_cjk(text):
                 return self._mixed_query(text, boost)

@@ -14,6 +14,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import quote
 
 from whoosh import index as whoosh_index
 from whoosh import query
@@ -306,7 +307,7 @@ def _hit_dict(fields: dict, score: float, spans: list[tuple[int, int]]) -> dict:
         "score": round(float(score), 4),
         "text": text,
         "snippet": snippet(text, spans),
-        "url": f"/articles/{fields['article_id']}#chunk-{position}",
+        "url": f"/articles/{quote(fields['article_id'], safe='')}#chunk-{position}",
         "photographer": fields.get("photographer"),
         "photo_date": fields.get("photo_date"),
     }

@@ -37,7 +37,9 @@ class SearchApplication(BaseApplication):
 
     def load(self):
         analyze("预热 jieba warm-up", mode="index")  # load the dictionary once, before forking
-        return create_app({"INDEX_DIR": str(self.index_dir)})
+        app = create_app({"INDEX_DIR": str(self.index_dir)})
+        app.debug = False  # never, whatever FLASK_DEBUG says: a debugger is remote code execution
+        return app
 
 
 def _post_fork(server, worker) -> None:

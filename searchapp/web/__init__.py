@@ -104,6 +104,10 @@ def _register_error_handlers(app: Flask) -> None:
         log.error("index unavailable: %s", exc)
         return error_response(503, "index_unavailable", str(exc))
 
+    @app.errorhandler(UnicodeDecodeError)
+    def undecodable(exc: UnicodeDecodeError):
+        return error_response(400, "invalid_encoding", "The request is not valid UTF-8.")
+
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):
         code = (exc.name or "error").lower().replace(" ", "_")
