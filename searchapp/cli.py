@@ -56,7 +56,11 @@ def main() -> None:
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
 def index_command(
-    source_dirs: tuple[Path, ...], index_dir: Path | None, rebuild: bool, procs: int, quiet: bool
+    source_dirs: tuple[Path, ...],
+    index_dir: Path | None,
+    rebuild: bool,
+    procs: int | None,
+    quiet: bool,
 ) -> None:
     """Build or update the index (incremental unless --rebuild)."""
     sources = list(source_dirs) or [config.default_source_dir()]
@@ -71,7 +75,9 @@ def index_command(
     click.echo(report.summary())
 
 
-def run_index(sources, index_dir: Path, rebuild: bool, procs: int = 1, quiet: bool = False):
+def run_index(
+    sources, index_dir: Path, rebuild: bool, procs: int | None = None, quiet: bool = False
+):
     """Run an indexing pass with a progress bar on a terminal."""
     show_bar = not quiet and sys.stderr.isatty()
     bar = None

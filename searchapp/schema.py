@@ -11,11 +11,11 @@ Changing anything here changes SCHEMA_VERSION, which makes the next ``index`` ru
 
 from __future__ import annotations
 
-from whoosh.fields import ID, NUMERIC, STORED, TEXT, Schema
+from whoosh.fields import ID, STORED, TEXT, Schema
 
 from searchapp.analysis import bigram_analyzer, text_analyzer, word_analyzer
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 FACET_FIELDS = ("kind", "section", "lang")
 
@@ -23,17 +23,19 @@ FACET_FIELDS = ("kind", "section", "lang")
 def build_schema() -> Schema:
     analyzer = text_analyzer()
     return Schema(
-        id=ID(stored=True, unique=True),
-        article_id=ID(stored=True, sortable=True),
-        article_title=STORED(),
-        source=STORED(),
+        # Looked up or filtered on: indexed. Faceted: sortable (a column per field).
+        article_id=ID(stored=True),
         kind=ID(stored=True, sortable=True),
         section=ID(stored=True, sortable=True),
         lang=ID(stored=True, sortable=True),
-        date=ID(stored=True, sortable=True),
-        position=NUMERIC(stored=True, sortable=True),
+        date=ID(stored=True),
+        # Only shown: stored, not indexed (each indexed term costs build time).
+        id=STORED(),
+        position=STORED(),
+        article_title=STORED(),
+        source=STORED(),
+        photo_date=STORED(),
         photographer=TEXT(analyzer=analyzer, stored=True, phrase=True),
-        photo_date=ID(stored=True),
         text=TEXT(analyzer=analyzer, stored=True, chars=True, phrase=True),
         heading=TEXT(analyzer=analyzer, phrase=True),
         cjk=TEXT(analyzer=bigram_analyzer(), chars=True, phrase=True),

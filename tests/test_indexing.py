@@ -221,3 +221,20 @@ def test_two_source_folders_with_same_article_id(tmp_path):
     report = build_index([a, b], tmp_path / "ix")
     assert report.articles == 1 and "same article id" in report.skipped[0][1]
     shutil.rmtree(b)
+
+
+def test_parallel_full_build_equals_single_process_build(tmp_path):
+    src = make_articles(tmp_path / "src", 80, word="gamma", size=5)
+    copy_sources(src, SEED, FIXTURE_ARTICLES)
+    build_index([src], tmp_path / "one", procs=1)
+    report = build_index([src], tmp_path / "two", procs=2)
+    assert report.articles == 84
+    assert len(list(current_build(tmp_path / "two").glob("*.seg"))) == 2
+    assert index_stats(tmp_path / "one") == index_stats(tmp_path / "two")
+    for q in ("gamma railway", "Gwadar", "中老铁路", '"shared future"', "gam*"):
+        one, two = search(tmp_path / "one", q), search(tmp_path / "two", q)
+        assert one["total"] == two["total"] > 0
+        assert [(h["id"], h["score"]) for h in one["hits"]] == [
+            (h["id"], h["score"]) for h in two["hits"]
+        ]
+        assert one["facets"] == two["facets"]
