@@ -13,7 +13,9 @@ One run, on 127.0.0.1 only, in a temporary folder:
    B, on the served index: zero failed requests and every answer exactly A's or B's
    (``/healthz`` stats, marker and stable-word counts included), never a mix, never empty.
 4. A gunicorn worker SIGKILLed under load (``--worker-kills`` times): replaced, and no failed
-   request but the one the killed worker was answering.
+   request but the one the killed worker was answering. Then the load again while incremental
+   runs (no ``--rebuild``) alternate between A and B: no failure, and totals, facets and stats
+   exactly A's or B's (scores may drift: Whoosh counts deleted documents until a merge).
 5. ``searchapp index`` (``--rebuild`` or incremental after the sources changed) SIGKILLed at
    ``--kills`` random moments (seeded): the index stays readable and equal to the old or the
    new content, and the next run completes.
@@ -40,7 +42,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from stresslib import corpus, faults, mix, report, server  # noqa: E402
-from stresslib.load import Load, RebuildLoop, rebuild_and_watch, run_index  # noqa: E402
+from stresslib.load import Load, load_during_loop, rebuild_and_watch, run_index  # noqa: E402
 
 FULL = {
     "duration": 60.0,
@@ -139,22 +141,16 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
 
         log(f"load with a rebuild loop for {s['duration']:.0f} s ...")
         fds_before = report.open_files(srv.worker_pids())
-        loop = RebuildLoop(served, sources, order=("A", "B"), seconds=s["duration"] + 60)
-        load = Load(
-            srv.port, pool, references, s["clients"], s["duration"] + 60, seed=args.seed + 1
+        out.rebuild_load, out.rebuilds = load_during_loop(
+            srv.port,
+            pool,
+            references,
+            served,
+            sources,
+            s["clients"],
+            s["duration"],
+            seed=args.seed + 1,
         )
-        loop.start()
-        load.start()
-        try:
-            # --duration seconds, and on until two rebuilds have swapped (at most 60 s more)
-            while time.monotonic() < load.deadline:
-                if time.monotonic() - load.started >= s["duration"] and len(loop.runs) >= 2:
-                    break
-                time.sleep(0.1)
-        finally:
-            load.stop()
-            out.rebuild_load = load.join()
-            out.rebuilds = loop.stop()
         out.fds = (fds_before, report.open_files(srv.worker_pids()))
 
         if s["worker_kills"]:
@@ -171,6 +167,20 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
                 seed=args.seed,
                 workers=args.workers,
             )
+
+        seconds = max(3.0, min(s["duration"], 30.0))
+        log(f"load with an incremental-update loop for {seconds:.0f} s ...")
+        out.incremental_load, out.incremental_runs = load_during_loop(
+            srv.port,
+            pool,
+            references,
+            served,
+            sources,
+            s["clients"],
+            seconds,
+            seed=args.seed + 2,
+            rebuild=False,
+        )
         out.server_log = srv.log_path.read_text(encoding="utf-8", errors="replace")
 
     if s["kills"]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import shutil
 import sys
-import time
 
 import pytest
 
@@ -20,7 +19,7 @@ from tests.conftest import ROOT, LiveServer
 sys.path.insert(0, str(ROOT / "scripts"))
 
 from stresslib import corpus, faults, mix  # noqa: E402
-from stresslib.load import Load, RebuildLoop, get_json, rebuild_and_watch, run_index  # noqa: E402
+from stresslib.load import get_json, load_during_loop, rebuild_and_watch, run_index  # noqa: E402
 
 SEED = 11
 
@@ -85,24 +84,13 @@ def test_rebuild_under_a_running_server_is_seen_without_restart(served, live, ve
 
 def test_load_during_a_rebuild_loop_fails_nothing_and_mixes_nothing(served, live, versions):
     pool, references, _ = live
-    loop = RebuildLoop(served.index_dir, {"A": versions.a, "B": versions.b}, seconds=40)
-    load = Load(served.port, pool, references, clients=16, seconds=40, seed=SEED)
-    loop.start()
-    load.start()
-    try:
-        # at least 5 s, and until two rebuilds have swapped (bounded)
-        deadline = time.monotonic() + 35
-        while time.monotonic() < deadline:
-            if time.monotonic() - load.started >= 5 and len(loop.runs) >= 2:
-                break
-            time.sleep(0.1)
-    finally:
-        load.stop()
-        result = load.join()
-        runs = loop.stop()
+    sources = {"A": versions.a, "B": versions.b}
+    result, runs = load_during_loop(
+        served.port, pool, references, served.index_dir, sources, clients=16, seconds=5
+    )
     assert [r.returncode for r in runs] == [0] * len(runs) and len(runs) >= 2, runs
     assert result.failed == 0, result.describe_failures()
-    assert result.mismatched == 0, result.describe_failures()
+    assert result.mismatched == 0, result.describe_failures()  # never a mix, never empty
     assert result.versions.get("A", 0) > 0 and result.versions.get("B", 0) > 0
     assert len(result.builds_seen) >= 2
     assert result.invariant_checks > 0 and result.bad_inputs > 0

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from stresslib.mix import INVARIANT_KINDS, REQUEST_TIMEOUT, WEIGHTS, Probe, digest, fetch
+from stresslib.mix import coarse as mix_coarse
 
 
 def percentile(samples: list[float], pct: float) -> float:
@@ -86,9 +87,16 @@ class Load:
         seconds: float = 60.0,
         seed: int = 6,
         max_requests: int = 1_000_000,
+        coarse: bool = False,
     ):
         self.port = port
         self.pool = pool
+        self.coarse = coarse
+        if coarse:  # compare only what an incremental update keeps equal (see mix.coarse)
+            references = {
+                v: {path: mix_coarse(path, a) for path, a in refs.items()}
+                for v, refs in references.items()
+            }
         self.references = references
         self.clients = clients
         self.seconds = seconds
@@ -148,6 +156,8 @@ class Load:
                     status, body, error = 0, b"", f"{type(exc).__name__}: {exc}"
                 t1 = time.monotonic()
                 answer = digest(probe.path, status, body) if error is None else ""
+                if self.coarse and error is None:
+                    answer = mix_coarse(probe.path, answer)
                 with self.lock:
                     self.in_flight -= 1
                     self._record(probe, status, body, answer, error, t0, t1)
@@ -212,7 +222,8 @@ def run_index(source: Path, index_dir: Path, rebuild: bool, timeout: float = 300
 
 
 class RebuildLoop:
-    """``searchapp index --rebuild`` from each version in turn until stopped (bounded)."""
+    """``searchapp index --rebuild`` (or an incremental run, ``rebuild=False``) from each
+    version in turn until stopped (bounded)."""
 
     def __init__(
         self,
@@ -221,8 +232,10 @@ class RebuildLoop:
         order: tuple[str, ...] = ("A", "B"),
         max_runs: int = 200,
         seconds: float = 600.0,
+        rebuild: bool = True,
     ):
         self.index_dir = index_dir
+        self.rebuild = rebuild
         self.sources = sources
         self.order = order
         self.max_runs = max_runs
@@ -248,7 +261,7 @@ class RebuildLoop:
             version = self.order[n % len(self.order)]
             try:
                 code, seconds, output = run_index(
-                    self.sources[version], self.index_dir, rebuild=True
+                    self.sources[version], self.index_dir, rebuild=self.rebuild
                 )
             except subprocess.TimeoutExpired as exc:
                 code, seconds, output = -1, exc.timeout, "timed out"
@@ -298,3 +311,38 @@ def rebuild_and_watch(server, source: Path, stats: dict, timeout: float = 30.0) 
         time.sleep(0.02)
     after = (server.process.pid, sorted(server.worker_pids()))
     return LiveSwap(code, seconds, seen_after, before == after and server.process.poll() is None)
+
+
+def load_during_loop(
+    port: int,
+    pool: list[Probe],
+    references: dict[str, dict[str, str]],
+    index_dir: Path,
+    sources: dict[str, Path],
+    clients: int,
+    seconds: float,
+    seed: int = 6,
+    rebuild: bool = True,
+    min_runs: int = 2,
+    grace: float = 60.0,
+) -> tuple[LoadResult, list[RebuildRun]]:
+    """Load for ``seconds`` while ``searchapp index`` runs in a loop (A, B, A, ...), and on
+    until ``min_runs`` runs have finished (at most ``grace`` seconds more).
+
+    With ``rebuild=False`` the runs are incremental and answers are compared coarsely
+    (``mix.coarse``).
+    """
+    loop = RebuildLoop(index_dir, sources, seconds=seconds + grace, rebuild=rebuild)
+    load = Load(port, pool, references, clients, seconds + grace, seed=seed, coarse=not rebuild)
+    loop.start()
+    load.start()
+    try:
+        while time.monotonic() < load.deadline:
+            if time.monotonic() - load.started >= seconds and len(loop.runs) >= min_runs:
+                break
+            time.sleep(0.1)
+    finally:
+        load.stop()
+        result = load.join()
+        runs = loop.stop()
+    return result, runs

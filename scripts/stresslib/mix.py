@@ -237,6 +237,26 @@ def digest(path: str, status: int, body: bytes) -> str:
     return "200 " + json.dumps(data, sort_keys=True, ensure_ascii=False)
 
 
+def coarse(path: str, answer: str) -> str:
+    """The part of a digest that an incremental update must keep equal to a clean build.
+
+    After incremental runs Whoosh still counts deleted documents in its term statistics until
+    segments merge, so scores, the order of hits, spelling suggestions and completions may
+    differ from a clean build of the same files; what matches may not: totals, ``match``,
+    facet counts, stats, article contents and error answers.
+    """
+    status, _, body = answer.partition(" ")
+    if status != "200" or not body.startswith("{"):
+        return answer if status != "200" else status
+    if path.startswith("/api/search"):
+        data = json.loads(body)
+        keep = {k: data.get(k) for k in ("total", "match", "page", "facets")}
+        return "200 " + json.dumps(keep, sort_keys=True, ensure_ascii=False)
+    if path.startswith("/api/suggest"):
+        return status
+    return answer
+
+
 def total_of(answer: str) -> int | None:
     """The ``total`` inside a search digest, else None."""
     match = re.search(r'"total": (\d+)', answer)

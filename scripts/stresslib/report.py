@@ -60,6 +60,8 @@ class Report:
     load: LoadResult | None = None
     rebuild_load: LoadResult | None = None
     rebuilds: list[RebuildRun] = field(default_factory=list)
+    incremental_load: LoadResult | None = None
+    incremental_runs: list[RebuildRun] = field(default_factory=list)
     fds: tuple[list[int], list[int]] = ([], [])
     worker_kills: WorkerKillResult | None = None
     kills: KillsResult | None = None
@@ -69,7 +71,8 @@ class Report:
     # ----- the checks: (name, passed, details) -----
 
     def rows(self) -> list[tuple[str, bool, str]]:
-        rows = [self._load_row(), self._rebuild_row(), *self._fault_rows()]
+        rows = [self._load_row(), self._rebuild_row(), self._incremental_row()]
+        rows += self._fault_rows()
         rows += [self._bad_inputs_row(), self._lost_row(), self._ready_row(), self._swap_row()]
         rows.append(self._log_row())
         return rows
@@ -119,6 +122,24 @@ class Report:
             detail += "; e.g. " + r.describe_failures(3)
         if failed_runs:
             detail += "; failed run: " + failed_runs[0].output[-200:]
+        return name, ok, detail
+
+    def _incremental_row(self) -> tuple[str, bool, str]:
+        r = self.incremental_load
+        if r is None:
+            return "load held during incremental loop", False, "not run"
+        name = f"load held during incremental loop ({r.seconds:.0f} s)"
+        failed_runs = [x for x in self.incremental_runs if x.returncode != 0]
+        both = r.versions.get("A", 0) > 0 and r.versions.get("B", 0) > 0
+        ok = r.failed == 0 and r.mismatched == 0 and not failed_runs and both
+        detail = (
+            f"{_n(r.requests)} requests, {r.failed} failed, {r.mismatched} mixed or partial "
+            f"(totals, facets, stats), {r.empty} empty; {len(self.incremental_runs)} incremental "
+            f"runs A <-> B ({len(failed_runs)} failed); answers matching {_versions(r)}; "
+            f"{r.rps:.0f} req/s, p50 {r.p50:.0f} ms, p99 {r.p99:.0f} ms"
+        )
+        if r.failures:
+            detail += "; e.g. " + r.describe_failures(3)
         return name, ok, detail
 
     def _fault_rows(self) -> list[tuple[str, bool, str]]:
@@ -178,7 +199,7 @@ class Report:
         return [head, *rows]
 
     def _bad_inputs_row(self) -> tuple[str, bool, str]:
-        results = [r for r in (self.load, self.rebuild_load) if r]
+        results = [r for r in (self.load, self.rebuild_load, self.incremental_load) if r]
         if self.worker_kills:
             results.append(self.worker_kills.load)
         sent = sum(r.bad_inputs for r in results)
@@ -199,7 +220,7 @@ class Report:
 
     def _lost_row(self) -> tuple[str, bool, str]:
         lost_kills = sum(t.lost for t in self.kills.trials) if self.kills else 0
-        empty = sum(r.empty for r in (self.load, self.rebuild_load) if r)
+        empty = sum(r.empty for r in (self.load, self.rebuild_load, self.incremental_load) if r)
         repaired_wrong = sum(1 for d in self.damage if not d.repaired_state_ok)
         lost = lost_kills + empty + repaired_wrong
         return (
