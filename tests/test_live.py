@@ -27,7 +27,8 @@ SEED = 11
 @pytest.fixture(scope="module")
 def versions(tmp_path_factory) -> corpus.CorpusVersions:
     folder = tmp_path_factory.mktemp("stress-corpus")
-    return corpus.make_versions(folder, generated=30, markers=8, paragraphs=4, seed=SEED)
+    # over 64 articles: full builds run in several processes (indexing.PARALLEL_MIN_ARTICLES)
+    return corpus.make_versions(folder, generated=60, markers=8, paragraphs=3, seed=SEED)
 
 
 @pytest.fixture(scope="module")

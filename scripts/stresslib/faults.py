@@ -79,6 +79,7 @@ class KillTrial:
     next_ok: bool
     next_seconds: float
     leftovers: int
+    orphans: int = 0
     note: str = ""
 
 
@@ -95,7 +96,7 @@ class KillsResult:
         return [
             t
             for t in self.trials
-            if t.seen not in ("old", "new") or not t.next_ok or t.lost or t.leftovers
+            if t.seen not in ("old", "new") or not t.next_ok or t.lost or t.leftovers or t.orphans
         ]
 
     def counts(self) -> dict[str, int]:
@@ -121,8 +122,10 @@ def indexer_kills(
     ``references`` holds ``index_state`` of a clean build of each version. The delays are
     drawn (seeded) over the measured length of the same kind of run in the same direction, so
     some kills land in start-up, some while writing, some in the commit and swap, and a few
-    after the run finished. Leftovers (``*.tmp`` builds, more than two builds, a stray
-    ``.current.*.tmp`` link) must be gone after the next run.
+    after the run finished. Only the indexer process is killed (as ``kill -9 PID`` or the OOM
+    killer would): processes it started for a parallel build must die with it. Leftovers
+    (``*.tmp`` builds, more than two builds, a stray ``.current.*.tmp`` link) must be gone
+    after the next run.
     """
     rng = random.Random(seed)
     result = KillsResult()
@@ -159,9 +162,11 @@ def indexer_kills(
         except subprocess.TimeoutExpired:
             pass
         killed = proc.poll() is None
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
+        if killed:  # the indexer process alone, as ``kill -9 PID`` or the OOM killer would
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(proc.pid, signal.SIGKILL)
         proc.wait(timeout=30)
+        orphans = _outliving(proc.pid)
         state = index_state(index_dir)
         if state == references[current]:
             seen = "old"
@@ -190,6 +195,7 @@ def indexer_kills(
             next_ok,
             round(seconds, 2),
             leftovers,
+            orphans,
             "" if next_ok else output[-300:],
         )
         result.trials.append(trial)
@@ -201,6 +207,35 @@ def indexer_kills(
             )
         current = target
     return result
+
+
+def _group(pgid: int) -> list[int]:
+    """Live processes of process group ``pgid``."""
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
+                fields = handle.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != "Z":
+            found.append(int(entry))
+    return found
+
+
+def _outliving(pgid: int, wait: float = 3.0) -> int:
+    """Processes of a killed indexer's group still alive after ``wait`` seconds (its build
+    processes must die with it); they are killed then, and counted."""
+    deadline = time.monotonic() + wait
+    while _group(pgid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    left = len(_group(pgid))
+    if left:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pgid, signal.SIGKILL)
+    return left
 
 
 @dataclass

@@ -151,9 +151,11 @@ class Report:
             detail = (
                 f"{len(k.trials)} runs ({sum(t.mode == 'rebuild' for t in k.trials)} --rebuild, "
                 f"{sum(t.mode == 'incremental' for t in k.trials)} incremental after edits), "
-                f"SIGKILL at 0.02-1.02x a run's length: index afterwards {counts}; "
+                f"SIGKILL to the indexer at 0.02-1.02x a run's length: index afterwards {counts}; "
                 f"readable and old-or-new {len(k.trials) - len(k.bad)}/{len(k.trials)}; "
-                f"next run completed {next_ok}/{len(k.trials)}, no leftover builds"
+                f"next run completed {next_ok}/{len(k.trials)}; leftover builds "
+                f"{sum(t.leftovers for t in k.trials)}, build processes outliving the kill "
+                f"{sum(t.orphans for t in k.trials)}"
             )
             if k.bad:
                 detail += f"; BAD: {k.bad[0]}"
