@@ -402,6 +402,11 @@ def _add_articles(
         except UnreadableArticle as exc:
             outcome.skipped.append((str(path), str(exc)))
         else:
+            if not article.chunks:
+                outcome.skipped.append((str(path), "empty file: nothing to index"))
+                if progress:
+                    progress(done, total, path.name)
+                continue
             if article_id in replace:
                 writer.delete_by_term("article_id", article_id)
             outcome.warnings.extend((str(path), w) for w in article.warnings)

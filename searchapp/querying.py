@@ -27,6 +27,8 @@ MAX_EXPANSIONS = 64
 MAX_EXPANSION_SCAN = 5000
 #: Deepest parenthesis nesting kept; deeper input is flattened.
 MAX_NESTING = 8
+#: Most prefix, wildcard and fuzzy terms in one query; further ones are searched as words.
+MAX_EXPANDING_TERMS = 8
 
 #: Words are looked for in the chunk text. Headings and the article title were searched too,
 #: but scripts/evaluate.py showed no gain, and one field makes every query cheaper.
@@ -71,7 +73,8 @@ class BoundedFuzzyTerm(_Bounded, query.FuzzyTerm):
 
     def _btexts(self, ixreader):
         self.maxdist = max(0, min(self.maxdist, 2))
-        self.prefixlength = max(1, self.prefixlength)
+        # Terms sharing a 2-letter prefix are compared (1 for short words): a bounded scan.
+        self.prefixlength = max(2 if len(self.text) >= 5 else 1, self.prefixlength)
         return super()._btexts(ixreader)
 
 
@@ -143,10 +146,13 @@ class SearchQueryParser(qparser.QueryParser):
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
         if termclass in _BOUNDED:
             text = fold_text(text)
-            if termclass is query.Wildcard and text[:1] in ("*", "?"):
-                # A leading wildcard would scan the whole vocabulary: search the word instead.
-                plain = text.strip("*?")
-                if not plain or any(c in plain for c in "*?"):
+            if termclass is query.Wildcard and not query.Wildcard(fieldname, text)._find_prefix(
+                text
+            ):
+                # Without a literal prefix a wildcard scans the whole vocabulary: search the
+                # word instead (this is a documented bound).
+                plain = re.sub(r"[*?\[\]]+", "", text)
+                if not plain:
                     return None
                 return self.term_query(fieldname, plain, query.Term, boost, tokenize, removestops)
             return _BOUNDED[termclass](fieldname, text, boost=boost)
@@ -278,15 +284,23 @@ def _has_error(q: query.Query) -> bool:
 def _cap_terms(q: query.Query) -> query.Query:
     """Keep at most MAX_QUERY_TERMS leaf queries, so 1,000-word queries stay fast."""
     count = 0
+    expanding = 0
 
     def visit(node: query.Query) -> query.Query | None:
-        nonlocal count
+        nonlocal count, expanding
         if isinstance(node, query.compound.CompoundQuery):
             kept = [c for c in (visit(child) for child in node.subqueries) if c is not None]
             if not kept:
                 return None
             node.subqueries = kept
             return node
+        if isinstance(node, _Bounded):
+            expanding += 1
+            if expanding > MAX_EXPANDING_TERMS:
+                plain = re.sub(r"[*?\[\]]+", "", node.text)
+                node = query.Term(node.fieldname, plain) if plain else None
+                if node is None:
+                    return None
         if node.is_leaf():
             count += 1
             return node if count <= MAX_QUERY_TERMS else None

@@ -128,7 +128,11 @@ def hostile_index(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("hostile")
     source = copy_sources(root / "src", BUNDLED_CORPUS, FIXTURE_ARTICLES, HOSTILE)
     report = build_index([source], root / "index")
-    assert {Path(p).name for p, _ in report.skipped} == {"binary.bin.txt", "gbk-chinese.txt"}
+    assert {Path(p).name for p, _ in report.skipped} == {
+        "binary.bin.txt",
+        "gbk-chinese.txt",
+        "empty.txt",
+    }
     return root / "index"
 
 
@@ -547,7 +551,7 @@ def test_bad_files_are_skipped_and_everything_else_kept(indexed):
         assert reason in line, line
     (empty,) = [x for x in err.splitlines() if f"{source / 'empty.txt'}: " in x]
     assert "empty" in empty
-    assert "4 skipped" in result.stdout
+    assert "5 skipped" in result.stdout  # the four above and the empty file
     after = snapshot(index)
     assert_kept(before, after)
     assert {HOSTILE_ID, "no-header", "2024-07-07-gigantic"} <= set(after)

@@ -117,8 +117,7 @@ def article_page(article_id: str):
         lang=lang,
         marks=marks,
         has_title=bool(chunks) and chunks[0]["kind"] == "title",
-        body_chunks=[c for c in chunks if c["kind"] not in ("title", "credit")],
-        credits=[c for c in chunks if c["kind"] == "credit"],
+        body_chunks=[c for c in chunks if c["kind"] != "title"],
         api_url=url_for("api.api_article", article_id=article_id, q=q or None),
         back_url=url_for("pages.search_page", q=q) if q.strip() else None,
     )
