@@ -42,12 +42,13 @@ class SearchApplication(BaseApplication):
         return app
 
 
-def _post_fork(server, worker) -> None:
+def _warm_up(worker) -> None:
+    """Open the worker's searcher and answer one query before the first real request."""
     app = getattr(worker, "wsgi", None)
     if app is None or not hasattr(app, "extensions"):
         return
     try:
-        search(app.extensions["searchapp.index"], "warm up", per_page=1)
+        search(app.extensions["searchapp.index"], "warm up 中文", per_page=1)
     except Exception as exc:  # the first request will report it properly
         log.warning("warm-up query failed: %s", exc)
 
@@ -73,7 +74,10 @@ def serve(index_dir: Path, source_dir: Path, host: str, port: int, workers: int)
         "graceful_timeout": 10,
         "keepalive": 2,
         "limit_request_line": 8190,
-        "post_fork": _post_fork,
+        "post_worker_init": _warm_up,
+        # gunicorn 27's control socket (~/.gunicorn/gunicorn.ctl) would be shared by every
+        # server on the machine; searchapp does not use it.
+        "control_socket_disable": True,
         "proc_name": "searchapp",
         "errorlog": "-",
         "loglevel": "info",
