@@ -145,13 +145,16 @@ def wait_for(server: Server, path: str, timeout: float = 180.0) -> float:
 _TICKS = os.sysconf("SC_CLK_TCK")
 
 
-def _proc_ticks(pid: int | str) -> int:
+def _proc_ticks(pid: int | str, children: bool = False) -> int:
     try:
         with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as handle:
             fields = handle.read().rsplit(")", 1)[1].split()
     except OSError:
         return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime
+    ticks = int(fields[11]) + int(fields[12])  # utime + stime
+    if children:  # + cutime + cstime: finished children we waited for (index builds)
+        ticks += int(fields[13]) + int(fields[14])
+    return ticks
 
 
 def _system_ticks() -> int:
@@ -163,7 +166,7 @@ def _system_ticks() -> int:
 
 def cpu_snapshot(server: Server | None = None) -> tuple[float, int, int]:
     """(wall time, busy CPU ticks of the machine, CPU ticks of this process and the server)."""
-    ours = _proc_ticks("self")
+    ours = _proc_ticks("self", children=True)
     if server is not None:
         ours += sum(_proc_ticks(pid) for pid in [server.proc.pid, *descendants(server.proc.pid)])
     return time.monotonic(), _system_ticks(), ours
