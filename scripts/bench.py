@@ -349,6 +349,7 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
         warm = load.warm_up(port, mixes["warm"], clients=args.clients)
         result["warmup_s"] = warm["seconds"]
         cpu_before = servers.cpu_snapshot(server)
+        rss_before = servers.memory(server)["worker_rss_mb"]
         result["latency"] = load.latency_run(port, mixes["latency"])
         repeat = load.latency_run(port, mixes["latency"])
         result["repeat_p50_ms"] = repeat["p50_ms"]
@@ -365,6 +366,7 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
                 result["profile"] = profile.finish(prof)
         result["other_cpu_cores"] = servers.other_cpu(cpu_before, servers.cpu_snapshot(server))
         result["memory"] = servers.memory(server)
+        result["rss_growth_mb"] = round(result["memory"]["worker_rss_mb"] - rss_before, 1)
     lat, thr = result["latency"], result["throughput"]
     print(
         f"  first answer {result['first_answer_s']} s; p50/p95/p99 {lat['p50_ms']}/"

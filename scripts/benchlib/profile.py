@@ -101,11 +101,11 @@ def finish(rec: Recording, timeout: float = 120.0) -> dict:
     }
 
 
-def render(prof: dict) -> str:
+def render(prof: dict, title: str = "profile of searchapp workers under load") -> str:
     """The profile summary as text."""
     if "note" in prof:
         return f"profile: {prof['note']}"
-    lines = [f"profile of searchapp workers under load: {prof['samples']} samples ({prof['file']})"]
+    lines = [f"{title}: {prof['samples']} samples ({prof['file']})"]
     lines.append("  self time (running frame):")
     lines += [f"    {pct:5.1f}%  {name}" for name, pct in prof["self"]]
     lines.append("  inclusive, by source file on the stack:")

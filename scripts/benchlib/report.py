@@ -23,6 +23,7 @@ ROWS = [
     ("rps", "req/s, {clients} clients", 1, True),
     ("worker_rss_mb", "RSS per worker (MB)", 0, True),
     ("worker_pss_mb", "PSS per worker (MB)", 0, False),
+    ("rss_growth_mb", "RSS growth per worker while measured (MB)", 1, False),
     ("zero_hit", "queries with no hit (of {queries})", 0, False),
     ("errors", "HTTP errors", 0, False),
     ("other_cpu_cores", "other processes' CPU meanwhile (cores)", 2, False),
