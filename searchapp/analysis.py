@@ -23,7 +23,7 @@ import threading
 import unicodedata
 from pathlib import Path
 
-from whoosh.analysis import Composable, Filter, Token, Tokenizer
+from whoosh.analysis import Composable, Filter, SpaceSeparatedTokenizer, Token, Tokenizer
 from whoosh.lang.porter2 import stem as porter2_stem
 
 _CJK = "\u2e80-\u2fff\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -248,7 +248,7 @@ class BilingualTokenizer(Tokenizer):
             yield token
 
 
-@functools.lru_cache(maxsize=20000)
+@functools.lru_cache(maxsize=200_000)
 def _primary_words(run: str) -> tuple[tuple[str, int, int], ...]:
     tokenizer = jieba_tokenizer()
     return tuple((w, s, e) for w, s, e in tokenizer.tokenize(run, mode="default", HMM=True))
@@ -294,6 +294,34 @@ def _stem(word: str) -> str:
 def text_analyzer() -> Composable:
     """The analyzer for searchable text fields: fold, segment, drop stop words, stem."""
     return BilingualTokenizer(stoplist=ENGLISH_STOP_WORDS) | EnglishStemFilter()
+
+
+_WORDS_RE = re.compile(rf"[^\W_{_CJK}]+(?:'[^\W_{_CJK}]+)*")
+
+
+def vocabulary_words(texts) -> set[str]:
+    """The folded, unstemmed words of ``texts``, as ``word_analyzer`` gives them, but cheaply.
+
+    Used to fill the spelling vocabulary once per article: regular expressions run in C, and
+    the Chinese runs were just segmented for the text field, so jieba's answers are cached.
+    """
+    words: set[str] = set()
+    for text in texts:
+        folded = fold(text)[0]
+        found = set(_WORDS_RE.findall(folded))
+        for word in [w for w in found if "'" in w]:
+            found.discard(word)
+            found.add((word[:-2] if word.endswith("'s") else word).replace("'", ""))
+        words |= found
+        for run in _CJK_RUN_RE.findall(folded):
+            words.update(w for w, _, _ in _primary_words(run))
+    words.discard("")
+    return words
+
+
+def spelling_analyzer() -> Composable:
+    """The spelling field holds words already folded and segmented, separated by spaces."""
+    return SpaceSeparatedTokenizer()
 
 
 def word_analyzer() -> Composable:

@@ -33,7 +33,8 @@ from whoosh import index as whoosh_index
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC
 
-from searchapp.analysis import analyze
+from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import)
+from searchapp.analysis import analyze, vocabulary_words
 from searchapp.articles import (
     Article,
     UnreadableArticle,
@@ -296,7 +297,7 @@ def _check_readable(build: Path) -> None:
 
 def chunk_documents(article: Article) -> Iterator[dict]:
     """The Whoosh documents of one article, one per chunk."""
-    vocabulary = "\n".join(c.text for c in article.chunks)
+    vocabulary = " ".join(sorted(vocabulary_words(c.text for c in article.chunks)))
     for chunk in article.chunks:
         doc = {
             "id": chunk.id,

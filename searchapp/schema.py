@@ -13,9 +13,9 @@ from __future__ import annotations
 
 from whoosh.fields import ID, STORED, TEXT, Schema
 
-from searchapp.analysis import bigram_analyzer, text_analyzer, word_analyzer
+from searchapp.analysis import bigram_analyzer, spelling_analyzer, text_analyzer
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 FACET_FIELDS = ("kind", "section", "lang")
 
@@ -39,5 +39,5 @@ def build_schema() -> Schema:
         text=TEXT(analyzer=analyzer, stored=True, chars=True, phrase=True),
         heading=TEXT(analyzer=analyzer, phrase=True),
         cjk=TEXT(analyzer=bigram_analyzer(), chars=True, phrase=True),
-        spell=TEXT(analyzer=word_analyzer(), phrase=False, spelling=True),
+        spell=TEXT(analyzer=spelling_analyzer(), phrase=False, spelling=True),
     )
