@@ -158,9 +158,12 @@ class BilingualTokenizer(Tokenizer):
     ``mode="index"`` adds the dictionary words inside long Chinese words at the same position.
     """
 
-    def __init__(self, subwords: bool = True, stoplist: frozenset[str] = frozenset()):
+    def __init__(
+        self, subwords: bool = True, stoplist: frozenset[str] = frozenset(), chinese: bool = True
+    ):
         self.subwords = subwords
         self.stoplist = stoplist
+        self.chinese = chinese  # False: skip Chinese runs (highlighting finds them as strings)
 
     def __eq__(self, other):
         return (
@@ -209,6 +212,8 @@ class BilingualTokenizer(Tokenizer):
         pos = start_pos
         for match in _TOKEN_RE.finditer(folded):
             if match.lastgroup == "cjk":
+                if not getattr(self, "chinese", True):
+                    continue
                 for word, begin, end in _segment(match.group(), subwords):
                     if word is None:  # marks the next primary word
                         continue

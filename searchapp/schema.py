@@ -1,6 +1,6 @@
 """The Whoosh schema: one document per chunk.
 
-``text`` is the chunk (stored with character offsets, for fast exact highlighting), ``heading``
+``text`` is the chunk (stored, for snippets), ``heading``
 repeats the section heading (for ``section:word`` queries), ``cjk`` holds Chinese character
 bigrams, ``spell`` the unstemmed words of the whole article, on its title chunk only, for "did
 you mean" and autocomplete (once per article keeps it small). The filters are sortable ID
@@ -15,7 +15,7 @@ from whoosh.fields import ID, STORED, TEXT, Schema
 
 from searchapp.analysis import bigram_analyzer, spelling_analyzer, text_analyzer
 
-SCHEMA_VERSION = 7
+SCHEMA_VERSION = 8
 
 FACET_FIELDS = ("kind", "section", "lang")
 
@@ -36,8 +36,8 @@ def build_schema() -> Schema:
         source=STORED(),
         photo_date=STORED(),
         photographer=TEXT(analyzer=analyzer, stored=True, phrase=True),
-        text=TEXT(analyzer=analyzer, stored=True, chars=True, phrase=True),
+        text=TEXT(analyzer=analyzer, stored=True, phrase=True),
         heading=TEXT(analyzer=analyzer, phrase=True),
-        cjk=TEXT(analyzer=bigram_analyzer(), chars=True, phrase=True),
+        cjk=TEXT(analyzer=bigram_analyzer(), phrase=True),
         spell=TEXT(analyzer=spelling_analyzer(), phrase=False, spelling=True),
     )

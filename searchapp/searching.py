@@ -20,9 +20,9 @@ from whoosh import index as whoosh_index
 from whoosh import query
 
 from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import)
-from searchapp.analysis import analyze, cjk_bigrams, fold_text, has_cjk
+from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.articles import KINDS
-from searchapp.highlighting import highlight_terms, hit_spans, mark, query_term_spans, snippet
+from searchapp.highlighting import HighlightTerms, highlight_terms, mark, snippet, term_spans
 from searchapp.indexing import IndexUnavailable, current_build, read_manifest
 from searchapp.querying import SearchQueryParser, parse_user_query, relax_to_any
 from searchapp.schema import FACET_FIELDS
@@ -233,16 +233,7 @@ def search(
 
     try:
         allowed = handle.filter_mask(opened, flt)
-        response = _run(opened, q, page, per_page, allowed)
-        if response["total"] == 0:
-            correction = suggest_correction(opened.searcher, q, allow_cjk=True)
-            if correction:
-                corrected = _run(opened, correction, page, per_page, allowed)
-                if corrected["total"]:
-                    response = dict(corrected, showing_results_for=correction)
-                response["suggestion"] = correction
-        else:
-            response["suggestion"] = suggest_correction(opened.searcher, q, allow_cjk=False)
+        response = _answer(opened, q, page, per_page, allowed)
     except InvalidParameter:
         raise
     except Exception as exc:
@@ -256,15 +247,35 @@ def search(
     return dict(response, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-def _run(opened: OpenIndex, q: str, page: int, per_page: int, allowed) -> dict:
-    parsed = parse_user_query(opened.parser, q)
-    response = _execute(opened, parsed, q, page, per_page, allowed)
-    if response["total"] == 0:
-        relaxed = relax_to_any(opened.relaxed_parser, q)
-        if relaxed is not None:
-            response = _execute(opened, relaxed, q, page, per_page, allowed)
-            response["match"] = "any"
-    return response
+def _answer(opened: OpenIndex, q: str, page: int, per_page: int, allowed) -> dict:
+    """The first of these that finds something: the query with all its words; its spelling
+    correction with all its words; any of the query's words.
+
+    A correction is tried before relaxing to any word, so ``Gwadr port`` finds the Gwadar
+    port rather than every chunk that mentions a port.
+    """
+
+    def strict(text: str) -> dict:
+        return _execute(opened, parse_user_query(opened.parser, text), q, page, per_page, allowed)
+
+    def relaxed(text: str) -> dict | None:
+        parsed = relax_to_any(opened.relaxed_parser, text)
+        if parsed is None:
+            return None
+        return dict(_execute(opened, parsed, q, page, per_page, allowed), match="any")
+
+    first = strict(q)
+    if first["total"]:
+        first["suggestion"] = suggest_correction(opened.searcher, q, allow_cjk=False)
+        return first
+    correction = suggest_correction(opened.searcher, q, allow_cjk=True)
+    if correction:
+        corrected = strict(correction)
+        if corrected["total"]:
+            return dict(corrected, suggestion=correction, showing_results_for=correction)
+        correction = None  # a "did you mean" that finds nothing helps nobody
+    response = relaxed(q)
+    return response if response is not None and response["total"] else first
 
 
 def _execute(opened: OpenIndex, parsed, q: str, page: int, per_page: int, allowed) -> dict:
@@ -276,9 +287,9 @@ def _execute(opened: OpenIndex, parsed, q: str, page: int, per_page: int, allowe
     if offset < len(found):
         docnums, scores = evaluator.top(found, offset + per_page)
         docnums, scores = docnums[offset:].tolist(), scores[offset:].tolist()
-        spans = hit_spans(searcher, docnums, highlight_terms(searcher, parsed))
+        terms = highlight_terms(searcher, parsed)
         for docnum, score in zip(docnums, scores, strict=True):
-            hits.append(_hit_dict(searcher.stored_fields(docnum), score, spans[docnum]))
+            hits.append(_hit_dict(searcher.stored_fields(docnum), score, terms))
     return {
         "query": q,
         "suggestion": None,
@@ -292,8 +303,9 @@ def _execute(opened: OpenIndex, parsed, q: str, page: int, per_page: int, allowe
     }
 
 
-def _hit_dict(fields: dict, score: float, spans: list[tuple[int, int]]) -> dict:
+def _hit_dict(fields: dict, score: float, terms: HighlightTerms) -> dict:
     text = fields.get("text", "")
+    spans = term_spans(text, terms) if terms else []
     position = fields.get("position", 0)
     return {
         "id": fields["id"],
@@ -380,15 +392,18 @@ def get_article(index: IndexHandle | Path | str, article_id: str, q: str = "") -
     """An article with all its chunks in order, query terms marked; None if unknown."""
     if not article_id or len(article_id) > 300:
         return None
-    searcher = handle_for(index).open().searcher
+    opened = handle_for(index).open()
+    searcher = opened.searcher
     docs = sorted(searcher.documents(article_id=article_id), key=lambda d: d.get("position", 0))
     if not docs:
         return None
-    words, grams = _query_terms(q)
+    terms = HighlightTerms()
+    if q and q.strip():
+        terms = highlight_terms(searcher, parse_user_query(opened.parser, q))
     chunks = []
     for doc in docs:
         text = doc.get("text", "")
-        spans = query_term_spans(text, words, grams) if (words or grams) else []
+        spans = term_spans(text, terms) if terms else []
         chunks.append(
             {
                 "id": doc["id"],
@@ -410,16 +425,6 @@ def get_article(index: IndexHandle | Path | str, article_id: str, q: str = "") -
         "source": first.get("source", ""),
         "chunks": chunks,
     }
-
-
-def _query_terms(q: str) -> tuple[set[str], set[str]]:
-    """The analysed words and Chinese bigrams of a query, for marking a whole article."""
-    q = re.sub(r"\b(AND|OR|NOT)\b|\w+:|[-+\"()*~]", " ", q or "")[:500]
-    words = {w for w in analyze(q, mode="query") if w}
-    grams = set()
-    for run in re.findall(r"[\u3400-\u9fff\uf900-\ufaff]+", fold_text(q)):
-        grams.update(g for g, _, _ in cjk_bigrams(run))
-    return words, grams
 
 
 def index_stats(index: IndexHandle | Path | str) -> dict:
