@@ -49,10 +49,9 @@ def main() -> None:
 @click.option("--rebuild", is_flag=True, help="Re-index everything instead of only changes.")
 @click.option(
     "--procs",
-    type=click.IntRange(1, 8),
-    default=1,
-    show_default=True,
-    help="Writer processes for a full build.",
+    type=click.IntRange(1, 16),
+    default=None,
+    help="Processes for a full build [default: the number of cores, at most 4].",
 )
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar, only the summary.")
 def index_command(
