@@ -343,7 +343,7 @@ def _write_build(
         return _parallel_build(files, hashes, to_index, tmp_dir, report, progress, procs)
     articles: dict[str, dict] = {}
     if previous is not None:
-        shutil.copytree(previous, tmp_dir, ignore=shutil.ignore_patterns(MANIFEST))
+        _link_or_copy_tree(previous, tmp_dir)
         ix = whoosh_index.open_dir(str(tmp_dir))
         articles = {a: e for a, e in old_articles.items() if a not in to_remove}
     else:
@@ -533,6 +533,21 @@ def _build_part(files, hashes, article_ids, part_dir: str, number: int, messages
         messages.put(("done", number, outcome))
     except BaseException as exc:  # reported to the parent, which raises IndexingError
         messages.put(("error", number, f"{type(exc).__name__}: {exc}"))
+
+
+def _link_or_copy_tree(source: Path, dest: Path) -> None:
+    """Start an incremental build from the current one, sharing its files by hard links.
+
+    Whoosh never changes a file it has written (new segments and a new table of contents are
+    new files; deletions live in the table of contents), so the builds can share them: an
+    update costs what it changes, not a copy of the whole index. Copies when links fail.
+    """
+    ignore = shutil.ignore_patterns(MANIFEST, "*LOCK*")
+    try:
+        shutil.copytree(source, dest, ignore=ignore, copy_function=os.link)
+    except OSError:
+        shutil.rmtree(dest, ignore_errors=True)
+        shutil.copytree(source, dest, ignore=ignore)
 
 
 def _die_with_parent() -> None:

@@ -244,3 +244,21 @@ def test_parallel_full_build_equals_single_process_build(tmp_path):
             (h["id"], h["score"]) for h in two["hits"]
         ]
         assert one["facets"] == two["facets"]
+
+
+def test_incremental_update_shares_files_but_never_changes_the_previous_build(tmp_path):
+    src = copy_sources(tmp_path / "src", SEED, FIXTURE_ARTICLES)
+    ix = tmp_path / "ix"
+    build_index([src], ix)
+    old = current_build(ix)
+    before = {p.name: p.read_bytes() for p in old.iterdir()}
+    (src / "2024-01-15-mixed-bilingual.txt").unlink()
+    make_articles(src, 3, word="numbat")
+    build_index([src], ix)
+    new = current_build(ix)
+    assert new != old
+    assert {p.name: p.read_bytes() for p in old.iterdir()} == before
+    shared = [p for p in new.iterdir() if (old / p.name).exists() and p.suffix == ".seg"]
+    assert shared and all(p.stat().st_ino == (old / p.name).stat().st_ino for p in shared)
+    assert search(IndexHandle(ix), "numbat")["total"] > 0
+    assert search(IndexHandle(ix), "bananas")["total"] == 0
