@@ -13,6 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from urllib.parse import quote
 
@@ -266,9 +267,9 @@ def _answer(opened: OpenIndex, q: str, page: int, per_page: int, allowed) -> dic
 
     first = strict(q)
     if first["total"]:
-        first["suggestion"] = suggest_correction(opened.searcher, q, allow_cjk=False)
+        first["suggestion"] = suggest_correction(opened, q, allow_cjk=False)
         return first
-    correction = suggest_correction(opened.searcher, q, allow_cjk=True)
+    correction = suggest_correction(opened, q, allow_cjk=True)
     if correction:
         corrected = strict(correction)
         if corrected["total"]:
@@ -329,20 +330,29 @@ _WORD_RE = re.compile(r"(?<![\w:*~\"])([^\W\d_][\w'’‘]*)(?![\w:*~])")
 _OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
 
 
-def suggest_correction(searcher, q: str, allow_cjk: bool = False) -> str | None:
+def _live_count(opened: OpenIndex, word) -> int:
+    """Articles whose live (not deleted) chunks hold ``word`` in the spelling vocabulary.
+
+    Whoosh's own counts include documents deleted by incremental updates until segments merge,
+    so suggestions would differ from those of a clean build of the same articles.
+    """
+    return len(opened.evaluator.evaluate(query.Term("spell", word)))
+
+
+def suggest_correction(opened: OpenIndex, q: str, allow_cjk: bool = False) -> str | None:
     """A "did you mean" query: misspelt words replaced by the index's own words, or None.
 
-    Only words absent from the vocabulary are corrected. Chinese corrections are mostly
-    nonsense, so they are offered only when the query found nothing (``allow_cjk``).
+    Only words absent from the vocabulary are corrected, to the most frequent word within two
+    edits that shares the first letter. Chinese corrections are mostly nonsense, so they are
+    offered only when the query found nothing (``allow_cjk``).
     """
     if not q or len(q) > 200:
         return None
-    reader = searcher.reader()
-    corrector = None
+    reader = opened.searcher.reader()
     changed = False
 
     def replace(match: re.Match) -> str:
-        nonlocal corrector, changed
+        nonlocal changed
         word = match.group(1)
         if word in _OPERATORS or (has_cjk(word) and not allow_cjk):
             return word
@@ -350,17 +360,19 @@ def suggest_correction(searcher, q: str, allow_cjk: bool = False) -> str | None:
         if len(tokens) != 1 or len(tokens[0]) < 4 or has_cjk(tokens[0]) or synonym_queries(word):
             return word
         folded = tokens[0]
-        if reader.doc_frequency("spell", folded):
+        if _live_count(opened, folded):
             return word
-        if corrector is None:
-            corrector = searcher.corrector("spell")
         try:
-            found = corrector.suggest(folded, limit=1, maxdist=2, prefix=1)
-        except (TypeError, ValueError):  # Whoosh's corrector fails on some input
+            near = list(islice(reader.terms_within("spell", folded, 2, prefix=1), 200))
+        except (TypeError, ValueError):  # Whoosh fails on some input
             return word
-        if found and found[0] != folded:
+        ranked = sorted(
+            ((-_live_count(opened, w), w if isinstance(w, str) else w.decode()) for w in near),
+        )
+        best = next((w for count, w in ranked if count < 0 and w != folded), None)
+        if best:
             changed = True
-            return found[0]
+            return best
         return word
 
     corrected = _WORD_RE.sub(replace, q)
@@ -376,16 +388,14 @@ def suggest_completions(index: IndexHandle | Path | str, prefix: str, limit: int
     folded = fold_text(last)
     if not folded or not re.match(r"\w", folded):
         return []
-    searcher = handle_for(index).open().searcher
-    reader = searcher.reader()
-    candidates = []
-    for btext in reader.expand_prefix("spell", folded):
-        candidates.append(btext)
-        if len(candidates) >= 2000:
-            break
+    opened = handle_for(index).open()
+    reader = opened.searcher.reader()
+    candidates = list(islice(reader.expand_prefix("spell", folded), 2000))
+    # Rank the most frequent by live counts (deleted documents still count in Whoosh's).
     candidates.sort(key=lambda b: -reader.doc_frequency("spell", b))
-    words = [b.decode("utf-8") if isinstance(b, bytes) else b for b in candidates[:limit]]
-    return [(head + " " + w).strip() for w in words]
+    scored = [(-_live_count(opened, b), b) for b in candidates[: limit * 4]]
+    words = [b.decode("utf-8") if isinstance(b, bytes) else b for c, b in sorted(scored) if c < 0]
+    return [(head + " " + w).strip() for w in words[:limit]]
 
 
 def get_article(index: IndexHandle | Path | str, article_id: str, q: str = "") -> dict | None:
