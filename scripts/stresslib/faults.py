@@ -23,7 +23,7 @@ from pathlib import Path
 from stresslib.corpus import EDIT_WORD, MARKER, MARKER_ZH, STABLE
 from stresslib.load import Load, LoadResult, index_command, run_index
 from stresslib.mix import Probe
-from stresslib.server import free_port, serve_command
+from stresslib.server import free_port, proc_stats, serve_command
 
 CHECK_QUERIES = (STABLE, MARKER, MARKER_ZH, EDIT_WORD, "railway", "中老铁路", "Gwadar", "port*")
 
@@ -211,18 +211,7 @@ def indexer_kills(
 
 def _group(pgid: int) -> list[int]:
     """Live processes of process group ``pgid``."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", encoding="utf-8", errors="replace") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[2]) == pgid and fields[0] != "Z":
-            found.append(int(entry))
-    return found
+    return [pid for pid, fields in proc_stats() if int(fields[2]) == pgid]
 
 
 def _outliving(pgid: int, wait: float = 3.0) -> int:

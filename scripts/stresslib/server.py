@@ -112,8 +112,8 @@ class Server:
             self.process.wait(timeout=10)
 
 
-def children(pid: int) -> list[int]:
-    """Live child processes of ``pid`` (from /proc; no pgrep needed)."""
+def proc_stats() -> list[tuple[int, list[str]]]:
+    """(pid, fields of /proc/pid/stat after the name) of every live (not zombie) process."""
     found = []
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
@@ -123,9 +123,14 @@ def children(pid: int) -> list[int]:
                 fields = handle.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry))
-    return sorted(found)
+        if fields[0] != "Z":
+            found.append((int(entry), fields))
+    return found
+
+
+def children(pid: int) -> list[int]:
+    """Live child processes of ``pid`` (from /proc; no pgrep needed)."""
+    return sorted(p for p, fields in proc_stats() if int(fields[1]) == pid)
 
 
 @contextlib.contextmanager

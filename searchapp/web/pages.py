@@ -192,12 +192,7 @@ def active_filters() -> list[dict]:
     for name in FILTER_PARAMS:
         value = request.args.get(name, "")
         if value:
-            if name == "kind":
-                shown = KIND_LABELS.get(value, value)
-            elif name == "lang":
-                shown = LANG_LABELS.get(value, value)
-            else:
-                shown = value
+            shown = value_label(name, value)
             found.append(
                 {
                     "name": name,
@@ -210,6 +205,12 @@ def active_filters() -> list[dict]:
     return found
 
 
+def value_label(name: str, value: str) -> str:
+    """How a filter or facet value is shown: kinds and languages by name, others as they are."""
+    labels = {"kind": KIND_LABELS, "lang": LANG_LABELS}.get(name, {})
+    return labels.get(value, value)
+
+
 def facet_links(result: dict) -> list[dict]:
     """Each facet with its values: count, whether active, and the link that toggles it."""
     facets = []
@@ -219,12 +220,7 @@ def facet_links(result: dict) -> list[dict]:
         values = []
         for value, count in counts.items():
             active = value == current
-            if name == "kind":
-                shown = KIND_LABELS.get(value, value)
-            elif name == "lang":
-                shown = LANG_LABELS.get(value, value)
-            else:
-                shown = value
+            shown = value_label(name, value)
             values.append(
                 {
                     "value": value,
