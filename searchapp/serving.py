@@ -7,7 +7,9 @@ request is fast. The searcher follows rebuilds by itself (see ``searching.IndexH
 
 from __future__ import annotations
 
+import errno
 import logging
+import socket
 import sys
 from pathlib import Path
 
@@ -62,8 +64,23 @@ def ensure_index(index_dir: Path, source_dir: Path) -> None:
     handle_for(index_dir).open()  # raises IndexUnavailable with a clear message if damaged
 
 
+def check_address(host: str, port: int) -> None:
+    """Fail at once, clearly, when the address cannot be listened on (gunicorn retries 5 s)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot listen on {host}:{port}: {exc.strerror}"
+            + ("; choose another port with --port" if exc.errno == errno.EADDRINUSE else "")
+        ) from exc
+
+
 def serve(index_dir: Path, source_dir: Path, host: str, port: int, workers: int) -> None:
     """Serve until interrupted. Never in debug mode."""
+    check_address(host, port)
     ensure_index(index_dir, source_dir)
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",

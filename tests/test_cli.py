@@ -102,3 +102,21 @@ def test_console_script_is_installed(tmp_path):
     )
     assert out.returncode == 1 and "Error: no index" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_serve_on_a_busy_port_says_so(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        out = subprocess.run(
+            ["searchapp", "serve", "--index", str(tmp_path / "ix"), "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert out.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "--port" in out.stderr
+    assert "Traceback" not in out.stderr
