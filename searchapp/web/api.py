@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from searchapp.querying import MAX_EXPANSIONS, MAX_QUERY_CHARS, MAX_QUERY_TERMS
+from searchapp.querying import (
+    MAX_EXPANDING_TERMS,
+    MAX_EXPANSIONS,
+    MAX_QUERY_CHARS,
+    MAX_QUERY_TERMS,
+)
 from searchapp.searching import (
     MAX_PAGE,
     MAX_PER_PAGE,
@@ -83,6 +88,7 @@ def api_openapi():
             max_query_chars=MAX_QUERY_CHARS,
             max_query_terms=MAX_QUERY_TERMS,
             max_expansions=MAX_EXPANSIONS,
+            max_expanding_terms=MAX_EXPANDING_TERMS,
         )
     )
 

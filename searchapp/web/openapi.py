@@ -21,6 +21,7 @@ def openapi_spec(
     max_query_chars: int,
     max_query_terms: int,
     max_expansions: int,
+    max_expanding_terms: int,
 ) -> dict:
     """The spec, with the service's documented bounds filled in."""
     nullable_str = {"type": ["string", "null"]}
@@ -117,7 +118,10 @@ def openapi_spec(
             "and kind:/section:/lang: fields work. Broken syntax is searched as plain words. "
             f"Bounds: at most {max_query_chars} characters and {max_query_terms} terms are "
             f"used; each prefix, wildcard or fuzzy term expands to at most {max_expansions} "
-            "index terms (the most frequent).",
+            f"index terms (the most frequent), at most {max_expanding_terms} of them per query "
+            "(further ones are searched as plain words); a wildcard needs a literal prefix "
+            "(`*foo` is searched as `foo`); fuzzy terms allow at most 2 edits. '?' is "
+            "punctuation, not a wildcard.",
             {"type": "string"},
         ),
         param(
