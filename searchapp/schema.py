@@ -1,10 +1,11 @@
 """The Whoosh schema: one document per chunk.
 
-``text`` is the chunk (stored, for snippets), ``heading``
-repeats the section heading (for ``section:word`` queries), ``cjk`` holds Chinese character
-bigrams, ``spell`` the unstemmed words of the whole article, on its title chunk only, for "did
-you mean" and autocomplete (once per article keeps it small). The filters are sortable ID
-fields so facets read columns.
+``text`` is the chunk (stored, for snippets), ``heading`` repeats the section heading (for
+``section:word`` queries), ``cjk`` holds Chinese character bigrams, ``spell`` the unstemmed
+words of the whole article, on its title chunk only, for "did you mean" and autocomplete (once
+per article keeps it small). Filtered fields are indexed IDs; the faceted ones (kind, section,
+lang) are also sortable, so facets read their columns. Everything only shown is stored, not
+indexed.
 
 Changing anything here changes SCHEMA_VERSION, which makes the next ``index`` run rebuild.
 """

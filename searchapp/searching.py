@@ -2,7 +2,9 @@
 
 Each process keeps one long-lived searcher per index folder and reopens it only when
 ``index/current`` points at a new build (a rebuild swapped it in); Whoosh's ``refresh()`` is
-not used, it is wrong after merges. Results come back as plain dicts in the API's shape.
+not used, it is wrong after merges. Matching, scoring and facets are done by
+``scoring.QueryEvaluator``; this module decides which query to run (as typed, its spelling
+correction, any of its words), pages, snippets, and returns plain dicts in the API's shape.
 """
 
 from __future__ import annotations
