@@ -37,6 +37,7 @@ from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import
 from searchapp.analysis import analyze, vocabulary_words
 from searchapp.articles import (
     Article,
+    Chunk,
     UnreadableArticle,
     article_id_for,
     detect_lang,
@@ -295,6 +296,11 @@ def _check_readable(build: Path) -> None:
         ix.close()
 
 
+def chunk_lang(article: Article, chunk: Chunk) -> str:
+    """A chunk's language (mixed articles have both); a title takes the article's."""
+    return article.lang if chunk.kind == "title" else detect_lang(chunk.text)
+
+
 def chunk_documents(article: Article) -> Iterator[dict]:
     """The Whoosh documents of one article, one per chunk."""
     vocabulary = " ".join(sorted(vocabulary_words(c.text for c in article.chunks)))
@@ -305,7 +311,7 @@ def chunk_documents(article: Article) -> Iterator[dict]:
             "article_title": article.title,
             "source": article.source,
             "kind": chunk.kind,
-            "lang": detect_lang(chunk.text) if chunk.kind != "title" else article.lang,
+            "lang": chunk_lang(article, chunk),
             "position": chunk.position,
             "text": chunk.text,
             "cjk": chunk.text,
@@ -428,11 +434,7 @@ def _manifest_entry(article: Article, path: Path, sha256: str) -> dict:
         "lang": article.lang,
         "chunks": len(article.chunks),
         "kinds": dict(Counter(c.kind for c in article.chunks)),
-        "languages": dict(
-            Counter(
-                detect_lang(c.text) if c.kind != "title" else article.lang for c in article.chunks
-            )
-        ),
+        "languages": dict(Counter(chunk_lang(article, c) for c in article.chunks)),
     }
 
 
