@@ -417,15 +417,19 @@ def _add_articles(
             if article_id in replace:
                 writer.delete_by_term("article_id", article_id)
             outcome.warnings.extend((str(path), w) for w in article.warnings)
+            languages: Counter[str] = Counter()
             for doc in chunk_documents(article):
+                languages[doc["lang"]] += 1
                 writer.add_document(**doc)
-            outcome.entries[article_id] = _manifest_entry(article, path, hashes[article_id])
+            outcome.entries[article_id] = _manifest_entry(
+                article, path, hashes[article_id], languages
+            )
         if progress:
             progress(done, total, path.name)
     return outcome
 
 
-def _manifest_entry(article: Article, path: Path, sha256: str) -> dict:
+def _manifest_entry(article: Article, path: Path, sha256: str, languages: Counter) -> dict:
     return {
         "path": str(path),
         "sha256": sha256,
@@ -434,7 +438,7 @@ def _manifest_entry(article: Article, path: Path, sha256: str) -> dict:
         "lang": article.lang,
         "chunks": len(article.chunks),
         "kinds": dict(Counter(c.kind for c in article.chunks)),
-        "languages": dict(Counter(chunk_lang(article, c) for c in article.chunks)),
+        "languages": dict(languages),
     }
 
 
