@@ -1,4 +1,4 @@
-"""The ``searchapp`` command: index, search, stats, serve.
+"""The ``searchapp`` command: index, search, stats, serve, report.
 
 Commands only parse options and print; the work is done by plain functions in the other
 modules, which the tests call directly. User mistakes exit with a clear message, no traceback.
@@ -197,19 +197,110 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [2].")
+@click.option(
+    "--worker-class",
+    type=click.Choice(["buffered", "gthread", "sync"]),
+    default=None,
+    help="buffered: threads, request heads read by the event loop [default]; or gunicorn's.",
+)
+@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Threads a worker [4].")
+@click.option(
+    "--max-connections",
+    type=click.IntRange(1, 100_000),
+    default=None,
+    help="Open connections a worker, at most [1000].",
+)
+@click.option(
+    "--timeout",
+    type=click.IntRange(1, 3600),
+    default=None,
+    help="Silent worker killed after [30 s].",
+)
+@click.option(
+    "--header-timeout",
+    type=click.IntRange(1, 3600),
+    default=None,
+    help="Seconds to send a whole request [10].",
+)
+@click.option(
+    "--keepalive", type=click.IntRange(0, 3600), default=None, help="Idle connection kept [5 s]."
+)
+@click.option(
+    "--max-requests",
+    type=click.IntRange(0),
+    default=None,
+    help="Replace a worker after this many requests, 0 never [10000].",
+)
+@click.option(
+    "--max-requests-jitter",
+    type=click.IntRange(0),
+    default=None,
+    help="Up to this many more, at random [1000].",
+)
+@click.option(
+    "--proxies",
+    type=click.IntRange(0, 10),
+    default=None,
+    help="Reverse proxies in front whose X-Forwarded-* headers are trusted [0].",
+)
+@click.option(
+    "--access-log/--no-access-log", default=None, help="A line per request on stdout [on]."
+)
+@click.option(
+    "--log-format", type=click.Choice(["text", "json"]), default=None, help="Log lines [text]."
+)
+@click.option("--metrics/--no-metrics", default=None, help="Prometheus metrics on /metrics [off].")
+@click.option(
+    "--query-log/--no-query-log",
+    default=None,
+    help="Log searches and clicks (no IP, no user agent) in INDEX/queries/ [on].",
+)
 def serve_command(
-    index_dir: Path | None, source_dir: Path | None, host: str, port: int, workers: int
+    index_dir: Path | None, source_dir: Path | None, host: str, port: int, **settings
 ) -> None:
-    """Run the search app under gunicorn (builds the index first if there is none)."""
-    from searchapp.serving import serve
+    """Run the search app under gunicorn (builds the index first if there is none).
+
+    Every option also reads an environment variable, SEARCHAPP_ and its name in capitals
+    (SEARCHAPP_WORKERS, SEARCHAPP_MAX_REQUESTS, ...); the option wins.
+    """
+    from searchapp.serving import ServeSettings, serve
 
     index_dir = index_dir or config.default_index_dir()
     source_dir = source_dir or config.default_source_dir()
     try:
-        serve(index_dir, source_dir, host=host, port=port, workers=workers)
+        chosen = ServeSettings.from_config(**settings)
+    except config.ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    try:
+        serve(index_dir, source_dir, host=host, port=port, settings=chosen)
     except (IndexingError, IndexUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.command("report")
+@_index_option
+@click.option(
+    "--since",
+    default="7d",
+    show_default=True,
+    help="Only searches since: a duration (30m, 24h, 7d, 2w) or a date (2026-11-01).",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def report_command(index_dir: Path | None, since: str, as_json: bool) -> None:
+    """What readers searched for: top, zero-result, no-click and slow queries."""
+    from searchapp.ops.report import build_report, format_text, parse_since, public
+
+    index_dir = index_dir or config.default_index_dir()
+    try:
+        start = parse_since(since)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--since") from exc
+    report = build_report(index_dir, since=start)
+    if as_json:
+        click.echo(json.dumps(public(report), ensure_ascii=False, indent=2))
+        return
+    click.echo(format_text(report))
 
 
 if __name__ == "__main__":

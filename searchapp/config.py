@@ -22,3 +22,139 @@ def default_index_dir() -> Path:
 def cors_origins() -> str:
     """``$SEARCHAPP_CORS_ORIGINS``: comma-separated origins allowed to call the API, or ``*``."""
     return os.environ.get("SEARCHAPP_CORS_ORIGINS", "*")
+
+
+class ConfigError(ValueError):
+    """A setting with a value that cannot be used; the message names the variable."""
+
+
+def _env(name: str) -> str | None:
+    value = os.environ.get(name)
+    return value.strip() if value is not None and value.strip() else None
+
+
+def _env_int(name: str, default: int, low: int = 0, high: int = 1_000_000) -> int:
+    raw = _env(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer; got {raw[:40]!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be from {low} to {high}; got {value}")
+    return value
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = _env(name)
+    if raw is None:
+        return default
+    if raw.lower() in ("1", "true", "yes", "on"):
+        return True
+    if raw.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be 1 or 0; got {raw[:40]!r}")
+
+
+# --- serving (searchapp serve): see README "Production" for why each default ---
+
+
+def workers() -> int:
+    """``$SEARCHAPP_WORKERS``: gunicorn worker processes (default 2, one per core here)."""
+    return _env_int("SEARCHAPP_WORKERS", 2, 1, 64)
+
+
+def worker_class() -> str:
+    """``$SEARCHAPP_WORKER_CLASS``: ``buffered`` (default), ``gthread`` or ``sync``."""
+    value = _env("SEARCHAPP_WORKER_CLASS") or "buffered"
+    if value not in WORKER_CLASSES:
+        raise ConfigError(f"SEARCHAPP_WORKER_CLASS must be one of {', '.join(WORKER_CLASSES)}")
+    return value
+
+
+#: ``buffered`` reads request heads in the worker's event loop (slow clients hold no thread).
+WORKER_CLASSES = ("buffered", "gthread", "sync")
+
+
+def threads() -> int:
+    """``$SEARCHAPP_THREADS``: request threads per worker (default 4)."""
+    return _env_int("SEARCHAPP_THREADS", 4, 1, 256)
+
+
+def max_connections() -> int:
+    """``$SEARCHAPP_MAX_CONNECTIONS``: open connections per worker, at most (default 1000)."""
+    return _env_int("SEARCHAPP_MAX_CONNECTIONS", 1000, 1, 100_000)
+
+
+def timeout() -> int:
+    """``$SEARCHAPP_TIMEOUT``: seconds before a silent worker is killed (default 30)."""
+    return _env_int("SEARCHAPP_TIMEOUT", 30, 1, 3600)
+
+
+def header_timeout() -> int:
+    """``$SEARCHAPP_HEADER_TIMEOUT``: seconds a client has to send a request's head (10)."""
+    return _env_int("SEARCHAPP_HEADER_TIMEOUT", 10, 1, 3600)
+
+
+def keepalive() -> int:
+    """``$SEARCHAPP_KEEPALIVE``: seconds an idle kept-alive connection stays open (5)."""
+    return _env_int("SEARCHAPP_KEEPALIVE", 5, 0, 3600)
+
+
+def max_requests() -> int:
+    """``$SEARCHAPP_MAX_REQUESTS``: a worker is replaced after this many requests (10000)."""
+    return _env_int("SEARCHAPP_MAX_REQUESTS", 10_000, 0, 100_000_000)
+
+
+def max_requests_jitter() -> int:
+    """``$SEARCHAPP_MAX_REQUESTS_JITTER``: up to this many more, so workers don't restart
+    together (default 1000)."""
+    return _env_int("SEARCHAPP_MAX_REQUESTS_JITTER", 1_000, 0, 100_000_000)
+
+
+def proxies() -> int:
+    """``$SEARCHAPP_PROXIES``: reverse proxies in front whose X-Forwarded-* are trusted (0)."""
+    return _env_int("SEARCHAPP_PROXIES", 0, 0, 10)
+
+
+def access_log() -> bool:
+    """``$SEARCHAPP_ACCESS_LOG``: an access log line per request on stdout (default 1)."""
+    return _env_bool("SEARCHAPP_ACCESS_LOG", True)
+
+
+def log_format() -> str:
+    """``$SEARCHAPP_LOG_FORMAT``: ``text`` (default) or ``json`` (one JSON object a line)."""
+    value = (_env("SEARCHAPP_LOG_FORMAT") or "text").lower()
+    if value not in ("text", "json"):
+        raise ConfigError("SEARCHAPP_LOG_FORMAT must be text or json")
+    return value
+
+
+# --- operations: query log, metrics, admin, readiness ---
+
+
+def query_log() -> bool:
+    """``$SEARCHAPP_QUERY_LOG``: log searches (no IP, no user agent) in the index folder (1)."""
+    return _env_bool("SEARCHAPP_QUERY_LOG", True)
+
+
+def query_log_max_bytes() -> int:
+    """``$SEARCHAPP_QUERY_LOG_MAX_BYTES``: size of one query log file before it rotates
+    (default 10 MB; 5 rotated files are kept)."""
+    return _env_int("SEARCHAPP_QUERY_LOG_MAX_BYTES", 10_000_000, 10_000, 10_000_000_000)
+
+
+def metrics() -> bool:
+    """``$SEARCHAPP_METRICS``: serve Prometheus metrics on /metrics (default 0)."""
+    return _env_bool("SEARCHAPP_METRICS", False)
+
+
+def admin_token() -> str | None:
+    """``$SEARCHAPP_ADMIN_TOKEN``: the token of /admin and /metrics; unset: /admin is off."""
+    return _env("SEARCHAPP_ADMIN_TOKEN")
+
+
+def max_index_age() -> int:
+    """``$SEARCHAPP_MAX_INDEX_AGE``: /readyz fails for an older index, seconds (0: never)."""
+    return _env_int("SEARCHAPP_MAX_INDEX_AGE", 0, 0, 10**9)

@@ -123,6 +123,8 @@ class IndexHandle:
         self.index_dir = Path(index_dir)
         self._lock = threading.Lock()
         self._open: OpenIndex | None = None
+        self.cache_hits = 0  # response cache lookups, read by the metrics
+        self.cache_misses = 0
 
     def open(self) -> OpenIndex:
         """The current build, reopened when ``index/current`` was swapped to a new one."""
@@ -160,6 +162,9 @@ class IndexHandle:
             value = opened.results.get(key)
             if value is not None:
                 opened.results.move_to_end(key)
+                self.cache_hits += 1
+            else:
+                self.cache_misses += 1
             return value
 
     def remember(self, opened: OpenIndex, key: tuple, value: dict) -> None:

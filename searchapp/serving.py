@@ -3,33 +3,89 @@
 Each worker opens its own searcher after the fork (sharing Whoosh's open files across
 processes would share their read offsets) and warms it with one query, so the first real
 request is fast. The searcher follows rebuilds by itself (see ``searching.IndexHandle``).
+
+The defaults (``ServeSettings``) are chosen for a public server on a small machine, and
+measured (README, "Production"): 2 worker processes of 4 threads each, with request heads
+read by the event loop (``workers.BufferedThreadWorker``) so idle and slow clients hold no
+thread; a request must arrive whole within 10 s; idle kept-alive connections close after
+5 s; each worker is replaced after 10,000 requests plus up to 1,000 more at random
+(``max_requests`` with jitter, a backstop against slow memory growth that never restarts
+both workers at once). SIGHUP to the master (``systemctl reload``) replaces the workers
+gracefully: the new ones start, the old ones finish what they are answering.
 """
 
 from __future__ import annotations
 
+import atexit
 import errno
 import logging
+import os
+import shutil
 import socket
 import sys
+import tempfile
+from dataclasses import dataclass, fields
 from pathlib import Path
 
 import click
 from gunicorn.app.base import BaseApplication
 
+from searchapp import config
 from searchapp.analysis import analyze
 from searchapp.indexing import build_index, current_build
+from searchapp.ops.logs import ACCESS_LOG_FORMAT, SearchappLogger, configure_app_logging
 from searchapp.searching import handle_for, search
 from searchapp.web import create_app
+from searchapp.workers import BufferedThreadWorker
 
 log = logging.getLogger(__name__)
+
+WORKER_CLASSES = {
+    "buffered": "searchapp.workers.BufferedThreadWorker",
+    "gthread": "gthread",
+    "sync": "sync",
+}
+
+
+@dataclass
+class ServeSettings:
+    """Everything ``serve`` can be told; defaults from ``searchapp.config`` (environment)."""
+
+    workers: int = 2
+    worker_class: str = "buffered"
+    threads: int = 4
+    max_connections: int = 1000
+    timeout: int = 30
+    header_timeout: int = 10
+    keepalive: int = 5
+    max_requests: int = 10_000
+    max_requests_jitter: int = 1_000
+    proxies: int = 0
+    access_log: bool = True
+    log_format: str = "text"
+    metrics: bool = False
+    query_log: bool = True
+
+    @classmethod
+    def from_config(cls, **given) -> ServeSettings:
+        """Each setting from ``given`` when not None, else from ``searchapp.config``.
+
+        Raises ``config.ConfigError`` for an unusable environment value.
+        """
+        values = {}
+        for f in fields(cls):
+            value = given.get(f.name)
+            values[f.name] = value if value is not None else getattr(config, f.name)()
+        return cls(**values)
 
 
 class SearchApplication(BaseApplication):
     """gunicorn's application interface around ``create_app``."""
 
-    def __init__(self, index_dir: Path, options: dict):
+    def __init__(self, index_dir: Path, options: dict, app_config: dict | None = None):
         self.index_dir = Path(index_dir)
         self.options = options
+        self.app_config = app_config or {}
         super().__init__()
 
     def load_config(self) -> None:
@@ -39,7 +95,7 @@ class SearchApplication(BaseApplication):
 
     def load(self):
         analyze("预热 jieba warm-up", mode="index")  # load the dictionary once, before forking
-        app = create_app({"INDEX_DIR": str(self.index_dir)})
+        app = create_app({"INDEX_DIR": str(self.index_dir), **self.app_config})
         app.debug = False  # never, whatever FLASK_DEBUG says: a debugger is remote code execution
         return app
 
@@ -53,6 +109,12 @@ def _warm_up(worker) -> None:
         search(app.extensions["searchapp.index"], "warm up 中文", per_page=1)
     except Exception as exc:  # the first request will report it properly
         log.warning("warm-up query failed: %s", exc)
+
+
+def _worker_exited(server, worker) -> None:
+    from searchapp.ops import metrics
+
+    metrics.worker_exited(worker.pid)
 
 
 def ensure_index(index_dir: Path, source_dir: Path) -> None:
@@ -78,18 +140,39 @@ def check_address(host: str, port: int) -> None:
         ) from exc
 
 
-def serve(index_dir: Path, source_dir: Path, host: str, port: int, workers: int) -> None:
-    """Serve until interrupted. Never in debug mode."""
-    check_address(host, port)
-    ensure_index(index_dir, source_dir)
+def metrics_dir() -> Path:
+    """An empty folder for prometheus-client's per-worker files, for this server start.
+
+    ``$PROMETHEUS_MULTIPROC_DIR`` when set (emptied of an earlier start's files), else a new
+    temporary folder removed at exit. Must run before prometheus-client is imported.
+    """
+    given = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if given:
+        folder = Path(given)
+        folder.mkdir(parents=True, exist_ok=True)
+        for stale in folder.glob("*.db"):
+            stale.unlink(missing_ok=True)
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="searchapp-metrics-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(folder)
+    return folder
+
+
+def gunicorn_options(host: str, port: int, settings: ServeSettings) -> dict:
+    """gunicorn's settings for ``settings`` (see the module docstring for the choices)."""
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
-        "workers": workers,
-        "worker_class": "sync",
+        "workers": settings.workers,
+        "worker_class": WORKER_CLASSES[settings.worker_class],
+        "threads": settings.threads,
+        "worker_connections": settings.max_connections,
         "preload_app": True,
-        "timeout": 30,
+        "timeout": settings.timeout,
         "graceful_timeout": 10,
-        "keepalive": 2,
+        "keepalive": settings.keepalive,
+        "max_requests": settings.max_requests,
+        "max_requests_jitter": settings.max_requests_jitter,
         "limit_request_line": 8190,
         "post_worker_init": _warm_up,
         # gunicorn 27's control socket (~/.gunicorn/gunicorn.ctl) would be shared by every
@@ -98,7 +181,39 @@ def serve(index_dir: Path, source_dir: Path, host: str, port: int, workers: int)
         "proc_name": "searchapp",
         "errorlog": "-",
         "loglevel": "info",
+        "logger_class": SearchappLogger,
+        "accesslog": "-" if settings.access_log else None,
+        "access_log_format": ACCESS_LOG_FORMAT,
+        # X-Forwarded-* are trusted by the app's ProxyFix alone (``--proxies``), never by
+        # gunicorn for whoever connects from 127.0.0.1.
+        "forwarded_allow_ips": "",
+    }
+    if settings.metrics:
+        options["child_exit"] = _worker_exited
+    return options
+
+
+def serve(
+    index_dir: Path,
+    source_dir: Path,
+    host: str,
+    port: int,
+    settings: ServeSettings | None = None,
+) -> None:
+    """Serve until interrupted. Never in debug mode."""
+    settings = settings or ServeSettings.from_config()
+    check_address(host, port)
+    ensure_index(index_dir, source_dir)
+    os.environ["SEARCHAPP_LOG_FORMAT"] = settings.log_format  # read by SearchappLogger
+    configure_app_logging(settings.log_format)
+    if settings.metrics:
+        metrics_dir()
+    BufferedThreadWorker.header_timeout = float(settings.header_timeout)
+    app_config = {
+        "PROXIES": settings.proxies,
+        "METRICS": settings.metrics,
+        "QUERY_LOG": settings.query_log,
     }
     click.echo(f"searchapp serving {index_dir} on http://{host}:{port}/", err=True)
     sys.stderr.flush()
-    SearchApplication(index_dir, options).run()
+    SearchApplication(index_dir, gunicorn_options(host, port, settings), app_config).run()

@@ -28,11 +28,18 @@ CONTENT_SECURITY_POLICY = (
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list)."""
+    """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list), and
+    the operational ones of ``operations.install`` (PROXIES, QUERY_LOG, METRICS, ...)."""
     app = Flask(__name__)
     app.config.update(
         INDEX_DIR=str(defaults.default_index_dir()),
         CORS_ORIGINS=defaults.cors_origins(),
+        PROXIES=defaults.proxies(),
+        QUERY_LOG=defaults.query_log(),
+        QUERY_LOG_MAX_BYTES=defaults.query_log_max_bytes(),
+        METRICS=defaults.metrics(),
+        ADMIN_TOKEN=defaults.admin_token(),
+        MAX_INDEX_AGE=defaults.max_index_age(),
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
@@ -54,11 +61,13 @@ def create_app(config: dict | None = None) -> Flask:
         max_age=600,
     )
 
+    from searchapp.web import operations
     from searchapp.web.api import api
     from searchapp.web.pages import pages
 
     app.register_blueprint(api)
     app.register_blueprint(pages)
+    operations.install(app)
     _register_error_handlers(app)
 
     @app.after_request
@@ -81,7 +90,7 @@ def index_handle() -> IndexHandle:
 
 
 def wants_json() -> bool:
-    return request.path.startswith("/api/") or request.path == "/healthz"
+    return request.path.startswith("/api/") or request.path in ("/healthz", "/readyz", "/metrics")
 
 
 def error_response(status: int, code: str, message: str):

@@ -20,6 +20,7 @@ from searchapp.searching import (
 )
 from searchapp.web import index_handle
 from searchapp.web.openapi import openapi_spec
+from searchapp.web.operations import record_search
 
 api = Blueprint("api", __name__)
 
@@ -61,7 +62,9 @@ def search_params() -> dict:
 @api.get("/api/search")
 def api_search():
     params = search_params()
-    return jsonify(search(index_handle(), **params))
+    result = search(index_handle(), **params)
+    record_search(params, result)
+    return jsonify(result)
 
 
 @api.get("/api/suggest")

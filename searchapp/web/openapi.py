@@ -246,6 +246,56 @@ def openapi_spec(
                     },
                 }
             },
+            "/readyz": {
+                "get": {
+                    "summary": "Ready to serve: an index opens and is not too old",
+                    "operationId": "ready",
+                    "responses": {
+                        "200": {
+                            "description": "Ready",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                        "503": {
+                            "description": "Not ready (no index, or older than the limit)",
+                            "content": {"application/json": {"schema": {"type": "object"}}},
+                        },
+                    },
+                }
+            },
+            "/api/click": {
+                "post": {
+                    "summary": "Report that a reader followed a result (for the query log)",
+                    "description": "Sent by the search page with navigator.sendBeacon; no "
+                    "cookies, no IP address or user agent recorded. 404 when the query log "
+                    "is off.",
+                    "operationId": "click",
+                    "requestBody": {
+                        "required": True,
+                        "content": {
+                            "application/json": {
+                                "schema": {
+                                    "type": "object",
+                                    "required": ["q", "article", "rank"],
+                                    "properties": {
+                                        "q": {"type": "string", "minLength": 1, "maxLength": 1000},
+                                        "article": {
+                                            "type": "string",
+                                            "minLength": 1,
+                                            "maxLength": 500,
+                                        },
+                                        "rank": {"type": "integer", "minimum": 1, "maximum": 10000},
+                                        "page": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                    },
+                                }
+                            }
+                        },
+                    },
+                    "responses": {
+                        "204": {"description": "Recorded"},
+                        **_error_responses(400, 404),
+                    },
+                }
+            },
         },
         "components": {
             "schemas": {

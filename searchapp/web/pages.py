@@ -28,6 +28,7 @@ from searchapp.searching import (
 )
 from searchapp.web import CONTENT_SECURITY_POLICY, index_handle
 from searchapp.web.api import FILTER_PARAMS, search_params
+from searchapp.web.operations import record_search
 
 pages = Blueprint("pages", __name__)
 
@@ -77,6 +78,7 @@ def search_page():
         params = search_params()
         if q.strip() or filters:
             result = search(index_handle(), **params)
+            record_search(params, result)
     except InvalidParameter as exc:
         params = {"q": q, "page": 1, "per_page": 10}
         error, status = exc, 400

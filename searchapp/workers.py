@@ -1,0 +1,131 @@
+"""A gunicorn worker that reads each request's head in its event loop, not in a thread.
+
+gunicorn's ``sync`` worker reads a request on the worker itself: a client that connects and
+sends nothing holds the whole worker until the timeout. Its ``gthread`` worker hands every
+new connection to a thread, which waits 5 s for a first byte and then reads the head with no
+time limit, so a client trickling a header a byte at a time (slowloris) holds a thread for
+ever. ``BufferedThreadWorker`` keeps gthread's thread pool for the application but reads the
+head of every request (and a small body, like a click report) without blocking, in the
+worker's main loop, next to its idle kept-alive connections. A thread is used only once the
+whole request is there. A client gets ``header_timeout`` seconds to send it; then the
+connection is closed. The number of open connections per worker stays bounded by gunicorn's
+``worker_connections``. This is what nginx does in front of an application, for the bare
+``searchapp serve``.
+"""
+
+from __future__ import annotations
+
+import re
+import selectors
+import time
+from collections import deque
+from functools import partial
+
+from gunicorn.workers.gthread import TConn, ThreadWorker
+
+#: The most bytes read before a request goes to a thread anyway (the parser then rejects a
+#: head that is too large with gunicorn's own 4xx).
+MAX_BUFFERED = 72 * 1024
+_CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d{1,9})[ \t]*\r\n", re.IGNORECASE)
+_HEAD_END = b"\r\n\r\n"
+#: Seconds a stopping worker (reload, max_requests) still waits for requests being sent.
+STOP_LINGER = 2.0
+
+
+class BufferedThreadWorker(ThreadWorker):
+    """gthread with request heads read by the event loop (see the module docstring)."""
+
+    #: Set from searchapp's config by ``serving.serve`` (gunicorn has no such setting).
+    header_timeout = 10.0
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.reading: deque[TConn] = deque()  # by deadline: every one gets the same timeout
+        self._stopping = False
+
+    def accept(self, listener) -> None:
+        if self.cfg.is_ssl:  # TLS needs its handshake in a thread; searchapp serves plain HTTP
+            super().accept(listener)
+            return
+        try:
+            client, address = listener.accept()
+        except BlockingIOError:
+            return
+        except OSError:
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client, address, listener.getsockname())  # non-blocking
+        self._read_head(conn)
+
+    def on_client_socket_readable(self, conn, client) -> None:
+        """A kept-alive connection has a new request coming: read its head here too."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        self._read_head(conn)
+
+    def _read_head(self, conn: TConn) -> None:
+        conn.head = bytearray()
+        conn.head_deadline = time.monotonic() + self.header_timeout
+        self.reading.append(conn)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_head_data, conn))
+
+    def _on_head_data(self, conn: TConn, client) -> None:
+        try:
+            data = conn.sock.recv(65536)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:
+            data = b""
+        if not data:
+            self._drop(conn)
+            return
+        conn.head += data
+        if not _complete(conn.head):
+            return
+        self.poller.unregister(conn.sock)
+        self.reading.remove(conn)
+        buffered = bytes(conn.head)
+        del conn.head
+        if not conn.initialized:
+            conn.init()  # makes the parser (plain HTTP/1.1: no reads here)
+        conn.sock.setblocking(False)
+        conn.parser.unreader.unread(buffered)
+        conn.data_ready = True
+        self.enqueue_req(conn)
+
+    def _drop(self, conn: TConn) -> None:
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        try:
+            self.reading.remove(conn)
+        except ValueError:
+            pass
+        self.nr_conns -= 1
+        conn.close()
+
+    def murder_pending(self) -> None:
+        """Also close connections that did not send a whole request in time (when stopping,
+        within ``STOP_LINGER`` seconds: a request already on its way is still answered)."""
+        super().murder_pending()
+        now = time.monotonic()
+        if not self.alive and not self._stopping:
+            self._stopping = True
+            for conn in self.reading:  # the same cap for all keeps the deque in order
+                conn.head_deadline = min(conn.head_deadline, now + STOP_LINGER)
+        while self.reading and self.reading[0].head_deadline <= now:
+            self._drop(self.reading[0])
+
+
+def _complete(head: bytearray) -> bool:
+    """Whether ``head`` holds a whole request head (and its body, if it is small and sized)."""
+    if len(head) >= MAX_BUFFERED:
+        return True
+    end = head.find(_HEAD_END)
+    if end < 0:
+        return False
+    match = _CONTENT_LENGTH.search(head, 0, end + 2)
+    if match is None:
+        return True  # no body, or chunked: the thread reads it
+    return len(head) >= min(end + 4 + int(match.group(1)), MAX_BUFFERED)
