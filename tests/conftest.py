@@ -82,7 +82,14 @@ def free_port() -> int:
 class LiveServer:
     """``searchapp serve`` in a subprocess on a free port, stopped with its workers."""
 
-    def __init__(self, index_dir: Path, workers: int = 2, source: Path | None = None):
+    def __init__(
+        self,
+        index_dir: Path,
+        workers: int = 2,
+        source: Path | None = None,
+        extra: tuple[str, ...] = (),
+        env: dict | None = None,
+    ):
         self.index_dir = Path(index_dir)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -100,10 +107,15 @@ class LiveServer:
         ]
         if source is not None:
             cmd += ["--source", str(source)]
+        cmd += list(extra)
         self.log = open(self.index_dir.parent / f"serve-{self.port}.log", "w+")
         self.started = time.monotonic()
         self.process = subprocess.Popen(
-            cmd, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+            cmd,
+            stdout=self.log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env={**os.environ, **(env or {})},
         )
         self.ready_after = self.wait_ready()
 
@@ -121,6 +133,10 @@ class LiveServer:
             time.sleep(0.1)
         self.stop()
         raise RuntimeError("server did not become ready")
+
+    def log_text(self) -> str:
+        self.log.flush()
+        return Path(self.log.name).read_text(encoding="utf-8", errors="replace")
 
     def worker_pids(self) -> list[int]:
         out = subprocess.run(

@@ -25,8 +25,10 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def serve_command(index_dir: Path, port: int, workers: int = 2) -> list[str]:
-    """The command line of ``searchapp serve`` on 127.0.0.1."""
+def serve_command(
+    index_dir: Path, port: int, workers: int = 2, extra: tuple[str, ...] = ()
+) -> list[str]:
+    """The command line of ``searchapp serve`` on 127.0.0.1 (``extra``: more options)."""
     return [
         sys.executable,
         "-m",
@@ -40,13 +42,21 @@ def serve_command(index_dir: Path, port: int, workers: int = 2) -> list[str]:
         str(port),
         "--workers",
         str(workers),
+        *extra,
     ]
 
 
 class Server:
     """A running ``searchapp serve``; ``ready_after`` is the time to its first 200."""
 
-    def __init__(self, index_dir: Path, log_path: Path, workers: int = 2, timeout: float = 60.0):
+    def __init__(
+        self,
+        index_dir: Path,
+        log_path: Path,
+        workers: int = 2,
+        timeout: float = 60.0,
+        extra: tuple[str, ...] = (),
+    ):
         self.index_dir = Path(index_dir)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -55,7 +65,7 @@ class Server:
         self.started = time.monotonic()
         with open(log_path, "wb") as log:
             self.process = subprocess.Popen(
-                serve_command(self.index_dir, self.port, workers),
+                serve_command(self.index_dir, self.port, workers, extra),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,

@@ -1,0 +1,230 @@
+"""``searchapp serve`` as deployed: slow clients, graceful reload, worker recycling, logs.
+
+Each test runs a real gunicorn server (``LiveServer``) over its own index of the bundled
+article. The slow-client test is the regression test of issue 13, finding 2: with sync
+workers, two idle connections stalled every request for 30 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from searchapp.config import BUNDLED_CORPUS
+from searchapp.indexing import build_index
+from tests.conftest import ROOT, LiveServer
+
+sys.path.insert(0, str(ROOT / "scripts"))
+
+from stresslib.slow import SlowClients, timed_get  # noqa: E402
+
+ACCESS_LINE = re.compile(
+    r'^(?P<client>\S+) - - \[[^\]]+\] "(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>\d+|-) '
+    r'"(?P<referer>[^"]*)" "(?P<agent>[^"]*)" (?P<ms>\d+)$'
+)
+
+
+@pytest.fixture(scope="module")
+def shared(tmp_path_factory):
+    """One server for the tests that need only defaults (a short header timeout, to see
+    slow clients cut off and reconnect within a test)."""
+    index = tmp_path_factory.mktemp("serving") / "index"
+    build_index([BUNDLED_CORPUS], index)
+    server = LiveServer(index, workers=2, extra=("--header-timeout", "2"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture()
+def serve(tmp_path):
+    """Start ``searchapp serve`` with extra options: ``serve("--threads", "2")``."""
+    servers = []
+
+    def start(*extra: str, env: dict | None = None) -> LiveServer:
+        index = tmp_path / f"index-{len(servers)}"
+        build_index([BUNDLED_CORPUS], index)
+        server = LiveServer(index, workers=2, extra=extra, env=env)
+        servers.append(server)
+        return server
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+def test_idle_and_slowloris_connections_do_not_stall_requests(shared):
+    server = shared
+    with SlowClients(server.port, idle=50, slowloris=50) as held:
+        times = []
+        for _ in range(12):  # over 3 s: the slow clients are cut off after 2 s and come back
+            took, status = timed_get(server.port, timeout=30)
+            assert status == 200
+            times.append(took)
+            time.sleep(0.25)
+        assert len(held.idle) == 50 and len(held.slow) == 50
+        assert held.reconnects >= 50
+    assert max(times) < 1.0, times
+
+
+def test_a_request_that_never_ends_its_head_is_cut_off(shared):
+    server = shared
+    sock = socket.create_connection(("127.0.0.1", server.port), timeout=10)
+    sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")
+    started = time.monotonic()
+    closed_after = None
+    with sock:
+        while time.monotonic() - started < 8:
+            try:
+                sock.sendall(b"a")
+                sock.settimeout(0.5)
+                if sock.recv(1024) == b"":
+                    closed_after = time.monotonic() - started
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                closed_after = time.monotonic() - started
+                break
+    assert closed_after is not None and 1.5 < closed_after < 5, closed_after
+
+
+class Load:
+    """Clients sending searches (new connections and kept-alive ones) until stopped."""
+
+    def __init__(self, url: str, clients: int = 4):
+        self.url = url
+        self.ok = 0
+        self.failures: list[str] = []
+        self.stop = threading.Event()
+        self.threads = [
+            threading.Thread(target=self._run, args=(i % 2 == 0,), daemon=True)
+            for i in range(clients)
+        ]
+
+    def _run(self, keep_alive: bool) -> None:
+        session = requests.Session() if keep_alive else None
+        n = 0
+        while not self.stop.is_set():
+            n += 1
+            url = f"{self.url}/api/search?q=Gwadar&page={n % 3 + 1}"
+            try:
+                response = (session or requests).get(url, timeout=10)
+                if response.status_code == 200 and response.json()["total"] > 0:
+                    self.ok += 1
+                else:
+                    self.failures.append(f"{response.status_code} {url}")
+            except (requests.RequestException, ValueError) as exc:
+                self.failures.append(f"{type(exc).__name__}: {exc}")
+
+    def __enter__(self) -> Load:
+        for thread in self.threads:
+            thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop.set()
+        for thread in self.threads:
+            thread.join(timeout=15)
+
+
+def wait_for(condition, timeout: float = 20.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_sighup_replaces_the_workers_without_dropping_a_request(serve):
+    server = serve()
+    before = set(server.worker_pids())
+    assert len(before) == 2
+    with Load(server.url) as load:
+        time.sleep(1.5)
+        os.kill(server.process.pid, signal.SIGHUP)  # what `systemctl reload` sends
+        replaced = wait_for(
+            lambda: len(server.worker_pids()) == 2 and not set(server.worker_pids()) & before
+        )
+        time.sleep(1.5)
+    assert replaced, (before, server.worker_pids())
+    assert load.ok > 20
+    assert load.failures == [], load.failures[:5]
+    assert requests.get(server.url + "/healthz", timeout=5).status_code == 200
+
+
+def test_workers_are_recycled_after_max_requests_with_jitter(serve):
+    server = serve("--max-requests", "25", "--max-requests-jitter", "10")
+    before = set(server.worker_pids())
+    with Load(server.url, clients=2) as load:
+        assert wait_for(lambda: load.ok >= 150, timeout=60)
+    assert load.failures == [], load.failures[:5]
+    assert wait_for(lambda: len(server.worker_pids()) == 2)  # none half-replaced
+    assert set(server.worker_pids()) != before
+    assert "Autorestarting worker" in server.log_text()
+
+
+def test_access_log_is_combined_format_with_duration_on_by_default(shared):
+    server = shared
+    response = requests.get(
+        server.url + "/api/search?q=Gwadar",
+        headers={"X-Forwarded-For": "203.0.113.9", "User-Agent": "ops-test/1", "Referer": "r"},
+        timeout=5,
+    )
+    assert response.status_code == 200
+    assert wait_for(lambda: "ops-test/1" in server.log_text(), timeout=5)
+    line = next(x for x in server.log_text().splitlines() if "ops-test/1" in x)
+    match = ACCESS_LINE.match(line)
+    assert match, line
+    # no proxy is trusted by default: the spoofed X-Forwarded-For is not the logged client
+    assert match["client"] == "127.0.0.1"
+    assert match["request"] == "GET /api/search?q=Gwadar HTTP/1.1"
+    assert match["status"] == "200" and match["referer"] == "r"
+    assert "203.0.113.9" not in server.log_text()
+
+
+def test_json_log_format_gives_one_json_object_a_line(serve):
+    server = serve("--log-format", "json", "--proxies", "1")
+    requests.get(
+        server.url + "/api/search?q=Gwadar",
+        headers={"User-Agent": "ops-json/1", "X-Forwarded-For": "198.51.100.7"},
+        timeout=5,
+    )
+    assert wait_for(lambda: "ops-json/1" in server.log_text(), timeout=5)
+    records = []
+    for line in server.log_text().splitlines():
+        if line.startswith("{"):
+            records.append(json.loads(line))
+        else:  # only the command's own start-up messages are plain text
+            assert line.startswith(("searchapp serving", "No index", "Rebuilt index")), line
+    access = [r for r in records if r.get("type") == "access"]
+    assert any(r["logger"] == "gunicorn.error" for r in records)
+    mine = next(r for r in access if r["user_agent"] == "ops-json/1")
+    assert mine["method"] == "GET" and mine["path"] == "/api/search"
+    assert mine["status"] == 200 and isinstance(mine["duration_ms"], int)
+    # one trusted proxy: the address it reports is the client
+    assert mine["client"] == "198.51.100.7"
+
+
+def test_bad_environment_value_is_a_clear_error(tmp_path):
+    import subprocess
+
+    result = subprocess.run(
+        [sys.executable, "-m", "searchapp.cli", "serve", "--index", str(tmp_path / "i")],
+        env={**os.environ, "SEARCHAPP_THREADS": "many"},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 2
+    assert "SEARCHAPP_THREADS must be an integer" in result.stderr
+    assert "Traceback" not in result.stderr
