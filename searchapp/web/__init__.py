@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request
 from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
@@ -99,7 +99,11 @@ def error_response(status: int, code: str, message: str):
         response = jsonify({"error": {"code": code, "message": message}})
         response.status_code = status
         return response
-    body = render_template("error.html", status=status, code=code, message=message)
+    try:
+        body = render_template("error.html", status=status, code=code, message=message)
+    except Exception:  # the error page itself failed: say so plainly, log why
+        log.exception("the error page could not be rendered")
+        return Response(f"{status} {message}\n", status=status, mimetype="text/plain"), status
     return body, status
 
 

@@ -127,7 +127,7 @@ def article_page(article_id: str):
 
 @pages.get("/opensearch.xml")
 def opensearch():
-    body = render_template("opensearch.xml", base=request.host_url.rstrip("/"))
+    body = render_template("opensearch.xml", base=request.url_root.rstrip("/"))
     return Response(body, mimetype="application/opensearchdescription+xml")
 
 
@@ -143,7 +143,7 @@ def embed_demo():
     response = Response(
         render_template(
             "embed_demo.html",
-            base=request.host_url.rstrip("/"),
+            base=request.url_root.rstrip("/"),
             embed_src=url_for("pages.embed_js"),
             style_hash=embed_style_hash(),
         ),
