@@ -17,6 +17,9 @@
   const MAX_PAGE = 1000;
   const MAX_RESULTS_WINDOW = 10000;
 
+  // Where the app is mounted: "" at the root, "/search" behind a proxy under /search/.
+  const ROOT = (document.documentElement.dataset.root || "").replace(/\/+$/, "");
+
   const form = document.querySelector(".searchform");
   const input = document.getElementById("q");
   if (!form || !input) return;
@@ -91,6 +94,25 @@
     input.focus();
     input.select();
   });
+
+  /* ---------- clicks on results, for the site's search analytics (no cookies) ---------- */
+
+  const clickUrl = document.documentElement.dataset.clickUrl;
+  function reportClick(event) {
+    const link = event.target instanceof Element && event.target.closest("#hits .hit-link");
+    if (!link || !clickUrl || !navigator.sendBeacon) return;
+    const params = new URLSearchParams(location.search);
+    const q = (params.get("q") || "").trim();
+    const found = new URL(link.href, location.href).pathname.match(/\/articles\/(.+)$/);
+    if (!q || !found) return;
+    const list = document.getElementById("hits");
+    const rank = ((list && list.start) || 1) + hitLinks().indexOf(link);
+    const page = Number(params.get("page")) || 1;
+    const body = JSON.stringify({ q, article: decodeURIComponent(found[1]), rank, page });
+    navigator.sendBeacon(clickUrl, new Blob([body], { type: "text/plain" }));
+  }
+  document.addEventListener("click", reportClick);
+  document.addEventListener("auxclick", reportClick);
 
   /* ---------- live search (search page only) ---------- */
 
@@ -175,7 +197,7 @@
     }
     suggestController = new AbortController();
     try {
-      const url = "/api/suggest?" + new URLSearchParams({ q: typed, limit: "7" });
+      const url = ROOT + "/api/suggest?" + new URLSearchParams({ q: typed, limit: "7" });
       const response = await fetch(url, {
         signal: suggestController.signal,
         headers: { Accept: "application/json" },
@@ -316,7 +338,7 @@
     function articleUrl(articleId, q, position) {
       const path = String(articleId).split("/").map(encodeURIComponent).join("/");
       const query = q.trim() ? "?" + new URLSearchParams({ q: q.trim() }) : "";
-      return "/articles/" + path + query + "#chunk-" + position;
+      return ROOT + "/articles/" + path + query + "#chunk-" + position;
     }
 
     function currentParams() {
@@ -355,7 +377,7 @@
       const mine = ++sequence;
       results.setAttribute("aria-busy", "true");
       try {
-        const response = await fetch("/api/search?" + params, {
+        const response = await fetch(ROOT + "/api/search?" + params, {
           signal: controller.signal,
           headers: { Accept: "application/json" },
         });
@@ -427,7 +449,7 @@
           : null,
         pages ? " · page " + pages.page + " of " + pages.last : null,
       ).childNodes);
-      jsonLink.href = "/api/search?" + params;
+      jsonLink.href = ROOT + "/api/search?" + params;
       jsonLink.hidden = false;
 
       renderFilters(params);

@@ -27,7 +27,9 @@
   var script = document.currentScript;
   if (!script) return; // loaded as a module or injected oddly: nothing to configure from
   var data = script.dataset;
-  var server = (data.server || new URL(script.src, location.href).origin).replace(/\/+$/, "");
+  // default: the folder embed.js was loaded from, so a server mounted under a path works
+  var server = (data.server || new URL(".", new URL(script.src, location.href)).href).replace(
+    /\/+$/, "");
   var perPage = Math.min(20, Math.max(1, parseInt(data.perPage, 10) || 5));
   var counter = (window.__searchappEmbeds = (window.__searchappEmbeds || 0) + 1);
 
