@@ -67,8 +67,7 @@ def main() -> int:
                 server.stop()
             rows.append((name, result, max(memory)))
     print(
-        f"{'setting':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
-        f"{'RSS/worker':>11}"
+        f"{'setting':<26} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} {'RSS/worker':>11}"
     )
     for name, r, memory in rows:
         print(
