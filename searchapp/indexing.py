@@ -9,8 +9,9 @@ Layout of an index directory::
 
 Every run that changes something writes a new build beside the current one (a full build, or a
 copy of the current build updated incrementally), then points ``current`` at it with one atomic
-rename. A reader sees the old build or the new one, never a mix; a killed run leaves only a
-stray ``*.tmp`` folder that the next run removes.
+rename. A reader sees the old build or the new one, never a mix; a killed run leaves at most a
+stray ``builds/*.tmp`` folder and an ``index/.current.<pid>.tmp`` link, which the next run
+removes.
 """
 
 from __future__ import annotations
@@ -619,6 +620,8 @@ def _remove_stale_builds(index_dir: Path, keep: set[str]) -> None:
     for entry in builds.iterdir():
         if entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)
+    for link in index_dir.glob(f".{CURRENT}.*.tmp"):  # a run killed while repointing
+        link.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

@@ -69,7 +69,7 @@ class BoundedWildcard(_Bounded, query.Wildcard):
 
 
 class BoundedFuzzyTerm(_Bounded, query.FuzzyTerm):
-    """A fuzzy term with edit distance at most 2, a 1-character prefix, bounded expansions."""
+    """A fuzzy term: edit distance at most 2, a 2-letter prefix (1 under 5), bounded expansions."""
 
     def _btexts(self, ixreader):
         self.maxdist = max(0, min(self.maxdist, 2))
@@ -220,6 +220,8 @@ def relax_to_any(relaxed_parser: SearchQueryParser, text: str) -> query.Query | 
     Returns None when the query uses operators or is a single word (nothing to relax).
     """
     text = clean_query_text(text)
+    if _syntax_is_broken(text):  # searched as its plain words, so relaxed as they would be
+        text = " ".join(_plain_words(text))
     if not text or not is_plain(text):
         return None
     if len(text.split()) < 2 and not has_cjk(text):
@@ -230,8 +232,7 @@ def relax_to_any(relaxed_parser: SearchQueryParser, text: str) -> query.Query | 
 
 def parse_plain_words(parser: SearchQueryParser, text: str) -> query.Query:
     """Search the words of ``text`` with every operator character removed."""
-    words = _SYNTAX_CHARS_RE.sub(" ", text).split()
-    words = [w for w in words if w.upper() not in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")]
+    words = _plain_words(text)
     if not words:
         return query.NullQuery
     try:
@@ -239,6 +240,11 @@ def parse_plain_words(parser: SearchQueryParser, text: str) -> query.Query:
     except Exception:
         return query.NullQuery
     return _cap_terms(parsed)
+
+
+def _plain_words(text: str) -> list[str]:
+    words = _SYNTAX_CHARS_RE.sub(" ", text).split()
+    return [w for w in words if w.upper() not in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")]
 
 
 def clean_query_text(text: str) -> str:

@@ -156,8 +156,11 @@ def test_stale_temporary_builds_are_removed(tmp_path):
     build_index([src], ix)
     stray = ix / "builds" / "20200101T000000-1-000000.tmp"
     stray.mkdir()
+    stray_link = ix / ".current.99999.tmp"  # left by a run killed while repointing current
+    stray_link.symlink_to("builds/gone")
     build_index([src], ix, rebuild=True)
     assert not stray.exists()
+    assert not stray_link.is_symlink()
     assert len(list((ix / "builds").iterdir())) <= 2
 
 

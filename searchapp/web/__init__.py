@@ -33,7 +33,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(
         INDEX_DIR=str(defaults.default_index_dir()),
         CORS_ORIGINS=defaults.cors_origins(),
-        JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.config.update(config or {})
