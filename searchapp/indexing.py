@@ -461,8 +461,7 @@ def _parallel_build(
     tmp_dir.mkdir(parents=True)
     schema = build_schema()
     whoosh_index.create_in(str(tmp_dir), schema).close()
-    size = -(-len(to_index) // procs)
-    parts = [to_index[i : i + size] for i in range(0, len(to_index), size)]
+    parts = balance_by_size(to_index, {a: _file_size(files[a]) for a in to_index}, procs)
     context = multiprocessing.get_context("fork")
     messages = context.Queue()
     workers = [
@@ -518,6 +517,35 @@ def _parallel_build(
         outcome.merge_into(report)
         articles.update(outcome.entries)
     return articles
+
+
+def balance_by_size(ids: list[str], sizes: dict[str, int], parts: int) -> list[list[str]]:
+    """Split ``ids`` into at most ``parts`` consecutive runs of about equal bytes.
+
+    Analysis time follows the text's size, not the number of articles: a few 300 KB man pages
+    among 3 KB articles left one core idle when the split was by count. The runs stay
+    consecutive so document numbers, and so the order of equal scores, are the same as in a
+    one-process build.
+    """
+    total = sum(sizes.get(a, 0) for a in ids) or 1
+    groups: list[list[str]] = [[]]
+    done = 0
+    for article_id in ids:
+        size = sizes.get(article_id, 0)
+        # start a new run when this article's middle falls past the current run's share
+        boundary = total * len(groups) / parts
+        if groups[-1] and len(groups) < parts and done + size / 2 > boundary:
+            groups.append([])
+        groups[-1].append(article_id)
+        done += size
+    return [group for group in groups if group]
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # vanished: the part that gets it reports it
+        return 0
 
 
 def _build_part(files, hashes, article_ids, part_dir: str, number: int, messages) -> None:
