@@ -527,11 +527,11 @@ def balance_by_size(ids: list[str], sizes: dict[str, int], parts: int) -> list[l
     consecutive so document numbers, and so the order of equal scores, are the same as in a
     one-process build.
     """
-    total = sum(sizes.get(a, 0) for a in ids) or 1
+    weights = [max(sizes.get(a, 0), 1) for a in ids]  # unknown sizes split by count
+    total = sum(weights)
     groups: list[list[str]] = [[]]
     done = 0
-    for article_id in ids:
-        size = sizes.get(article_id, 0)
+    for article_id, size in zip(ids, weights, strict=True):
         # start a new run when this article's middle falls past the current run's share
         boundary = total * len(groups) / parts
         if groups[-1] and len(groups) < parts and done + size / 2 > boundary:
