@@ -31,10 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC
 
-from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import)
 from searchapp.analysis import analyze, vocabulary_words
 from searchapp.articles import (
     Article,
@@ -45,6 +42,7 @@ from searchapp.articles import (
     parse_article,
 )
 from searchapp.schema import SCHEMA_VERSION, build_schema
+from searchapp.whoosh_compat import join_segments
 
 CURRENT = "current"
 BUILDS = "builds"
@@ -499,19 +497,10 @@ def _parallel_build(
             if worker.is_alive() and len(outcomes) < len(workers):
                 worker.kill()
             worker.join()
-    segments = []
-    for n in range(len(parts)):
-        part_dir = tmp_dir / f"part{n}"
-        part_ix = whoosh_index.open_dir(str(part_dir))
-        part_segments = part_ix._segments()
-        part_ix.close()
-        for segment in part_segments:
-            for name in os.listdir(part_dir):
-                if name.startswith(segment.segment_id() + "."):
-                    os.rename(part_dir / name, tmp_dir / name)
-        segments.extend(part_segments)
+    part_dirs = [tmp_dir / f"part{n}" for n in range(len(parts))]
+    join_segments(tmp_dir, schema, part_dirs)
+    for part_dir in part_dirs:
         shutil.rmtree(part_dir)
-    TOC(schema, segments, 1).write(FileStorage(str(tmp_dir)), "MAIN")
     articles: dict[str, dict] = {}
     for outcome in outcomes.values():
         outcome.merge_into(report)

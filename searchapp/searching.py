@@ -22,7 +22,6 @@ from urllib.parse import quote
 from whoosh import index as whoosh_index
 from whoosh import query
 
-from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import)
 from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.articles import KINDS
 from searchapp.highlighting import HighlightTerms, highlight_terms, mark, snippet, term_spans
