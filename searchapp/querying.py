@@ -14,7 +14,7 @@ from itertools import islice
 
 from whoosh import qparser, query
 
-from searchapp.analysis import analyze, cjk_bigrams, fold_text, has_cjk
+from searchapp.analysis import CJK_CHARS, analyze, cjk_bigrams, fold_text, has_cjk
 from searchapp.synonyms import expand_phrase_synonyms, synonym_queries
 from searchapp.whoosh_compat import (
     LimitedExpansion,
@@ -40,9 +40,7 @@ MAX_EXPANDING_TERMS = 8
 DEFAULT_FIELD = "text"
 FIELD_ALIASES = {"heading": ["section"], "text": ["body", "content"]}
 
-_CJK_SPLIT_RE = re.compile(
-    r"([\u2e80-\u2fff\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
-)
+_CJK_SPLIT_RE = re.compile(f"([{CJK_CHARS}]+)")
 _SYNTAX_CHARS_RE = re.compile(r"[\"()*?~^:+\-\[\]{}]")
 
 
@@ -204,7 +202,9 @@ def parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
     return _cap_terms(parsed)
 
 
-_OPERATOR_RE = re.compile(r"\b(AND|OR|NOT|ANDNOT|ANDMAYBE)\b|[\"()]|\w:|(^|\s)[-+]")
+#: The words the query parser reads as operators (in capitals only).
+OPERATOR_WORDS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"})
+_OPERATOR_RE = re.compile(rf"\b({'|'.join(sorted(OPERATOR_WORDS))})\b|[\"()]|\w:|(^|\s)[-+]")
 
 
 def is_plain(text: str) -> bool:
@@ -242,7 +242,7 @@ def parse_plain_words(parser: SearchQueryParser, text: str) -> query.Query:
 
 def _plain_words(text: str) -> list[str]:
     words = _SYNTAX_CHARS_RE.sub(" ", text).split()
-    return [w for w in words if w.upper() not in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")]
+    return [w for w in words if w.upper() not in OPERATOR_WORDS]
 
 
 def clean_query_text(text: str) -> str:
