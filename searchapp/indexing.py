@@ -111,16 +111,6 @@ def read_manifest(build_dir: Path) -> dict:
         raise IndexUnavailable(f"index build {build_dir} has no readable manifest: {exc}") from exc
 
 
-def index_stats(index_dir: Path) -> dict:
-    """``{"articles", "chunks", "by_kind", "by_language"}`` of the current build."""
-    build = current_build(Path(index_dir))
-    if build is None:
-        raise IndexUnavailable(
-            f"no index in {index_dir}: run `searchapp index --index {index_dir}` first"
-        )
-    return read_manifest(build)["stats"]
-
-
 def source_files(source_dirs: Iterable[Path]) -> tuple[dict[str, Path], list[tuple[str, str]]]:
     """Article id -> file for every article file in the source folders, plus skipped names."""
     files: dict[str, Path] = {}
