@@ -35,6 +35,7 @@ from whoosh.index import TOC
 
 from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import)
 from searchapp.analysis import analyze, vocabulary_words
+from searchapp.schema import SCHEMA_VERSION, build_schema
 from searchapp.sources import (
     FORMATS,
     MULTI_FORMATS,
@@ -46,7 +47,6 @@ from searchapp.sources import (
 from searchapp.sources.errors import UnreadableArticle
 from searchapp.sources.records import Article, Chunk
 from searchapp.sources.text import detect_lang
-from searchapp.schema import SCHEMA_VERSION, build_schema
 
 CURRENT = "current"
 BUILDS = "builds"
@@ -153,9 +153,7 @@ def resolved_sources(source_dirs: Iterable[Path]) -> list[str]:
 def _no_files_message(source_dirs: list[Path], walk: Walk) -> str:
     where = ", ".join(str(s) for s in source_dirs)
     kinds = "/".join(sorted({ext for ext in FORMATS if ext not in (".htm", ".markdown")}))
-    return (
-        f"no {kinds} files in {where}: {walk.describe_others()}; the index was not changed"
-    )
+    return f"no {kinds} files in {where}: {walk.describe_others()}; the index was not changed"
 
 
 def build_index(
@@ -233,10 +231,14 @@ def build_index(
             to_read = list(files)
             removed_files: list[str] = []
         else:
-            to_read = [k for k in files if k not in old_files or old_files[k]["sha256"] != hashes[k]]
+            to_read = [
+                k for k in files if k not in old_files or old_files[k]["sha256"] != hashes[k]
+            ]
             removed_files = [k for k in old_files if k not in files]
         unchanged_files = [k for k in files if k not in to_read]
-        report.unchanged = sum(len(old_files.get(k, {}).get("articles", ())) for k in unchanged_files)
+        report.unchanged = sum(
+            len(old_files.get(k, {}).get("articles", ())) for k in unchanged_files
+        )
 
         if not rebuild and not to_read and not removed_files:
             stats = read_manifest(previous)["stats"]
@@ -247,9 +249,7 @@ def build_index(
             return report
 
         # Which file owns each id: unchanged files' articles, and every path-derived id.
-        claimed = {
-            a: e["file"] for a, e in old_articles.items() if e["file"] in unchanged_files
-        }
+        claimed = {a: e["file"] for a, e in old_articles.items() if e["file"] in unchanged_files}
         for key, source in files.items():
             if source.format not in MULTI_FORMATS:
                 claimed.setdefault(source.article_id, key)
@@ -291,9 +291,7 @@ def build_index(
 
     report.changed = True
     report.articles, report.chunks = stats["articles"], stats["chunks"]
-    report.removed = sum(
-        1 for a, e in old_articles.items() if a not in articles and not rebuild
-    )
+    report.removed = sum(1 for a, e in old_articles.items() if a not in articles and not rebuild)
     report.build = build_id
     report.seconds = time.perf_counter() - started
     return report

@@ -5,9 +5,9 @@
 words of the whole article, on its title chunk only, for "did you mean" and autocomplete (once
 per article keeps it small). ``authors`` and ``tags`` are comma-separated keyword lists on
 every chunk, so results can be filtered and faceted by them; ``url`` is the article's canonical
-URL (stored on every chunk, so a hit can link to the original). Filtered fields are indexed IDs; the faceted ones (kind, section,
-lang) are also sortable, so facets read their columns. Everything only shown is stored, not
-indexed.
+URL (stored on every chunk, so a hit can link to the original). Filtered fields are indexed
+IDs; the faceted ones (kind, section, lang) are also sortable, so facets read their columns.
+Everything only shown is stored, not indexed.
 
 Changing anything here changes SCHEMA_VERSION, which makes the next ``index`` run rebuild.
 """

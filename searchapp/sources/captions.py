@@ -45,7 +45,9 @@ _EN_DATE_RE = re.compile(
     r"(?:st|nd|rd|th)?,?\s{1,3}(\d{4})\b",
     re.IGNORECASE,
 )
-_ZH_DATE_RE = re.compile(r"(\d{4})\s{0,2}年\s{0,2}(\d{1,2})\s{0,2}月\s{0,2}(\d{1,2})\s{0,2}[日号號]")
+_ZH_DATE_RE = re.compile(
+    r"(\d{4})\s{0,2}年\s{0,2}(\d{1,2})\s{0,2}月\s{0,2}(\d{1,2})\s{0,2}[日号號]"
+)
 
 # One parenthesised group (half- or full-width), at most 300 characters, never nested.
 _PAREN_RE = re.compile(r"[(（]([^()（）]{1,300}+)[)）]")
@@ -96,7 +98,9 @@ _PAREN_ZH_TAKEN_BY_RE = re.compile(
     rf"^{_SP}{{0,3}}(?:新华社发|新華社發|本报记者|本報記者|新华社记者|新華社記者|记者|記者)?"
     rf"{_SP}{{0,3}}([^\s\u3000].{{0,40}}?){_SP}{{0,3}}[摄攝](?:影)?{_SP}{{0,3}}$"
 )
-_PAREN_ZH_PICTURE_RE = re.compile(rf"^{_SP}{{0,3}}[图圖]{_SP}{{0,2}}[:：/／]{_SP}{{0,2}}(.{{1,40}})$")
+_PAREN_ZH_PICTURE_RE = re.compile(
+    rf"^{_SP}{{0,3}}[图圖]{_SP}{{0,2}}[:：/／]{_SP}{{0,2}}(.{{1,40}})$"
+)
 
 _PHOTO_BY_RE = re.compile(rf"\bphoto\s{{1,3}}by\s{{1,3}}(?!xinhua\b)({_NAME})", re.I)
 _PHOTO_COLON_RE = re.compile(
@@ -106,7 +110,9 @@ _ZH_REPORTER_RE = re.compile(
     rf"(?:新华社记者|新華社記者|本报记者|本報記者|记者|記者){_SP}{{0,3}}"
     rf"([\u4e00-\u9fff·、]{{2,20}}?){_SP}{{0,3}}[摄攝]"
 )
-_ZH_XINHUA_SENT_RE = re.compile(rf"新华社发{_SP}{{0,3}}[（(]?{_SP}{{0,3}}([\u4e00-\u9fff·、]{{2,12}}){_SP}{{0,3}}摄")
+_ZH_XINHUA_SENT_RE = re.compile(
+    rf"新华社发{_SP}{{0,3}}[（(]?{_SP}{{0,3}}([\u4e00-\u9fff·、]{{2,12}}){_SP}{{0,3}}摄"
+)
 _ZH_TRAILING_RE = re.compile(rf"([\u4e00-\u9fff·]{{2,4}}){_SP}{{0,3}}[摄攝]{_SP}{{0,3}}$")
 
 _HINT_RE = re.compile(

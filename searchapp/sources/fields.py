@@ -19,7 +19,7 @@ Unknown fields are ignored.
 
 from __future__ import annotations
 
-from searchapp.sources.html import clean_url, iso_date, normalise_lang, norm_space, split_list
+from searchapp.sources.html import clean_url, iso_date, norm_space, normalise_lang, split_list
 
 _ALIASES = {
     "id": ("id",),
@@ -53,7 +53,9 @@ def metadata(mapping: dict) -> dict:
         "title": norm_space(title)[:500] if isinstance(title, str) else "",
         "url": clean_url(pick(mapping, "url")),
         "date": iso_date(pick(mapping, "date")),
-        "lang": normalise_lang(pick(mapping, "lang") if isinstance(pick(mapping, "lang"), str) else None),
+        "lang": normalise_lang(
+            pick(mapping, "lang") if isinstance(pick(mapping, "lang"), str) else None
+        ),
         "authors": split_list(pick(mapping, "authors"), r"[;；]| and |、|,"),
         "tags": split_list(pick(mapping, "tags")),
         "image": clean_url(_image_url(pick(mapping, "image"))),

@@ -42,10 +42,22 @@ _BLOCK_TAGS = {
     "figcaption", "caption", "address",
 }  # fmt: skip
 _HEADING_TAGS = {"h1", "h2", "h3", "h4", "h5", "h6"}
-_DROP_TAGS = ("script", "style", "noscript", "template", "svg", "iframe", "object", "button", "form")
+_DROP_TAGS = (
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "svg",
+    "iframe",
+    "object",
+    "button",
+    "form",
+)
 _CHROME_TAGS = ("nav", "header", "footer", "aside")
 _SPACE_RE = re.compile(r"\s+")
-_CJK_GAP_RE = re.compile(f"(?<={CJK_RE.pattern}) (?={CJK_RE.pattern})")
+# A line break between two Chinese characters is no space (HTML source wraps lines anywhere);
+# a real space (between two names) stays.
+_CJK_BREAK_RE = re.compile(f"(?<={CJK_RE.pattern})[ \t]*+\n\s*+(?={CJK_RE.pattern})")
 _CAPTION_CLASS = "caption"
 _BYLINE_CLASSES = ("byline", "author", "dateline")
 _CREDIT_CLASSES = ("credit", "copyright")
@@ -53,7 +65,7 @@ _CREDIT_CLASSES = ("credit", "copyright")
 
 def norm_space(text: str) -> str:
     """Whitespace runs as one space, none between two Chinese characters."""
-    return _CJK_GAP_RE.sub("", _SPACE_RE.sub(" ", text).strip())
+    return _SPACE_RE.sub(" ", _CJK_BREAK_RE.sub("", text)).strip()
 
 
 def parse_page(data: bytes, article_id: str, fallback_title: str = "") -> Article:
@@ -83,7 +95,9 @@ def parse_page(data: bytes, article_id: str, fallback_title: str = "") -> Articl
         _add_blocks(builder, main, marked, article.title)
     if not builder.blocks:  # too short for trafilatura, or nothing it recognised: the body
         body = tree.find(".//body")
-        _add_blocks(builder, _strip_chrome(body if body is not None else tree), marked, article.title)
+        _add_blocks(
+            builder, _strip_chrome(body if body is not None else tree), marked, article.title
+        )
     if not builder.blocks and not meta["title"]:
         raise UnreadableArticle("no text found in this page")
     return builder.build()
@@ -194,7 +208,11 @@ def _add_blocks(builder: ArticleBuilder, root, marked: dict[str, str], title: st
         tag = element.tag if isinstance(element.tag, str) else ""
         if tag not in _BLOCK_TAGS or _has_block_child(element):
             continue
-        text = norm_space(element.text_content() if hasattr(element, "text_content") else "".join(element.itertext()))
+        text = norm_space(
+            element.text_content()
+            if hasattr(element, "text_content")
+            else "".join(element.itertext())
+        )
         if not text:
             continue
         level = (element.get("rend") or "") if tag == "head" else tag
@@ -208,7 +226,8 @@ def _add_blocks(builder: ArticleBuilder, root, marked: dict[str, str], title: st
 
 def _has_block_child(element) -> bool:
     return any(
-        isinstance(child.tag, str) and child.tag in _BLOCK_TAGS for child in element.iterdescendants()
+        isinstance(child.tag, str) and child.tag in _BLOCK_TAGS
+        for child in element.iterdescendants()
     )
 
 
@@ -227,7 +246,7 @@ def page_metadata(tree) -> dict:
     if not title:
         h1 = tree.find(".//h1")
         title = norm_space(h1.text_content()) if h1 is not None else ""
-    lang = (tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang") or "")
+    lang = tree.get("lang") or tree.get("{http://www.w3.org/XML/1998/namespace}lang") or ""
     if not lang:
         for meta_el in tree.iter("meta"):
             if (meta_el.get("http-equiv") or "").lower() == "content-language":
@@ -236,12 +255,21 @@ def page_metadata(tree) -> dict:
         "title": title[:500],
         "date": iso_date(get("date")),
         "url": canonical_url(tree) or clean_url(get("url")),
-        "authors": split_list(get("author"), r"[;；]| and |、"),
+        "authors": split_list(_meta_content(tree, "author") or get("author"), r"[;；]| and |、"),
         "tags": split_list(get("tags"), r"[,;，；、]"),
         "image": clean_url(get("image")),
         "lang": normalise_lang(lang),
-        "source": norm_space(get("sitename") or "")[:200] if get("sitename") != get("title") else "",
+        "source": norm_space(get("sitename") or "")[:200]
+        if get("sitename") != get("title")
+        else "",
     }
+
+
+def _meta_content(tree, name: str) -> str | None:
+    for meta in tree.iter("meta"):
+        if (meta.get("name") or "").lower() == name and (meta.get("content") or "").strip():
+            return meta.get("content")
+    return None
 
 
 def canonical_url(tree) -> str | None:

@@ -55,7 +55,9 @@ def parse_jsonl(data: bytes, file_id: str) -> FileResult:
             continue
         count += 1
         if count > MAX_OBJECTS_PER_FILE:
-            result.problems.append(f"line {number}: over {MAX_OBJECTS_PER_FILE} objects, rest skipped")
+            result.problems.append(
+                f"line {number}: over {MAX_OBJECTS_PER_FILE} objects, rest skipped"
+            )
             break
         try:
             obj = json.loads(line)

@@ -165,13 +165,17 @@ class ArticleBuilder:
                 f"{len(blocks)} larger paragraphs (at most {MAX_CHUNKS_PER_ARTICLE} chunks)"
             )
         if not article.lang:
-            article.lang = detect_lang(article.title + "\n" + "\n".join(b.text for b in blocks[:20]))
+            article.lang = detect_lang(
+                article.title + "\n" + "\n".join(b.text for b in blocks[:20])
+            )
         chunks = article.chunks = []
 
         def add(kind: str, text: str, section: str | None, **extra: str | None) -> None:
             position = len(chunks)
             chunks.append(
-                Chunk(f"{article.id}:{position}", article.id, kind, text, position, section, **extra)
+                Chunk(
+                    f"{article.id}:{position}", article.id, kind, text, position, section, **extra
+                )
             )
 
         add("title", article.title, None)

@@ -81,7 +81,9 @@ def decode_utf8(data: bytes) -> str:
         raise UnreadableArticle(f"not valid UTF-8 at byte {exc.start}{hint}") from exc
 
 
-_CHARSET_RE = re.compile(rb"""<meta[^>]{0,200}?charset\s{0,3}=\s{0,3}["']?\s{0,3}([\w.:-]{1,40})""", re.I)
+_CHARSET_RE = re.compile(
+    rb"""<meta[^>]{0,200}?charset\s{0,3}=\s{0,3}["']?\s{0,3}([\w.:-]{1,40})""", re.I
+)
 _XML_ENCODING_RE = re.compile(rb"""^\s{0,10}<\?xml[^>]{0,100}?encoding=["']([\w.:-]{1,40})""", re.I)
 #: Declared names whose real-world content is a superset encoding.
 _SUPERSETS = {"gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "big5": "big5hkscs"}
