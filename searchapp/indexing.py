@@ -178,7 +178,7 @@ def build_index(
     index_dir = Path(index_dir)
     report = IndexReport()
     walk = source_files(source_dirs)
-    files: dict[str, SourceFile] = {str(f.path): f for f in walk.files.values()}
+    files: dict[str, SourceFile] = {f.key: f for f in walk.files.values()}
     report.skipped = list(walk.skipped)
     if not files:
         raise IndexingError(_no_files_message(source_dirs, walk))
@@ -221,7 +221,7 @@ def build_index(
                     reason = "file disappeared while indexing"
                 else:
                     reason = f"cannot read file: {exc.strerror}"
-                report.skipped.append((key, reason))
+                report.skipped.append((str(source.path), reason))
                 if key in old_files:  # keep what was indexed for it before
                     hashes[key] = old_files[key]["sha256"]
                 else:
@@ -481,12 +481,13 @@ def _add_files(
     total = len(keys)
     for done, key in enumerate(keys, 1):
         source = plan.files[key]
+        shown = str(source.path)
         try:
             result = read_source(source)
         except UnreadableArticle as exc:
-            outcome.skipped.append((key, str(exc)))
+            outcome.skipped.append((shown, str(exc)))
         else:
-            outcome.skipped.extend((key, problem) for problem in result.problems)
+            outcome.skipped.extend((shown, problem) for problem in result.problems)
             if replace and key in plan.old_files:
                 for article_id in plan.old_files[key]["articles"]:
                     writer.delete_by_term("article_id", article_id)
@@ -496,14 +497,14 @@ def _add_files(
                 if owner != key or article.id in outcome.entries:
                     other = owner if owner != key else outcome.entries[article.id]["file"]
                     outcome.skipped.append(
-                        (key, f"article id {article.id!r} is already given by {other}; skipped")
+                        (shown, f"article id {article.id!r} is already given by {other}; skipped")
                     )
                     continue
                 if not article.chunks or (len(article.chunks) == 1 and not article.title):
-                    outcome.skipped.append((key, "empty file: nothing to index"))
+                    outcome.skipped.append((shown, "empty file: nothing to index"))
                     continue
-                article.path = key
-                outcome.warnings.extend((key, w) for w in article.warnings)
+                article.path = shown
+                outcome.warnings.extend((shown, w) for w in article.warnings)
                 languages: Counter[str] = Counter()
                 for doc in chunk_documents(article):
                     languages[doc["lang"]] += 1
@@ -520,7 +521,7 @@ def _add_files(
 
 def _manifest_entry(article: Article, key: str, sha256: str, languages: Counter) -> dict:
     return {
-        "path": key,
+        "path": article.path,
         "file": key,
         "sha256": sha256,
         "title": article.title,

@@ -59,12 +59,20 @@ MAX_DEPTH = 32
 
 @dataclass
 class SourceFile:
-    """A file to read: where it was found, the real file to open, its format and its id."""
+    """A file to read: where it was found, the real file to open, its format and its id.
+
+    ``key`` is its path relative to its source folder: what the manifest remembers it by, so
+    an archive folder that moves or is copied is recognised file by file.
+    """
 
     path: Path
     real: Path
     format: str
     article_id: str
+    key: str = ""
+
+    def __post_init__(self) -> None:
+        self.key = self.key or str(self.path)
 
 
 @dataclass
@@ -152,7 +160,7 @@ def _walk_dir(walk: Walk, shown: Path, real: Path, root: Path, rel: Path, depth,
             first = walk.files[article_id].path
             walk.skipped.append((str(path), f"same article id {article_id!r} as {first}"))
             continue
-        walk.files[article_id] = SourceFile(path, target, fmt, article_id)
+        walk.files[article_id] = SourceFile(path, target, fmt, article_id, relative.as_posix())
 
 
 def read_source(source: SourceFile) -> FileResult:

@@ -57,7 +57,7 @@ _CHROME_TAGS = ("nav", "header", "footer", "aside")
 _SPACE_RE = re.compile(r"\s+")
 # A line break between two Chinese characters is no space (HTML source wraps lines anywhere);
 # a real space (between two names) stays.
-_CJK_BREAK_RE = re.compile(f"(?<={CJK_RE.pattern})[ \t]*+\n\s*+(?={CJK_RE.pattern})")
+_CJK_BREAK_RE = re.compile(f"(?<={CJK_RE.pattern})[ \t]*+\n\\s*+(?={CJK_RE.pattern})")
 _CAPTION_CLASS = "caption"
 _BYLINE_CLASSES = ("byline", "author", "dateline")
 _CREDIT_CLASSES = ("credit", "copyright")
@@ -255,7 +255,7 @@ def page_metadata(tree) -> dict:
         "title": title[:500],
         "date": iso_date(get("date")),
         "url": canonical_url(tree) or clean_url(get("url")),
-        "authors": split_list(_meta_content(tree, "author") or get("author"), r"[;；]| and |、"),
+        "authors": _authors(split_list(get("author"), _AUTHOR_SEPARATORS), tree),
         "tags": split_list(get("tags"), r"[,;，；、]"),
         "image": clean_url(get("image")),
         "lang": normalise_lang(lang),
@@ -263,6 +263,18 @@ def page_metadata(tree) -> dict:
         if get("sitename") != get("title")
         else "",
     }
+
+
+_AUTHOR_SEPARATORS = r"[;；]| and |、"
+
+
+def _authors(found: list[str], tree) -> list[str]:
+    """trafilatura's authors (JSON-LD, bylines), unless they miss ``<meta name=author>``:
+    it sometimes takes a whole byline (``本报记者 李伟 陈美玲``) for one name."""
+    declared = split_list(_meta_content(tree, "author"), _AUTHOR_SEPARATORS)
+    if declared and not set(declared) <= set(found):
+        return declared
+    return found
 
 
 def _meta_content(tree, name: str) -> str | None:
