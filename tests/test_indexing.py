@@ -14,6 +14,7 @@ import pytest
 from searchapp.indexing import (
     IndexingError,
     IndexUnavailable,
+    balance_by_size,
     build_index,
     current_build,
     index_stats,
@@ -156,8 +157,11 @@ def test_stale_temporary_builds_are_removed(tmp_path):
     build_index([src], ix)
     stray = ix / "builds" / "20200101T000000-1-000000.tmp"
     stray.mkdir()
+    stray_link = ix / ".current.99999.tmp"  # left by a run killed while repointing current
+    stray_link.symlink_to("builds/gone")
     build_index([src], ix, rebuild=True)
     assert not stray.exists()
+    assert not stray_link.is_symlink()
     assert len(list((ix / "builds").iterdir())) <= 2
 
 
@@ -262,3 +266,16 @@ def test_incremental_update_shares_files_but_never_changes_the_previous_build(tm
     assert shared and all(p.stat().st_ino == (old / p.name).stat().st_ino for p in shared)
     assert search(IndexHandle(ix), "numbat")["total"] > 0
     assert search(IndexHandle(ix), "bananas")["total"] == 0
+
+
+def test_parallel_build_balances_bytes_not_article_counts():
+    smalls = [f"small{i:03}" for i in range(100)]
+    sizes = {"huge1": 200_000, "huge2": 200_000, **dict.fromkeys(smalls, 3_000)}
+    ids = ["huge1", "huge2", *smalls]  # by count: both huge ones in the first half
+    parts = balance_by_size(ids, sizes, 2)
+    loads = [sum(sizes[a] for a in part) for part in parts]
+    assert [a for part in parts for a in part] == ids  # consecutive runs, each id once
+    assert max(loads) / sum(loads) < 0.6  # by count, the first half carried 0.78 of the bytes
+    assert balance_by_size(["a"], {"a": 1}, 4) == [["a"]]
+    assert balance_by_size(["a", "b", "c"], {}, 2) == [["a", "b"], ["c"]]
+    assert balance_by_size([], {}, 2) == []

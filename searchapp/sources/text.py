@@ -13,10 +13,10 @@ import os
 import re
 import stat
 
+from searchapp.analysis import CJK_CHARS
 from searchapp.sources.errors import UnreadableArticle
 
-_CJK = "\u2e80-\u2fff\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-CJK_RE = re.compile(f"[{_CJK}]")
+CJK_RE = re.compile(f"[{CJK_CHARS}]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 
 #: Control characters never kept in indexed text: they could drive a terminal (ESC, CSI).

@@ -36,7 +36,6 @@ def create_app(config: dict | None = None) -> Flask:
         INDEX_DIR=str(defaults.default_index_dir()),
         CORS_ORIGINS=defaults.cors_origins(),
         LINKS=None,
-        JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.config.update(config or {})
