@@ -158,3 +158,16 @@ def admin_token() -> str | None:
 def max_index_age() -> int:
     """``$SEARCHAPP_MAX_INDEX_AGE``: /readyz fails for an older index, seconds (0: never)."""
     return _env_int("SEARCHAPP_MAX_INDEX_AGE", 0, 0, 10**9)
+
+
+#: Where result links point when an article has a URL: ``source`` (the original page) or
+#: ``local`` (this app's article page, which keeps a "read the original" link).
+LINK_TARGETS = ("source", "local")
+
+
+def links_setting() -> str:
+    """``$SEARCHAPP_LINKS``: ``source`` (default) or ``local``."""
+    value = (os.environ.get("SEARCHAPP_LINKS") or "source").strip().lower()
+    if value not in LINK_TARGETS:
+        raise ValueError(f"SEARCHAPP_LINKS must be 'source' or 'local'; got {value!r}")
+    return value

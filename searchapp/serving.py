@@ -32,9 +32,10 @@ from gunicorn.app.base import BaseApplication
 
 from searchapp import config
 from searchapp.analysis import analyze
-from searchapp.indexing import build_index, current_build
+from searchapp.indexing import build_index
 from searchapp.ops.logs import ACCESS_LOG_FORMAT, SearchappLogger, configure_app_logging
 from searchapp.searching import handle_for, search
+from searchapp.store import current_build
 from searchapp.web import create_app
 from searchapp.workers import BufferedThreadWorker
 

@@ -15,8 +15,8 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from searchapp import config as defaults
-from searchapp.indexing import IndexUnavailable
 from searchapp.searching import IndexHandle, InvalidParameter
+from searchapp.store import IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -28,22 +28,28 @@ CONTENT_SECURITY_POLICY = (
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list), and
-    the operational ones of ``operations.install`` (PROXIES, QUERY_LOG, METRICS, ...)."""
+    """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list),
+    LINKS (``source``: results link to an article's original URL when it has one; ``local``:
+    to this app's article page), and the operational ones of ``operations.install``
+    (PROXIES, QUERY_LOG, METRICS, ...)."""
     app = Flask(__name__)
     app.config.update(
         INDEX_DIR=str(defaults.default_index_dir()),
         CORS_ORIGINS=defaults.cors_origins(),
+        LINKS=None,
         PROXIES=defaults.proxies(),
         QUERY_LOG=defaults.query_log(),
         QUERY_LOG_MAX_BYTES=defaults.query_log_max_bytes(),
         METRICS=defaults.metrics(),
         ADMIN_TOKEN=defaults.admin_token(),
         MAX_INDEX_AGE=defaults.max_index_age(),
-        JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.config.update(config or {})
+    if app.config["LINKS"] is None:
+        app.config["LINKS"] = defaults.links_setting()
+    if app.config["LINKS"] not in defaults.LINK_TARGETS:
+        raise ValueError(f"LINKS must be 'source' or 'local'; got {app.config['LINKS']!r}")
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.extensions["searchapp.index"] = IndexHandle(Path(app.config["INDEX_DIR"]))
