@@ -118,6 +118,14 @@ def _worker_exited(server, worker) -> None:
     metrics.worker_exited(worker.pid)
 
 
+def _master_ready(server) -> None:
+    """The master loaded the app (and made its metrics) but answers nothing: drop its own
+    live gauges, or every scrape would show a worker with no memory."""
+    from searchapp.ops import metrics
+
+    metrics.worker_exited(os.getpid())
+
+
 def ensure_index(index_dir: Path, source_dir: Path) -> None:
     """Build the index from ``source_dir`` when ``index_dir`` has none; check it opens."""
     if current_build(index_dir) is None:
@@ -191,6 +199,7 @@ def gunicorn_options(host: str, port: int, settings: ServeSettings) -> dict:
     }
     if settings.metrics:
         options["child_exit"] = _worker_exited
+        options["when_ready"] = _master_ready
     return options
 
 

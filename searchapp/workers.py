@@ -27,6 +27,7 @@ from gunicorn.workers.gthread import TConn, ThreadWorker
 #: head that is too large with gunicorn's own 4xx).
 MAX_BUFFERED = 72 * 1024
 _CONTENT_LENGTH = re.compile(rb"\r\ncontent-length:[ \t]*(\d{1,9})[ \t]*\r\n", re.IGNORECASE)
+_EXPECT = re.compile(rb"\r\nexpect:", re.IGNORECASE)
 _HEAD_END = b"\r\n\r\n"
 #: Seconds a stopping worker (reload, max_requests) still waits for requests being sent.
 STOP_LINGER = 2.0
@@ -126,6 +127,6 @@ def _complete(head: bytearray) -> bool:
     if end < 0:
         return False
     match = _CONTENT_LENGTH.search(head, 0, end + 2)
-    if match is None:
-        return True  # no body, or chunked: the thread reads it
+    if match is None or _EXPECT.search(head, 0, end + 2):
+        return True  # no body, chunked, or the client waits for "100 Continue": a thread reads it
     return len(head) >= min(end + 4 + int(match.group(1)), MAX_BUFFERED)

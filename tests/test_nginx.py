@@ -228,6 +228,7 @@ def test_redirects_stay_under_the_prefix(stack):
     assert response.status_code == 301
     assert response.headers["Location"] in (proxy.url + "/search/", "/search/")
     assert get(proxy.url + "/search/no/such/page").status_code == 404
+    assert get(proxy.url + "/search/metrics").status_code == 404  # only on the app's own port
 
 
 def test_other_host_names_are_refused(stack):

@@ -228,3 +228,48 @@ def test_bad_environment_value_is_a_clear_error(tmp_path):
     assert result.returncode == 2
     assert "SEARCHAPP_THREADS must be an integer" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_metrics_are_summed_over_workers(serve):
+    from prometheus_client.parser import text_string_to_metric_families
+
+    server = serve("--metrics")
+
+    def scrape() -> dict:
+        text = requests.get(server.url + "/metrics", timeout=5).text
+        samples: dict = {}
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                key = (s.name, tuple(sorted((k, v) for k, v in s.labels.items() if k != "pid")))
+                samples.setdefault(key, []).append(s.value)
+        return samples
+
+    for n in range(40):  # new connections: both workers answer some
+        requests.get(server.url + f"/api/search?q=Gwadar&page={n % 4 + 1}", timeout=5)
+    samples = scrape()
+    key = (
+        "searchapp_http_requests_total",
+        (("method", "GET"), ("route", "/api/search"), ("status", "200")),
+    )
+    assert samples[key] == [40.0]  # one series, summed over the workers
+    memory = samples[("searchapp_worker_resident_memory_bytes", ())]
+    assert len(memory) == 2 and min(memory) > 10_000_000  # one per live worker
+    assert samples[("searchapp_index_articles", ())] == [1.0]
+
+
+@pytest.mark.parametrize(
+    ("data", "complete"),
+    [
+        (b"GET / HTTP/1.1\r\nHost: x\r\n", False),
+        (b"GET / HTTP/1.1\r\nHost: x\r\n\r\n", True),
+        (b"POST /api/click HTTP/1.1\r\nContent-Length: 10\r\n\r\n12345", False),
+        (b"POST /api/click HTTP/1.1\r\nContent-Length: 10\r\n\r\n1234567890", True),
+        (b"POST /api/click HTTP/1.1\r\ncontent-length:3\r\nExpect: 100-continue\r\n\r\n", True),
+        (b"POST /x HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n", True),
+        (b"GET /" + b"a" * 80_000, True),  # too long to wait for: the parser rejects it
+    ],
+)
+def test_buffered_worker_waits_for_whole_small_requests(data, complete):
+    from searchapp.workers import _complete
+
+    assert _complete(bytearray(data)) is complete
