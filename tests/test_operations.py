@@ -371,5 +371,6 @@ def test_static_urls_carry_a_content_hash_and_are_cached_for_a_year(index):
         assert response.status_code == 200
         assert "max-age=31536000" in response.headers["Cache-Control"]
         assert "immutable" in response.headers["Cache-Control"]
+        assert "no-cache" not in response.headers["Cache-Control"]
     with client.get("/static/app.js?v=000000000000") as stale:
         assert "max-age=31536000" not in (stale.headers.get("Cache-Control") or "")

@@ -91,6 +91,7 @@ def _static_cache(response: Response) -> Response:
     if request.endpoint == "static" and response.status_code == 200:
         filename = (request.view_args or {}).get("filename", "")
         if request.args.get("v") and request.args.get("v") == static_version(filename):
+            response.cache_control.no_cache = None  # Flask's default for static files
             response.cache_control.public = True
             response.cache_control.max_age = STATIC_MAX_AGE
             response.cache_control.immutable = True
