@@ -29,8 +29,8 @@ from searchapp.indexing import build_index  # noqa: E402
 SETTINGS = {
     "sync, 2 workers": ("--worker-class", "sync", "--workers", "2"),
     "gthread, 2x4": ("--worker-class", "gthread", "--workers", "2", "--threads", "4"),
-    "buffered, 2x4 (default)": ("--workers", "2", "--threads", "4"),
-    "buffered, 2x1": ("--workers", "2", "--threads", "1"),
+    "buffered, 2x4": ("--workers", "2", "--threads", "4"),
+    "buffered, 2x1 (default)": ("--workers", "2", "--threads", "1"),
     "buffered, 2x16": ("--workers", "2", "--threads", "16"),
     "buffered, 4x4": ("--workers", "4", "--threads", "4"),
 }

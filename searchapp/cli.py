@@ -227,7 +227,7 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
     default=None,
     help="buffered: threads, request heads read by the event loop [default]; or gunicorn's.",
 )
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Threads a worker [4].")
+@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Threads a worker [1].")
 @click.option(
     "--max-connections",
     type=click.IntRange(1, 100_000),

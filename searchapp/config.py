@@ -78,8 +78,9 @@ WORKER_CLASSES = ("buffered", "gthread", "sync")
 
 
 def threads() -> int:
-    """``$SEARCHAPP_THREADS``: request threads per worker (default 4)."""
-    return _env_int("SEARCHAPP_THREADS", 4, 1, 256)
+    """``$SEARCHAPP_THREADS``: request threads per worker (default 1: the search code keeps
+    one searcher and its caches per process, not made to be shared between threads)."""
+    return _env_int("SEARCHAPP_THREADS", 1, 1, 256)
 
 
 def max_connections() -> int:

@@ -5,13 +5,15 @@ processes would share their read offsets) and warms it with one query, so the fi
 request is fast. The searcher follows rebuilds by itself (see ``searching.IndexHandle``).
 
 The defaults (``ServeSettings``) are chosen for a public server on a small machine, and
-measured (README, "Production"): 2 worker processes of 4 threads each, with request heads
-read by the event loop (``workers.BufferedThreadWorker``) so idle and slow clients hold no
-thread; a request must arrive whole within 10 s; idle kept-alive connections close after
-5 s; each worker is replaced after 10,000 requests plus up to 1,000 more at random
-(``max_requests`` with jitter, a backstop against slow memory growth that never restarts
-both workers at once). SIGHUP to the master (``systemctl reload``) replaces the workers
-gracefully: the new ones start, the old ones finish what they are answering.
+measured (README, "Production"): 2 worker processes, each answering one request at a time
+(the searcher, its caches and Whoosh's readers are per process and not shared between
+threads), with request heads read by the event loop (``workers.BufferedThreadWorker``) so
+idle and slow clients hold no worker; a request must arrive whole within 10 s; idle
+kept-alive connections close after 5 s; each worker is replaced after 10,000 requests plus
+up to 1,000 more at random (``max_requests`` with jitter, a backstop against slow memory
+growth that never restarts both workers at once). SIGHUP to the master (``systemctl
+reload``) replaces the workers gracefully: the new ones start, the old ones finish what they
+are answering.
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ class ServeSettings:
 
     workers: int = 2
     worker_class: str = "buffered"
-    threads: int = 4
+    threads: int = 1
     max_connections: int = 1000
     timeout: int = 30
     header_timeout: int = 10

@@ -83,14 +83,17 @@ def formatter(log_format: str) -> logging.Formatter:
     return JsonFormatter() if log_format == "json" else OneLineFormatter()
 
 
+class _AppHandler(logging.StreamHandler):
+    """The handler ``configure_app_logging`` adds (so a second call replaces it)."""
+
+
 def configure_app_logging(log_format: str) -> None:
     """Send the ``searchapp`` loggers (app, Flask app logger) to stderr, one line each."""
     logger = logging.getLogger("searchapp")
     for handler in list(logger.handlers):
-        if getattr(handler, "_searchapp", False):
+        if isinstance(handler, _AppHandler):
             logger.removeHandler(handler)
-    handler = logging.StreamHandler(sys.stderr)
-    handler._searchapp = True  # type: ignore[attr-defined]
+    handler = _AppHandler(sys.stderr)
     handler.setFormatter(formatter(log_format))
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
