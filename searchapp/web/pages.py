@@ -28,6 +28,7 @@ from searchapp.searching import (
 )
 from searchapp.web import CONTENT_SECURITY_POLICY, index_handle
 from searchapp.web.api import FILTER_PARAMS, search_params
+from searchapp.web.security import public_base
 
 pages = Blueprint("pages", __name__)
 
@@ -125,7 +126,7 @@ def article_page(article_id: str):
 
 @pages.get("/opensearch.xml")
 def opensearch():
-    body = render_template("opensearch.xml", base=request.host_url.rstrip("/"))
+    body = render_template("opensearch.xml", base=public_base())
     return Response(body, mimetype="application/opensearchdescription+xml")
 
 
@@ -141,7 +142,7 @@ def embed_demo():
     response = Response(
         render_template(
             "embed_demo.html",
-            base=request.host_url.rstrip("/"),
+            base=public_base(),
             embed_src=url_for("pages.embed_js"),
             style_hash=embed_style_hash(),
         ),
