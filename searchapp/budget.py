@@ -72,6 +72,14 @@ def check() -> None:
         raise QueryTooExpensive(budget.seconds)
 
 
+def extend(seconds: float) -> None:
+    """Give the current search ``seconds`` more (for one-time set-up it happened to trigger,
+    such as loading jieba's dictionary)."""
+    budget = _current.get()
+    if budget is not None:
+        budget.deadline += seconds
+
+
 def checked(items: Iterable[T], every: int = 64) -> Iterator[T]:
     """``items``, checking the budget every ``every`` items (for long Python loops)."""
     for count, item in enumerate(items):
