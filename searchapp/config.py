@@ -58,3 +58,16 @@ def trusted_hosts() -> list[str]:
 def rate_limit() -> str:
     """``$SEARCHAPP_RATE_LIMIT``: requests per client, like ``60/minute`` (``""``: no limit)."""
     return os.environ.get("SEARCHAPP_RATE_LIMIT", "").strip()
+
+
+#: Where result links point when an article has a URL: ``source`` (the original page) or
+#: ``local`` (this app's article page, which keeps a "read the original" link).
+LINK_TARGETS = ("source", "local")
+
+
+def links_setting() -> str:
+    """``$SEARCHAPP_LINKS``: ``source`` (default) or ``local``."""
+    value = (os.environ.get("SEARCHAPP_LINKS") or "source").strip().lower()
+    if value not in LINK_TARGETS:
+        raise ValueError(f"SEARCHAPP_LINKS must be 'source' or 'local'; got {value!r}")
+    return value

@@ -16,8 +16,8 @@ from werkzeug.exceptions import HTTPException, SecurityError
 
 from searchapp import config as defaults
 from searchapp.budget import RETRY_AFTER_SECONDS, QueryTooExpensive
-from searchapp.indexing import IndexUnavailable
 from searchapp.searching import IndexHandle, InvalidParameter
+from searchapp.store import IndexUnavailable
 from searchapp.web import security
 from searchapp.web.ratelimit import init_rate_limit
 
@@ -32,7 +32,9 @@ CONTENT_SECURITY_POLICY = (
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list),
-    QUERY_BUDGET_MS, BASE_URL, TRUSTED_HOSTS, RATE_LIMIT (see the README's Hardening).
+    LINKS (``source``: results link to an article's original URL when it has one; ``local``:
+    to this app's article page), QUERY_BUDGET_MS, BASE_URL, TRUSTED_HOSTS, RATE_LIMIT (see
+    the README's Hardening).
 
     A setting that cannot be used raises ``security.ConfigurationError`` here, at start-up.
     """
@@ -44,10 +46,14 @@ def create_app(config: dict | None = None) -> Flask:
         BASE_URL=defaults.base_url(),
         TRUSTED_HOSTS=defaults.trusted_hosts() or None,
         RATE_LIMIT=defaults.rate_limit(),
-        JSON_SORT_KEYS=False,
+        LINKS=None,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.config.update(config or {})
+    if app.config["LINKS"] is None:
+        app.config["LINKS"] = defaults.links_setting()
+    if app.config["LINKS"] not in defaults.LINK_TARGETS:
+        raise ValueError(f"LINKS must be 'source' or 'local'; got {app.config['LINKS']!r}")
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.extensions["searchapp.index"] = IndexHandle(
