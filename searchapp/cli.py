@@ -17,6 +17,7 @@ import click
 
 from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
+from searchapp.budget import QueryTooExpensive
 from searchapp.indexing import IndexingError, build_index, indexed_sources, resolved_sources
 from searchapp.searching import InvalidParameter, index_stats, search
 from searchapp.store import IndexUnavailable
@@ -144,7 +145,7 @@ def search_command(
     index_dir = index_dir or config.default_index_dir()
     try:
         result = search(index_dir, query, page=page, per_page=per_page, kind=kind, lang=lang)
-    except (IndexUnavailable, InvalidParameter) as exc:
+    except (IndexUnavailable, InvalidParameter, QueryTooExpensive) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))

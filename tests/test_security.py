@@ -476,3 +476,14 @@ def test_rate_limit_per_client_with_retry_after(index_dir):
 def test_bad_rate_limit_is_refused_at_start(index_dir):
     with pytest.raises(ConfigurationError, match="rate limit"):
         create_app({"INDEX_DIR": str(index_dir), "RATE_LIMIT": "many"})
+
+
+def test_cli_search_over_budget_is_a_clear_message(index_dir, monkeypatch):
+    from click.testing import CliRunner
+
+    from searchapp.cli import main
+
+    monkeypatch.setenv("SEARCHAPP_QUERY_BUDGET_MS", "0.001")
+    result = CliRunner().invoke(main, ["search", "railway China", "--index", str(index_dir)])
+    assert result.exit_code == 1
+    assert "budget" in result.output and "Traceback" not in result.output
