@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from flask import Flask, request
 from flask_limiter import Limiter
+from flask_limiter.errors import RateLimitExceeded
 from limits import parse_many
 
 from searchapp.web.security import ConfigurationError
@@ -53,4 +54,17 @@ def init_rate_limit(app: Flask) -> Limiter | None:
         headers_enabled=True,
     )
     app.extensions["searchapp.limiter"] = limiter
+
+    @app.errorhandler(RateLimitExceeded)
+    def too_many_requests(exc: RateLimitExceeded):
+        from searchapp.web import error_response
+
+        # Flask-Limiter adds Retry-After (and X-RateLimit-*) to this response.
+        return error_response(
+            429,
+            "too_many_requests",
+            f"Too many requests from your address (at most {exc.description}); "
+            "wait a moment and try again.",
+        )
+
     return limiter
