@@ -92,13 +92,29 @@ def test_default_budget_answers_normal_queries(client):
     assert client.get("/api/search?q=Gwadar+port").status_code == 200
 
 
-def test_budget_does_not_count_loading_jieba():
+def _spin(seconds: float) -> None:
+    """Use ``seconds`` of this thread's CPU."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+def test_budget_counts_cpu_not_waiting():
     with budget.query_budget(0.05):
-        budget.extend(10.0)  # what jieba_tokenizer() does after loading its dictionary
-        time.sleep(0.06)
+        time.sleep(0.1)  # a busy machine or a slow client is not the query's cost
+        budget.check()
+    with budget.query_budget(0.02), pytest.raises(budget.QueryTooExpensive):
+        _spin(0.03)
         budget.check()
     with budget.query_budget(0.001), pytest.raises(budget.QueryTooExpensive):
-        time.sleep(0.01)
+        time.sleep(0.001 * budget.WALL_FACTOR + 0.01)  # the wall-clock cap
+        budget.check()
+
+
+def test_budget_does_not_count_loading_jieba():
+    with budget.query_budget(0.02):
+        _spin(0.03)
+        budget.extend(1.0)  # what jieba_tokenizer() does after loading its dictionary
         budget.check()
 
 
