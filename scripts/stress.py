@@ -83,6 +83,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=6, help="seed of corpus, mix and kills [6]")
     parser.add_argument("--work", type=Path, help="work folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--attacks-only",
+        type=int,
+        metavar="N",
+        help="only the attacks section, with N distinct queries (a server of the bundled "
+        "article and the fixture articles)",
+    )
     args = parser.parse_args(argv)
     settings = dict(SHORT if args.short else FULL)
     for name in ("duration", "clients", "kills", "worker_kills"):
@@ -206,10 +213,28 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
     return out
 
 
+def run_attacks_only(args: argparse.Namespace, work: Path) -> int:
+    """The attacks section alone, against a server of a small generated corpus."""
+    try:
+        versions = corpus.make_versions(work / "corpus", generated=60, markers=4, seed=args.seed)
+        code, _, output = run_index(versions.a, work / "index", rebuild=True)
+        if code != 0:
+            raise RuntimeError(f"indexing failed:\n{output}")
+        with server.running(work / "index", work / "serve.log", workers=args.workers) as srv:
+            result = attacks.run(srv, work, args.attacks_only, seed=args.seed, log=log)
+    finally:
+        if not (args.keep or args.work):
+            shutil.rmtree(work, ignore_errors=True)
+    print(attacks.table(result))
+    return 0 if all(ok for _, ok, _ in attacks.rows(result)) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="searchapp-stress-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.attacks_only:
+        return run_attacks_only(args, work)
     started = time.monotonic()
     try:
         result = run(args, work)
