@@ -327,7 +327,7 @@ def _stem(word: str) -> str:
     return _stem_short(word)
 
 
-@functools.lru_cache(maxsize=100_000)
+@functools.lru_cache(maxsize=50_000)
 def _stem_short(word: str) -> str:
     return porter2_stem(word) if word.isascii() else word
 

@@ -142,8 +142,8 @@ class OpenIndex:
 class IndexHandle:
     """One index folder as this process sees it: the current build, opened once.
 
-    ``query_budget_ms`` bounds the time of one search (see ``searchapp.budget``); the default
-    is ``$SEARCHAPP_QUERY_BUDGET_MS`` or 2 s.
+    ``query_budget_ms`` bounds the CPU time of one search (see ``searchapp.budget``); the
+    default is ``$SEARCHAPP_QUERY_BUDGET_MS`` or 2 s.
     """
 
     def __init__(self, index_dir: Path | str, query_budget_ms: float | None = None):
