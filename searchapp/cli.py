@@ -20,6 +20,7 @@ from searchapp.articles import CONTROL_CHARS_RE, KINDS
 from searchapp.indexing import (
     IndexingError,
     IndexUnavailable,
+    NothingIndexed,
     build_index,
     indexed_sources,
     resolved_sources,
@@ -121,6 +122,10 @@ def run_index(
 
     try:
         return build_index(sources, index_dir, rebuild=rebuild, progress=progress, procs=procs)
+    except NothingIndexed as exc:
+        for path, reason in exc.skipped:
+            click.echo(f"skipped {path}: {reason}", err=True)
+        raise click.ClickException(str(exc)) from exc
     except IndexingError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:

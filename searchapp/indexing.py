@@ -128,6 +128,14 @@ def source_files(source_dirs: Iterable[Path]) -> Walk:
     return walk_sources([Path(s) for s in source_dirs])
 
 
+class NothingIndexed(IndexingError):
+    """Every file was skipped: the run changes nothing rather than leave an empty index."""
+
+    def __init__(self, message: str, skipped: list[tuple[str, str]]):
+        super().__init__(message)
+        self.skipped = skipped
+
+
 class SourcesChanged(IndexingError):
     """The index was built from other folders, and this run would remove articles from it."""
 
@@ -266,6 +274,12 @@ def build_index(
             )
             outcome.merge_into(report)
             articles, manifest_files = _merge_manifest(plan, old_articles, outcome, rebuild)
+            if not articles:
+                raise NothingIndexed(
+                    f"none of the {len(files)} files in {', '.join(map(str, source_dirs))} "
+                    "could be indexed (see the messages above); the index was not changed",
+                    report.skipped,
+                )
             stats = _stats(articles)
             manifest = {
                 "schema_version": SCHEMA_VERSION,
