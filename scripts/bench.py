@@ -410,7 +410,7 @@ def bench_html(args: argparse.Namespace) -> int:
     rerun, _ = run_timed(cmd, env=env)
     chunks = _summary_chunks(out) or 0
     packages = ", ".join(html_corpus.PACKAGES)
-    print(f"HTML corpus: {pages:,} pages in {len(folders)} folders ({packages})")
+    print(f"HTML corpus: {pages:,} pages ({packages})")
     print(f"  full build        {build:7.1f} s   {pages / build:6.1f} pages/s   {chunks:,} chunks")
     print(f"  no-change rerun   {rerun:7.2f} s")
     print(f"  index size        {size_mb(index / 'current'):7.1f} MB")

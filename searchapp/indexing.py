@@ -41,6 +41,7 @@ from searchapp.sources import (
     Walk,
     read_source,
     walk_sources,
+    warm_up_readers,
 )
 from searchapp.sources.errors import UnreadableArticle
 from searchapp.sources.records import Article, Chunk
@@ -561,6 +562,8 @@ def _parallel_build(
     alone decides between two objects with the same id.
     """
     analyze("预热 warm-up", mode="index")  # load jieba once, before forking
+    if any(plan.files[k].format != "txt" for k in plan.to_read):
+        warm_up_readers()  # and trafilatura (a second per process otherwise)
     tmp_dir.mkdir(parents=True)
     schema = build_schema()
     whoosh_index.create_in(str(tmp_dir), schema).close()

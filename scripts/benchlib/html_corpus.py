@@ -8,6 +8,7 @@ like any folder of pages: the build rate is pages per second, extraction include
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -24,12 +25,18 @@ class HtmlMissing(RuntimeError):
 
 
 def ensure_html(data: Path) -> list[Path]:
-    """The page folders of the GIMP manuals, downloading and unpacking them on first use."""
+    """One folder holding the GIMP manuals' pages (``en/``, ``zh_CN/``), fetched on first use.
+
+    One source folder, not two: the manuals use the same file names, and article ids are
+    paths inside a source folder (``en/gimp-tool-crop``, ``zh_CN/gimp-tool-crop``).
+    """
     root = data / "html"
-    root.mkdir(parents=True, exist_ok=True)
-    folders = []
+    (root / "pages").mkdir(parents=True, exist_ok=True)
     for package in PACKAGES:
         unpacked = root / package
+        final = root / "pages" / Path(PAGE_DIRS[package]).name
+        if final.is_dir():
+            continue
         pages = unpacked / PAGE_DIRS[package]
         if not pages.is_dir():
             debs = sorted(root.glob(f"{package}_*.deb"))
@@ -43,8 +50,9 @@ def ensure_html(data: Path) -> list[Path]:
             subprocess.run(["dpkg-deb", "-x", str(debs[-1]), str(unpacked)], check=True)
         if not pages.is_dir():
             raise HtmlMissing(f"{package} has no pages in {PAGE_DIRS[package]}")
-        folders.append(pages)
-    return folders
+        pages.rename(final)
+        shutil.rmtree(unpacked)
+    return [root / "pages"]
 
 
 def count_pages(folders: list[Path]) -> int:

@@ -40,6 +40,7 @@ __all__ = [
     "article_id_for",
     "read_source",
     "walk_sources",
+    "warm_up_readers",
 ]
 
 FORMATS = {
@@ -161,6 +162,13 @@ def _walk_dir(walk: Walk, shown: Path, real: Path, root: Path, rel: Path, depth,
             walk.skipped.append((str(path), f"same article id {article_id!r} as {first}"))
             continue
         walk.files[article_id] = SourceFile(path, target, fmt, article_id, relative.as_posix())
+
+
+def warm_up_readers() -> None:
+    """Import the HTML and Markdown libraries (before a parallel build forks its processes)."""
+    import markdown_it  # noqa: F401
+    import trafilatura  # noqa: F401
+    import trafilatura.metadata  # noqa: F401
 
 
 def read_source(source: SourceFile) -> FileResult:
