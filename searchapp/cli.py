@@ -19,13 +19,13 @@ from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
 from searchapp.indexing import (
     IndexingError,
-    IndexUnavailable,
     NothingIndexed,
     build_index,
     indexed_sources,
     resolved_sources,
 )
 from searchapp.searching import InvalidParameter, index_stats, search
+from searchapp.store import IndexUnavailable
 
 
 def _index_option(func):

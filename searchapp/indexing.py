@@ -46,19 +46,19 @@ from searchapp.sources import (
 from searchapp.sources.errors import UnreadableArticle
 from searchapp.sources.records import Article, Chunk
 from searchapp.sources.text import detect_lang
+from searchapp.store import (  # noqa: F401  (IndexUnavailable is re-exported for writers)
+    BUILDS,
+    CURRENT,
+    MANIFEST,
+    IndexUnavailable,
+    current_build,
+    read_manifest,
+)
 from searchapp.whoosh_compat import join_segments
-
-CURRENT = "current"
-BUILDS = "builds"
-MANIFEST = "manifest.json"
 
 
 class IndexingError(Exception):
     """A problem the user must fix (missing source folder, unwritable index, another run)."""
-
-
-class IndexUnavailable(Exception):
-    """There is no usable index (never built, or damaged); the message says which and what to do."""
 
 
 @dataclass
@@ -93,35 +93,6 @@ class IndexReport:
 
 
 ProgressFn = Callable[[int, int, str], None]
-
-
-def current_build(index_dir: Path) -> Path | None:
-    """The build directory ``current`` points to, or None when there is none."""
-    link = Path(index_dir) / CURRENT
-    try:
-        target = os.readlink(link)
-    except OSError:
-        return None
-    path = (link.parent / target).resolve()
-    return path if path.is_dir() else None
-
-
-def read_manifest(build_dir: Path) -> dict:
-    """The manifest of a build: schema version, articles with hashes, stats."""
-    try:
-        return json.loads((build_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexUnavailable(f"index build {build_dir} has no readable manifest: {exc}") from exc
-
-
-def index_stats(index_dir: Path) -> dict:
-    """``{"articles", "chunks", "by_kind", "by_language"}`` of the current build."""
-    build = current_build(Path(index_dir))
-    if build is None:
-        raise IndexUnavailable(
-            f"no index in {index_dir}: run `searchapp index --index {index_dir}` first"
-        )
-    return read_manifest(build)["stats"]
 
 
 def source_files(source_dirs: Iterable[Path]) -> Walk:

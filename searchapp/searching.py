@@ -25,10 +25,10 @@ from whoosh import query
 from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.articles import KINDS
 from searchapp.highlighting import HighlightTerms, highlight_terms, mark, snippet, term_spans
-from searchapp.indexing import IndexUnavailable, current_build, read_manifest
 from searchapp.querying import OPERATOR_WORDS, SearchQueryParser, parse_user_query, relax_to_any
 from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import QueryEvaluator
+from searchapp.store import IndexUnavailable, current_build, read_manifest
 from searchapp.synonyms import synonym_queries
 
 MAX_PER_PAGE = 100

@@ -15,8 +15,8 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from searchapp import config as defaults
-from searchapp.indexing import IndexUnavailable
 from searchapp.searching import IndexHandle, InvalidParameter
+from searchapp.store import IndexUnavailable
 
 log = logging.getLogger(__name__)
 
