@@ -128,8 +128,9 @@ def _parse(text: str):
 
 
 def _strip_chrome(tree, chrome: bool = True):
-    for element in tree.iter(*_DROP_TAGS, *(_CHROME_TAGS if chrome else ())):
-        element.drop_tree() if element.getparent() is not None else None
+    for element in list(tree.iter(*_DROP_TAGS, *(_CHROME_TAGS if chrome else ()))):
+        if element.getparent() is not None:
+            element.drop_tree()
     return tree
 
 
