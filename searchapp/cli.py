@@ -18,7 +18,13 @@ import click
 from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
 from searchapp.budget import QueryTooExpensive
-from searchapp.indexing import IndexingError, build_index, indexed_sources, resolved_sources
+from searchapp.indexing import (
+    IndexingError,
+    NothingIndexed,
+    build_index,
+    indexed_sources,
+    resolved_sources,
+)
 from searchapp.searching import InvalidParameter, index_stats, search
 from searchapp.store import IndexUnavailable
 
@@ -117,6 +123,10 @@ def run_index(
 
     try:
         return build_index(sources, index_dir, rebuild=rebuild, progress=progress, procs=procs)
+    except NothingIndexed as exc:
+        for path, reason in exc.skipped:
+            click.echo(f"skipped {path}: {reason}", err=True)
+        raise click.ClickException(str(exc)) from exc
     except IndexingError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
