@@ -351,11 +351,12 @@ def test_proxy_headers_are_trusted_only_with_proxies_configured(index):
         "X-Forwarded-Host": "news.example.org",
         "X-Forwarded-Prefix": "/search",
     }
-    direct = make_app(index, PROXIES=0).test_client()
+    hosts = ["localhost", "news.example.org"]
+    direct = make_app(index, PROXIES=0, TRUSTED_HOSTS=hosts).test_client()
     xml = direct.get("/opensearch.xml", headers=headers).get_data(as_text=True)
     assert "http://localhost/search?q=" in xml and "news.example.org" not in xml
 
-    proxied = make_app(index, PROXIES=1).test_client()
+    proxied = make_app(index, PROXIES=1, TRUSTED_HOSTS=hosts).test_client()
     xml = proxied.get("/opensearch.xml", headers=headers).get_data(as_text=True)
     assert "https://news.example.org/search/search?q={searchTerms}" in xml
     page = proxied.get("/", headers=headers).get_data(as_text=True)
