@@ -38,6 +38,19 @@ def copy_sources(dest: Path, *sources: Path) -> Path:
     return dest
 
 
+@pytest.fixture(autouse=True)
+def _restore_settings_environment():
+    """``serve`` run in-process hands settings to the app through ``os.environ``
+    (SEARCHAPP_TRUSTED_HOSTS, SEARCHAPP_LOG_FORMAT, PROMETHEUS_MULTIPROC_DIR...): undo that
+    after each test, so one test's settings never leak into the next."""
+    prefixes = ("SEARCHAPP_", "PROMETHEUS_")
+    saved = {k: v for k, v in os.environ.items() if k.startswith(prefixes)}
+    yield
+    for name in [k for k in os.environ if k.startswith(prefixes) and k not in saved]:
+        del os.environ[name]
+    os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:
     """The bundled article plus the fixture articles (English, Chinese, mixed)."""
