@@ -6,11 +6,13 @@ modules, which the tests call directly. User mistakes exit with a clear message,
 
 from __future__ import annotations
 
+import contextlib
 import html
 import json
 import os
 import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import click
@@ -253,28 +255,31 @@ def serve_command(
     from searchapp.serving import serve
 
     index_dir = index_dir or config.default_index_dir()
-    _web_settings(host, trusted_hosts, base_url, rate_limit)
     try:
-        check_serve_source(index_dir, source_dir)
-        serve(
-            index_dir,
-            source_dir or config.default_source_dir(),
-            host=host,
-            port=port,
-            workers=workers,
-        )
+        with _web_settings(host, trusted_hosts, base_url, rate_limit):
+            check_serve_source(index_dir, source_dir)
+            serve(
+                index_dir,
+                source_dir or config.default_source_dir(),
+                host=host,
+                port=port,
+                workers=workers,
+            )
     except (IndexingError, IndexUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
+@contextlib.contextmanager
 def _web_settings(
     host: str, trusted_hosts: tuple[str, ...], base_url: str | None, rate_limit: str | None
-) -> None:
-    """Hand the options to the app through its environment variables, checked now (a bad
-    value is a clear message here, not a traceback in a gunicorn worker)."""
+) -> Iterator[None]:
+    """Hand the options to the app through its environment variables while serving, checked
+    now (a bad value is a clear message here, not a traceback in a gunicorn worker)."""
     from searchapp.web import create_app
     from searchapp.web.security import LOCAL_HOSTS, ConfigurationError
 
+    names = ("SEARCHAPP_BASE_URL", "SEARCHAPP_RATE_LIMIT", "SEARCHAPP_TRUSTED_HOSTS")
+    saved = {name: os.environ.get(name) for name in names}
     if base_url is not None:
         os.environ["SEARCHAPP_BASE_URL"] = base_url
     if rate_limit is not None:
@@ -293,8 +298,15 @@ def _web_settings(
         os.environ["SEARCHAPP_TRUSTED_HOSTS"] = ",".join(hosts)
     try:
         create_app({"INDEX_DIR": os.devnull})  # checks every setting; opens nothing
+        yield
     except (ConfigurationError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def check_serve_source(index_dir: Path, source_dir: Path | None) -> None:

@@ -65,27 +65,11 @@ def _top_terms(reader, fieldname: str, btexts) -> list[bytes]:
 
 
 class _Bounded(LimitedExpansion):
-    """Expansions capped at MAX_EXPANSIONS terms (the most frequent), worked out once per query
-    object and once per search: the strict, corrected and relaxed passes share them through
-    ``budget.memo()``."""
+    """Expansions capped at MAX_EXPANSIONS terms (the most frequent), once per query object
+    (and once per search: see ``LimitedExpansion``)."""
 
     def limit_expansions(self, reader, btexts) -> list[bytes]:
-        memo = budget.memo()
-        if memo is None:
-            return _top_terms(reader, self.fieldname, btexts)
-        key = (
-            "expansion",
-            id(reader),
-            type(self).__name__,
-            self.fieldname,
-            self.text,
-            getattr(self, "maxdist", None),
-            getattr(self, "prefixlength", None),
-        )
-        terms = memo.get(key)
-        if terms is None:
-            terms = memo[key] = _top_terms(reader, self.fieldname, btexts)
-        return terms
+        return _top_terms(reader, self.fieldname, btexts)
 
 
 class BoundedPrefix(_Bounded, query.Prefix):

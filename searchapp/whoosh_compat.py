@@ -81,7 +81,12 @@ def _check_names() -> None:
 
 class LimitedExpansion:
     """Mixin for Whoosh's prefix, wildcard and fuzzy queries: expansions worked out once per
-    reader and passed through ``limit_expansions`` (which subclasses define)."""
+    reader and passed through ``limit_expansions`` (which subclasses define).
+
+    Within one search (``budget.memo()``), equal queries share their expansion: the strict,
+    corrected and relaxed passes parse the query again, and a fuzzy term's automaton is the
+    costly part (Whoosh builds it before the first term is read).
+    """
 
     def prepare_expansion(self) -> None:
         """Called before expanding: clamp the query's own settings here."""
@@ -93,7 +98,22 @@ class LimitedExpansion:
         cached = getattr(self, "_limited_expansions", None)
         if cached is None or cached[0] is not ixreader:
             self.prepare_expansion()
-            cached = (ixreader, self.limit_expansions(ixreader, super()._btexts(ixreader)))
+            memo = budget.memo()
+            key = (
+                "expansion",
+                id(ixreader),
+                type(self).__name__,
+                self.fieldname,
+                self.text,
+                getattr(self, "maxdist", None),
+                getattr(self, "prefixlength", None),
+            )
+            terms = memo.get(key) if memo is not None else None
+            if terms is None:
+                terms = self.limit_expansions(ixreader, super()._btexts(ixreader))
+                if memo is not None:
+                    memo[key] = terms
+            cached = (ixreader, terms)
             self._limited_expansions = cached
         return cached[1]
 

@@ -234,7 +234,7 @@ def test_worst_case_queries_take_little_cpu(index_dir, q):
     search(handle, "warm up 中文")
     started = time.process_time()
     response = search(handle, q)
-    assert time.process_time() - started < 0.5
+    assert time.process_time() - started < 1.0  # the limit; [TO x 330 took 2.2 s
     assert response["total"] >= 0
 
 
@@ -257,16 +257,16 @@ def test_parsing_is_linear_in_the_query_length(parser):
 
 def test_expansions_are_shared_by_the_strict_and_relaxed_passes(index_dir, monkeypatch):
     calls: list[str] = []
-    original = querying._top_terms
+    original = query.FuzzyTerm._btexts
 
-    def counting(reader, fieldname, btexts):
-        calls.append(fieldname)
-        return original(reader, fieldname, btexts)
+    def counting(self, reader):
+        calls.append(self.text)  # Whoosh builds the fuzzy automaton here
+        return original(self, reader)
 
-    monkeypatch.setattr(querying, "_top_terms", counting)
-    response = search(IndexHandle(index_dir), "gwad* zzqqxxyy")
+    monkeypatch.setattr(query.FuzzyTerm, "_btexts", counting)
+    response = search(IndexHandle(index_dir), "gwadr~2 zzqqxxyy")
     assert response["match"] == "any" and response["total"]  # the relaxed pass ran
-    assert calls == ["text"], calls  # "gwad*" expanded once for both passes
+    assert calls == ["gwadr"], calls  # one automaton for both passes
 
 
 # ---- 7. only documented fields; errors mapped honestly; no server path --------------------
@@ -386,19 +386,21 @@ def test_bad_base_url_is_refused_at_start(index_dir):
 
 
 def test_serve_options_reach_the_app(index_dir, monkeypatch):
-    for name in ("SEARCHAPP_TRUSTED_HOSTS", "SEARCHAPP_BASE_URL", "SEARCHAPP_RATE_LIMIT"):
-        monkeypatch.setenv(name, "")  # unset, and restored after the test
-    _web_settings("10.1.2.3", ("search.example.org",), None, "30/minute")
-    app = create_app({"INDEX_DIR": str(index_dir)})
-    assert app.config["TRUSTED_HOSTS"] == ["search.example.org"]
-    assert app.config["RATE_LIMIT"] == "30/minute"
-    monkeypatch.setenv("SEARCHAPP_TRUSTED_HOSTS", "")
-    _web_settings("10.1.2.3", (), None, None)  # the default: local names and the bind address
-    assert os.environ["SEARCHAPP_TRUSTED_HOSTS"] == "localhost,127.0.0.1,10.1.2.3"
     import click
 
+    for name in ("SEARCHAPP_TRUSTED_HOSTS", "SEARCHAPP_BASE_URL", "SEARCHAPP_RATE_LIMIT"):
+        monkeypatch.delenv(name, raising=False)
+    with _web_settings("10.1.2.3", ("search.example.org",), None, "30/minute"):
+        app = create_app({"INDEX_DIR": str(index_dir)})
+        assert app.config["TRUSTED_HOSTS"] == ["search.example.org"]
+        assert app.config["RATE_LIMIT"] == "30/minute"
+    with _web_settings("10.1.2.3", (), None, None):  # the default: local names and the address
+        assert os.environ["SEARCHAPP_TRUSTED_HOSTS"] == "localhost,127.0.0.1,10.1.2.3"
+    for name in ("SEARCHAPP_TRUSTED_HOSTS", "SEARCHAPP_RATE_LIMIT"):
+        assert name not in os.environ  # restored once the server stops
     with pytest.raises(click.ClickException, match="rate limit"):
-        _web_settings("127.0.0.1", (), None, "lots")
+        with _web_settings("127.0.0.1", (), None, "lots"):
+            pass
 
 
 # ---- 9. CORS wildcards ----------------------------------------------------------------------
@@ -500,6 +502,7 @@ def test_cli_search_over_budget_is_a_clear_message(index_dir, monkeypatch):
     from searchapp.cli import main
 
     monkeypatch.setenv("SEARCHAPP_QUERY_BUDGET_MS", "0.001")
-    result = CliRunner().invoke(main, ["search", "railway China", "--index", str(index_dir)])
+    monkeypatch.setattr(searching, "_handles", {})  # a fresh handle reads the budget
+    result = CliRunner().invoke(main, ["search", "railway Gwadar", "--index", str(index_dir)])
     assert result.exit_code == 1
     assert "budget" in result.output and "Traceback" not in result.output
