@@ -23,6 +23,7 @@ import json
 import multiprocessing
 import os
 import queue
+import secrets
 import shutil
 import time
 from collections import Counter
@@ -237,7 +238,9 @@ def build_index(
                 claimed.setdefault(source.article_id, key)
         plan = _Plan(files, hashes, to_read, removed_files, old_files, claimed)
 
-        build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
+        # A timestamp and a random part: unique, and it says nothing about this machine (the
+        # build id is public in /healthz; it once held the indexer's process id).
+        build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{secrets.token_hex(4)}"
         tmp_dir = index_dir / BUILDS / (build_id + ".tmp")
         final_dir = index_dir / BUILDS / build_id
         try:
