@@ -1,4 +1,4 @@
-"""The ``searchapp`` command: index, search, stats, serve.
+"""The ``searchapp`` command: index, search, stats, serve, config.
 
 Commands only parse options and print; the work is done by plain functions in the other
 modules, which the tests call directly. User mistakes exit with a clear message, no traceback.
@@ -18,16 +18,36 @@ from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
 from searchapp.indexing import IndexingError, IndexUnavailable, build_index
 from searchapp.searching import InvalidParameter, index_stats, search
+from searchapp.synonyms import Synonyms
 
 
 def _index_option(func):
-    return click.option(
+    func = click.option(
         "--index",
         "index_dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Index folder [default: $SEARCHAPP_INDEX or ./index].",
+        help="Index folder [default: $SEARCHAPP_INDEX, the config file, or ./index].",
     )(func)
+    return _config_option(func)
+
+
+def _config_option(func):
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Settings file [default: $SEARCHAPP_CONFIG, or searchapp.toml beside the index].",
+    )(func)
+
+
+def settings(config_file: Path | None, **options) -> config.Config:
+    """The effective configuration, or a clear message (exit 1) when the file is bad."""
+    try:
+        return config.load(options, config_file=config_file)
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -42,8 +62,8 @@ def main() -> None:
     "source_dirs",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Folder of article .txt files (repeatable) [default: $SEARCHAPP_SOURCE or the "
-    "bundled article].",
+    help="Folder of article .txt files (repeatable) [default: $SEARCHAPP_SOURCE, the config "
+    "file, or the bundled article].",
 )
 @_index_option
 @click.option("--rebuild", is_flag=True, help="Re-index everything instead of only changes.")
@@ -57,14 +77,21 @@ def main() -> None:
 def index_command(
     source_dirs: tuple[Path, ...],
     index_dir: Path | None,
+    config_file: Path | None,
     rebuild: bool,
     procs: int | None,
     quiet: bool,
 ) -> None:
     """Build or update the index (incremental unless --rebuild)."""
-    sources = list(source_dirs) or [config.default_source_dir()]
-    index_dir = index_dir or config.default_index_dir()
-    report = run_index(sources, index_dir, rebuild=rebuild, procs=procs, quiet=quiet)
+    conf = settings(config_file, sources=list(source_dirs), index_dir=index_dir)
+    report = run_index(
+        conf["sources"],
+        conf["index_dir"],
+        rebuild=rebuild,
+        procs=procs,
+        quiet=quiet,
+        synonyms=Synonyms(conf["synonyms"], conf["abbreviations"]),
+    )
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     for path, reason in report.skipped:
@@ -75,7 +102,12 @@ def index_command(
 
 
 def run_index(
-    sources, index_dir: Path, rebuild: bool, procs: int | None = None, quiet: bool = False
+    sources,
+    index_dir: Path,
+    rebuild: bool,
+    procs: int | None = None,
+    quiet: bool = False,
+    synonyms: Synonyms | None = None,
 ):
     """Run an indexing pass with a progress bar on a terminal."""
     show_bar = not quiet and sys.stderr.isatty()
@@ -93,7 +125,9 @@ def run_index(
         bar.update(1)
 
     try:
-        return build_index(sources, index_dir, rebuild=rebuild, progress=progress, procs=procs)
+        return build_index(
+            sources, index_dir, rebuild=rebuild, progress=progress, procs=procs, synonyms=synonyms
+        )
     except IndexingError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -112,6 +146,7 @@ def run_index(
 def search_command(
     query: str,
     index_dir: Path | None,
+    config_file: Path | None,
     kind: str | None,
     lang: str | None,
     page: int,
@@ -119,7 +154,7 @@ def search_command(
     as_json: bool,
 ) -> None:
     """Search the index and print ranked hits with highlighted snippets."""
-    index_dir = index_dir or config.default_index_dir()
+    index_dir = settings(config_file, index_dir=index_dir)["index_dir"]
     try:
         result = search(index_dir, query, page=page, per_page=per_page, kind=kind, lang=lang)
     except (IndexUnavailable, InvalidParameter) as exc:
@@ -170,9 +205,9 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @main.command("stats")
 @_index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def stats_command(index_dir: Path | None, as_json: bool) -> None:
+def stats_command(index_dir: Path | None, config_file: Path | None, as_json: bool) -> None:
     """Print counts of articles and chunks, by kind and by language."""
-    index_dir = index_dir or config.default_index_dir()
+    index_dir = settings(config_file, index_dir=index_dir)["index_dir"]
     try:
         stats = index_stats(index_dir)
     except IndexUnavailable as exc:
@@ -193,23 +228,106 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
     "source_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Articles to index if there is no index yet [default: bundled article].",
+    help="Articles to index if there is no index yet [default: the config's sources, or the "
+    "bundled article].",
 )
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port [default: 8000].")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [default: 2]."
+)
+@click.option(
+    "--template-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Folder of templates that replace the built-in ones of the same name.",
+)
+@click.option(
+    "--language",
+    type=click.Choice(config.LANGUAGES),
+    default=None,
+    help="Interface language when the browser asks for neither [default: en].",
+)
 def serve_command(
-    index_dir: Path | None, source_dir: Path | None, host: str, port: int, workers: int
+    index_dir: Path | None,
+    config_file: Path | None,
+    source_dir: Path | None,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    template_dir: Path | None,
+    language: str | None,
 ) -> None:
     """Run the search app under gunicorn (builds the index first if there is none)."""
     from searchapp.serving import serve
 
-    index_dir = index_dir or config.default_index_dir()
-    source_dir = source_dir or config.default_source_dir()
+    conf = settings(
+        config_file,
+        index_dir=index_dir,
+        sources=[source_dir] if source_dir else None,
+        host=host,
+        port=port,
+        workers=workers,
+        template_dir=template_dir,
+        language=language,
+    )
     try:
-        serve(index_dir, source_dir, host=host, port=port, workers=workers)
+        serve(
+            conf["index_dir"],
+            conf["sources"],
+            host=conf["host"],
+            port=conf["port"],
+            workers=conf["workers"],
+            app_config=conf.app_config(),
+            synonyms=Synonyms(conf["synonyms"], conf["abbreviations"]),
+        )
     except (IndexingError, IndexUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@main.command("config")
+@_index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: values and where from.")
+def config_command(index_dir: Path | None, config_file: Path | None, as_json: bool) -> None:
+    """Print the effective configuration and where each value came from."""
+    conf = settings(config_file, index_dir=index_dir)
+    click.echo(format_config(conf, as_json))
+
+
+def format_config(conf: config.Config, as_json: bool = False) -> str:
+    """The configuration as `searchapp config` prints it."""
+    if as_json:
+        values = {
+            s.key: {"value": _jsonable(conf[s.name]), "from": conf.origins[s.name]}
+            for s in config.SETTINGS
+        }
+        return json.dumps(
+            {"file": str(conf.file) if conf.file else None, "settings": values},
+            ensure_ascii=False,
+            indent=2,
+        )
+    lines = [
+        f"config file: {conf.file} ({conf.file_reason})"
+        if conf.file
+        else f"config file: none (no --config, $SEARCHAPP_CONFIG or {config.CONFIG_NAME} "
+        "beside the index folder)"
+    ]
+    rows = [("setting", "value", "from"), *conf.rows()]
+    width_key = max(len(r[0]) for r in rows)
+    width_value = min(48, max(len(r[1]) for r in rows))
+    for key, value, origin in rows:
+        if len(value) > width_value:
+            value = value[: width_value - 1] + "…"
+        lines.append(f"{key:<{width_key}}  {value:<{width_value}}  {origin}")
+    return "\n".join(lines)
+
+
+def _jsonable(value):
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 if __name__ == "__main__":

@@ -45,6 +45,7 @@ from searchapp.articles import (
     parse_article,
 )
 from searchapp.schema import SCHEMA_VERSION, build_schema
+from searchapp.synonyms import Synonyms, default_synonyms
 
 CURRENT = "current"
 BUILDS = "builds"
@@ -158,12 +159,16 @@ def build_index(
     rebuild: bool = False,
     progress: ProgressFn | None = None,
     procs: int | None = None,
+    synonyms: Synonyms | None = None,
 ) -> IndexReport:
     """Index the article files of ``source_dirs`` into ``index_dir``.
 
     Incremental unless ``rebuild``: only articles whose file content changed are re-indexed and
-    articles whose file is gone are removed. Returns what was done.
+    articles whose file is gone are removed. ``synonyms`` (default: the built-in ones) are
+    recorded in the build for its searchers; a change makes a new build even when no file
+    changed. Returns what was done.
     """
+    synonyms_data = (synonyms or default_synonyms()).as_data()
     started = time.perf_counter()
     procs = procs or default_procs()
     if isinstance(source_dirs, str | Path):
@@ -179,6 +184,7 @@ def build_index(
     with _exclusive_lock(index_dir):
         previous = current_build(index_dir)
         old_articles: dict[str, dict] = {}
+        synonyms_changed = False
         if previous is not None and not rebuild:
             try:
                 manifest = read_manifest(previous)
@@ -188,6 +194,10 @@ def build_index(
                 else:
                     _check_readable(previous)
                     old_articles = manifest["articles"]
+                    old_synonyms = manifest.get("synonyms") or default_synonyms().as_data()
+                    if old_synonyms != synonyms_data:
+                        report.notes.append("synonyms changed: the new build uses them")
+                        synonyms_changed = True
             except Exception as exc:  # a damaged build: start over from the sources
                 report.notes.append(f"current index is unreadable ({exc}): rebuilding everything")
                 rebuild = True
@@ -220,7 +230,7 @@ def build_index(
             to_remove = [a for a in old_articles if a not in files]
         report.unchanged = len(files) - len(to_index)
 
-        if not rebuild and not to_index and not to_remove:
+        if not rebuild and not to_index and not to_remove and not synonyms_changed:
             stats = read_manifest(previous)["stats"]
             report.articles, report.chunks = stats["articles"], stats["chunks"]
             report.build = previous.name
@@ -252,6 +262,7 @@ def build_index(
                 "sources": [str(Path(s).resolve()) for s in source_dirs],
                 "articles": articles,
                 "stats": stats,
+                "synonyms": synonyms_data,
             }
             _write_json(tmp_dir / MANIFEST, manifest)
             os.rename(tmp_dir, final_dir)

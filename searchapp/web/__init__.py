@@ -12,11 +12,13 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 from flask_cors import CORS
+from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 
 from searchapp import config as defaults
 from searchapp.indexing import IndexUnavailable
 from searchapp.searching import IndexHandle, InvalidParameter
+from searchapp.web import i18n
 
 log = logging.getLogger(__name__)
 
@@ -28,14 +30,22 @@ CONTENT_SECURITY_POLICY = (
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list)."""
+    """Build the app from the effective settings (``searchapp.config``), then ``config``.
+
+    ``config`` holds Flask keys named after the settings: INDEX_DIR, CORS_ORIGINS (``*`` or a
+    comma list), SITE_NAME, LOGO, LANGUAGE, EXAMPLES, TEMPLATE_DIR, ... (tests pass a few;
+    ``serve`` passes them all, command-line options included).
+    """
     app = Flask(__name__)
-    app.config.update(
-        INDEX_DIR=str(defaults.default_index_dir()),
-        CORS_ORIGINS=defaults.cors_origins(),
-        MAX_CONTENT_LENGTH=64 * 1024,
-    )
+    app.config.update(defaults.load().app_config())
+    app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
     app.config.update(config or {})
+    if app.config.get("TEMPLATE_DIR"):
+        # The site's own templates first, the built-in ones for whatever it does not override.
+        app.jinja_loader = ChoiceLoader(
+            [FileSystemLoader(str(app.config["TEMPLATE_DIR"])), app.jinja_loader]
+        )
+    i18n.init_app(app)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.extensions["searchapp.index"] = IndexHandle(Path(app.config["INDEX_DIR"]))
