@@ -119,6 +119,11 @@ def error_message(code: str, message: str) -> str:
     return str(ERROR_MESSAGES[code])
 
 
+def public_base() -> str:
+    """The site's public URL without the final slash: ``site.base_url``, else as requested."""
+    return (current_app.config.get("BASE_URL") or request.url_root).rstrip("/")
+
+
 def articles_base() -> str:
     """The URL prefix of article pages (``/articles/``, or ``/search/articles/`` when mounted
     under ``/search``), for the scripts."""
@@ -187,9 +192,7 @@ def article_page(article_id: str):
 
 @pages.get("/opensearch.xml")
 def opensearch():
-    body = render_template(
-        "opensearch.xml", base=request.url_root.rstrip("/"), examples=_examples()[:1]
-    )
+    body = render_template("opensearch.xml", base=public_base(), examples=_examples()[:1])
     return Response(body, mimetype="application/opensearchdescription+xml")
 
 
@@ -219,7 +222,7 @@ def embed_demo():
     response = Response(
         render_template(
             "embed_demo.html",
-            base=request.url_root.rstrip("/"),
+            base=public_base(),
             embed_src=url_for("pages.embed_js"),
             style_hash=embed_style_hash(),
         ),
@@ -382,4 +385,4 @@ def page_url(**changes) -> str:
             args[key] = value
     if "page" in args and str(args["page"]) == "1":
         args.pop("page")
-    return url_for("pages.search_page") + ("?" + urlencode(args) if args else "")
+    return url_for("pages.search_page", hl=None) + ("?" + urlencode(args) if args else "")
