@@ -90,7 +90,7 @@ def test_environment_overrides_the_file_and_options_override_both(tmp_path):
     [
         ("[site]\nname = \n", r"conf\.toml: not valid TOML: .*line 2"),
         ("[site]\nname = 'x'\nlanguage = 'fr'\n", r"conf\.toml:3: site\.language must be en or zh"),
-        ("[site]\nnmae = 'x'\n", r"conf\.toml:2: unknown setting site\.nmae .did you mean site\.name"),
+        ("[site]\nnmae = 'x'\n", r"toml:2: unknown setting site\.nmae .did you mean site\.name"),
         ("[server]\nport = 'eighty'\n", r"conf\.toml:2: server\.port must be a whole number"),
         ("[site]\nbase_url = 'example.org'\n", r"conf\.toml:2: site\.base_url must be an http"),
         ("[index]\nsources = 7\n", r"conf\.toml:2: index\.sources must be a list of paths"),
