@@ -51,7 +51,10 @@
     const out = [];
     for (const piece of String(template).split(/(\{[a-z]+\})/)) {
       const name = /^\{([a-z]+)\}$/.exec(piece);
-      if (name && name[1] in values) out.push(values[name[1]]);
+      if (name && name[1] in values) {
+        const value = values[name[1]];
+        out.push(value instanceof Node ? value : String(value));
+      }
       else if (piece) out.push(piece);
     }
     return out;
