@@ -129,6 +129,7 @@ def test_the_chinese_interface(pages, site_server, screenshots, size, scheme):
     expect(page).to_have_url(re.compile(r"hl=zh"))
     href = caption.locator("a.hit-link").get_attribute("href")
     assert parse_qs(urlsplit(href).query)["hl"] == ["zh"], href
+    page.locator("#q").press("Escape")  # close the suggestions for the picture
     page.screenshot(path=screenshots / f"zh-results-live-{size}-{scheme}.png")
     # the server's page for the same URL says the same
     page.reload()
