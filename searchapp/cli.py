@@ -16,8 +16,9 @@ import click
 
 from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
-from searchapp.indexing import IndexingError, IndexUnavailable, build_index
+from searchapp.indexing import IndexingError, build_index, indexed_sources, resolved_sources
 from searchapp.searching import InvalidParameter, index_stats, search
+from searchapp.store import IndexUnavailable
 from searchapp.synonyms import Synonyms
 
 
@@ -62,8 +63,9 @@ def main() -> None:
     "source_dirs",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Folder of article .txt files (repeatable) [default: $SEARCHAPP_SOURCE, the config "
-    "file, or the bundled article].",
+    help="Folder of articles: .txt, .html, .md, .json, .jsonl files, searched recursively "
+    "(repeatable) [default: $SEARCHAPP_SOURCE, the config file's index.sources, else the "
+    "folders the index was built from, else the bundled article].",
 )
 @_index_option
 @click.option("--rebuild", is_flag=True, help="Re-index everything instead of only changes.")
@@ -84,9 +86,13 @@ def index_command(
 ) -> None:
     """Build or update the index (incremental unless --rebuild)."""
     conf = settings(config_file, sources=list(source_dirs), index_dir=index_dir)
+    index_dir = conf["index_dir"]
+    sources, remembered = choose_sources(conf)
+    if remembered:
+        click.echo(f"note: indexing {', '.join(map(str, sources))} (as before)", err=True)
     report = run_index(
-        conf["sources"],
-        conf["index_dir"],
+        sources,
+        index_dir,
         rebuild=rebuild,
         procs=procs,
         quiet=quiet,
@@ -99,6 +105,22 @@ def index_command(
     for path, warning in report.warnings:
         click.echo(f"warning: {path}: {warning}", err=True)
     click.echo(report.summary())
+
+
+def choose_sources(conf: config.Config) -> tuple[list[Path], bool]:
+    """(source folders, whether they are the index's own): ``--source``, else
+    ``$SEARCHAPP_SOURCE``, else the config file's ``index.sources``, else the folders the index
+    was built from, else the bundled article.
+
+    Without the index's memory, a plain ``searchapp index`` would index the bundled article
+    and remove every article of a user's own archive.
+    """
+    if conf.origins["sources"] != "default":
+        return conf["sources"], False
+    remembered = indexed_sources(conf["index_dir"])
+    if remembered:
+        return [Path(s) for s in remembered], True
+    return conf["sources"], False
 
 
 def run_index(
@@ -228,8 +250,8 @@ def stats_command(index_dir: Path | None, config_file: Path | None, as_json: boo
     "source_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Articles to index if there is no index yet [default: the config's sources, or the "
-    "bundled article].",
+    help="Articles to index if there is no index yet [default: the configured sources, or the "
+    "bundled article]; an existing index must have been built from this folder.",
 )
 @click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
 @click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port [default: 8000].")
@@ -272,6 +294,7 @@ def serve_command(
         language=language,
     )
     try:
+        check_serve_source(conf["index_dir"], source_dir)
         serve(
             conf["index_dir"],
             conf["sources"],
@@ -283,6 +306,21 @@ def serve_command(
         )
     except (IndexingError, IndexUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def check_serve_source(index_dir: Path, source_dir: Path | None) -> None:
+    """``serve --source`` on an index built from other folders says so instead of ignoring it."""
+    if source_dir is None:
+        return
+    remembered = indexed_sources(index_dir)
+    if remembered is None:
+        return
+    if sorted(remembered) != sorted(resolved_sources([source_dir])):
+        raise click.ClickException(
+            f"the index in {index_dir} was built from {', '.join(remembered)}, not {source_dir}; "
+            f"run `searchapp index --source {source_dir} --index {index_dir} --rebuild` first, "
+            "or serve without --source"
+        )
 
 
 @main.command("config")

@@ -26,9 +26,12 @@ BUNDLED_CORPUS = Path(__file__).parent / "corpus"
 DEFAULT_SYNONYMS_FILE = Path(__file__).parent / "synonyms.toml"
 CONFIG_NAME = "searchapp.toml"
 LANGUAGES = ("en", "zh")
+#: Where result links point when an article has a URL: ``source`` (the original page) or
+#: ``local`` (this app's article page, which keeps a "read the original" link).
+LINK_TARGETS = ("source", "local")
 
 
-class ConfigError(Exception):
+class ConfigError(ValueError):
     """A setting that cannot be used; the message names where it came from."""
 
 
@@ -69,9 +72,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("language", "site.language", "choice", "en",
             "Interface language (en or zh) when the reader's browser asks for neither.",
             env="SEARCHAPP_LANGUAGE", option="--language", choices=LANGUAGES),
-    Setting("links", "site.links", "choice", "local",
+    Setting("links", "site.links", "choice", "source",
             "Results link to the original article (source) or to this site's page (local).",
-            env="SEARCHAPP_LINKS", choices=("source", "local")),
+            env="SEARCHAPP_LINKS", choices=LINK_TARGETS),
     Setting("examples", "site.examples", "list", [],
             "Example queries on the home page [default: frequent names found in the index].",
             env="SEARCHAPP_EXAMPLES"),
@@ -338,3 +341,8 @@ def default_index_dir() -> Path:
 def cors_origins() -> str:
     """Origins allowed to call the API (``*`` or a comma-separated list)."""
     return load()["cors_origins"]
+
+
+def links_setting() -> str:
+    """Where result links point when an article has a URL: ``source`` or ``local``."""
+    return load()["links"]

@@ -31,8 +31,9 @@ from searchapp import indexing, serving
 from searchapp.articles import MAX_CHUNK_CHARS, MAX_FILE_BYTES, parse_article
 from searchapp.cli import format_results, main
 from searchapp.config import BUNDLED_CORPUS
-from searchapp.indexing import build_index, current_build, read_manifest
+from searchapp.indexing import build_index
 from searchapp.searching import get_article, search
+from searchapp.store import current_build, read_manifest
 from searchapp.web import create_app
 from tests.conftest import FIXTURE_ARTICLES, HOSTILE, assert_error_shape, copy_sources
 
@@ -575,14 +576,14 @@ def test_file_deleted_while_it_is_parsed(indexed, monkeypatch):
     source, index, before = indexed
     victim = source / f"{MIXED_ID}.txt"
     victim.write_text(victim.read_text(encoding="utf-8") + "\nA new closing line.\n", "utf-8")
-    real_parse = indexing.parse_article
+    real_read = indexing.read_source
 
-    def parse_after_deleting(path, *args, **kwargs):
-        if Path(path) == victim:
+    def read_after_deleting(source, *args, **kwargs):
+        if Path(source.path) == victim:
             victim.unlink()
-        return real_parse(path, *args, **kwargs)
+        return real_read(source, *args, **kwargs)
 
-    monkeypatch.setattr(indexing, "parse_article", parse_after_deleting)
+    monkeypatch.setattr(indexing, "read_source", read_after_deleting)
     result = index_cli(source, index)
     assert result.exit_code == 0
     assert f"skipped {victim}: file disappeared" in result.stderr

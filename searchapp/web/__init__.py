@@ -16,8 +16,8 @@ from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException
 
 from searchapp import config as defaults
-from searchapp.indexing import IndexUnavailable
 from searchapp.searching import IndexHandle, InvalidParameter
+from searchapp.store import IndexUnavailable
 from searchapp.web import i18n
 
 log = logging.getLogger(__name__)
@@ -33,13 +33,16 @@ def create_app(config: dict | None = None) -> Flask:
     """Build the app from the effective settings (``searchapp.config``), then ``config``.
 
     ``config`` holds Flask keys named after the settings: INDEX_DIR, CORS_ORIGINS (``*`` or a
-    comma list), SITE_NAME, LOGO, LANGUAGE, EXAMPLES, TEMPLATE_DIR, ... (tests pass a few;
-    ``serve`` passes them all, command-line options included).
+    comma list), LINKS (``source``: results link to an article's original URL when it has
+    one; ``local``: to this app's article page), SITE_NAME, LOGO, LANGUAGE, EXAMPLES,
+    TEMPLATE_DIR, ... (tests pass a few; ``serve`` passes them all, options included).
     """
     app = Flask(__name__)
     app.config.update(defaults.load().app_config())
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
     app.config.update(config or {})
+    if app.config["LINKS"] not in defaults.LINK_TARGETS:
+        raise ValueError(f"LINKS must be 'source' or 'local'; got {app.config['LINKS']!r}")
     if app.config.get("TEMPLATE_DIR"):
         # The site's own templates first, the built-in ones for whatever it does not override.
         app.jinja_loader = ChoiceLoader(

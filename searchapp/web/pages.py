@@ -34,12 +34,13 @@ from searchapp.searching import (
     MAX_PAGE,
     MAX_RESULTS_WINDOW,
     InvalidParameter,
+    article_page_of,
     get_article,
     index_stats,
     search,
 )
 from searchapp.web import CONTENT_SECURITY_POLICY, index_handle
-from searchapp.web.api import FILTER_PARAMS, search_params
+from searchapp.web.api import FILTER_PARAMS, int_param, search_params
 from searchapp.web.i18n import LANGUAGES, current_language, script_strings
 
 pages = Blueprint("pages", __name__)
@@ -94,6 +95,8 @@ LOGO_TYPES = {
     ".webp": "image/webp",
     ".gif": "image/gif",
 }
+#: Where ``/embed.js`` gets the link setting (``source`` or ``local``).
+EMBED_LINKS_MARKER = '/*@links*/"source"'
 
 
 @pages.app_context_processor
@@ -154,7 +157,9 @@ def search_page():
         filters=filters,
         facets=facet_links(result) if result else [],
         pagination=pagination(result) if result else None,
-        hit_url=lambda hit: article_url(hit["article_id"], marked_q, hit.get("position")),
+        hit_url=lambda hit: hit_url(hit, marked_q),
+        local_url=lambda hit: article_url(hit["article_id"], marked_q, hit.get("position")),
+        links=current_app.config["LINKS"],
         page_url=page_url,
         api_url=url_for("api.api_search", **request.args) if result else None,
         examples=_examples() if result is None and not error else [],
@@ -163,6 +168,7 @@ def search_page():
             "kinds": {k: str(v) for k, v in KIND_LABELS.items()},
             "langs": LANG_LABELS,
             "filters": {k: str(v) for k, v in FILTER_LABELS.items()},
+            "links": current_app.config["LINKS"],
         },
     )
     return body, status
@@ -171,7 +177,11 @@ def search_page():
 @pages.get("/articles/<path:article_id>")
 def article_page(article_id: str):
     q = request.args.get("q", "")
-    article = get_article(index_handle(), article_id, q=q)
+    page = int_param("page", 1, 1, 1000)
+    try:
+        article = get_article(index_handle(), article_id, q=q, page=page)
+    except InvalidParameter as exc:
+        abort(404, exc.message)
     if article is None:
         abort(404, f"No article with id {article_id[:100]!r}.")
     chunks = article["chunks"]
@@ -186,8 +196,29 @@ def article_page(article_id: str):
         has_title=bool(chunks) and chunks[0]["kind"] == "title",
         body_chunks=[c for c in chunks if c["kind"] != "title"],
         api_url=url_for("api.api_article", article_id=article_id, q=q or None),
+        page_links=_article_page_links(article, q),
         back_url=url_for("pages.search_page", q=q) if q.strip() else None,
     )
+
+
+def _article_page_links(article: dict, q: str) -> list[tuple[int, str | None]]:
+    """(number, URL or None for the current page) of each page of a long article."""
+    if article["pages"] <= 1:
+        return []
+    return [
+        (
+            n,
+            None
+            if n == article["page"]
+            else url_for(
+                "pages.article_page",
+                article_id=article["id"],
+                q=q or None,
+                page=n if n > 1 else None,
+            ),
+        )
+        for n in range(1, article["pages"] + 1)
+    ]
 
 
 @pages.get("/opensearch.xml")
@@ -246,7 +277,7 @@ def _embed_parts() -> tuple[str, str]:
     if cached is None:
         css = _read_static("embed.css")
         script = _read_static("embed.js")
-        for marker in (EMBED_CSS_MARKER, EMBED_SITE_MARKER):
+        for marker in (EMBED_CSS_MARKER, EMBED_SITE_MARKER, EMBED_LINKS_MARKER):
             if marker not in script:
                 raise RuntimeError(f"static/embed.js lacks the marker {marker}")
         site = {
@@ -256,6 +287,7 @@ def _embed_parts() -> tuple[str, str]:
         }
         script = script.replace(EMBED_CSS_MARKER, json.dumps(css), 1)
         script = script.replace(EMBED_SITE_MARKER, json.dumps(site, ensure_ascii=False), 1)
+        script = script.replace(EMBED_LINKS_MARKER, json.dumps(current_app.config["LINKS"]), 1)
         cached = current_app.extensions["searchapp.embed"] = (script, css)
     return cached
 
@@ -370,9 +402,23 @@ def pagination(result: dict) -> dict | None:
 
 
 def article_url(article_id: str, q: str = "", position: int | None = None) -> str:
-    """An article page, carrying the query so its terms are marked, at one chunk's anchor."""
-    url = url_for("pages.article_page", article_id=article_id, q=q.strip() or None)
+    """An article page, carrying the query so its terms are marked, at one chunk's anchor
+    (on the page of a long article that shows that chunk)."""
+    page = article_page_of(position) if position is not None else 1
+    url = url_for(
+        "pages.article_page",
+        article_id=article_id,
+        q=q.strip() or None,
+        page=page if page > 1 else None,
+    )
     return url if position is None else f"{url}#chunk-{position}"
+
+
+def hit_url(hit: dict, q: str = "") -> str:
+    """Where a result links: the original page when the setting says so and there is one."""
+    if current_app.config["LINKS"] == "source" and hit.get("source_url"):
+        return hit["source_url"]
+    return article_url(hit["article_id"], q, hit.get("position"))
 
 
 def page_url(**changes) -> str:

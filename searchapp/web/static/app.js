@@ -366,6 +366,9 @@
       const path = String(articleId).split("/").map(encodeURIComponent).join("/");
       const args = new URLSearchParams();
       if (q.trim()) args.set("q", q.trim());
+      // a long article is shown 200 chunks a page (searching.ARTICLE_PAGE_CHUNKS)
+      const page = Math.floor((position || 0) / 200) + 1;
+      if (page > 1) args.set("page", String(page));
       if (HL) args.set("hl", HL);
       const query = args.toString() ? "?" + args : "";
       return ARTICLES + path + query + "#chunk-" + position;
@@ -522,7 +525,10 @@
         meta.append(el("span", null, t("published", { date })));
       }
       meta.append(el("span", null, langLabel(hit.lang)));
-      const href = articleUrl(hit.article_id, marked, hit.position);
+      // the original page when the server links there (it is an http(s) URL from the index)
+      const href = labels.links === "source" && /^https?:\/\//i.test(hit.source_url || "")
+        ? hit.source_url
+        : articleUrl(hit.article_id, marked, hit.position);
       // a title or heading is itself the link, highlighted; other passages get a snippet
       const isTitle = kind === "title" || kind === "heading";
       return el("li", { class: "hit kind-" + kind },

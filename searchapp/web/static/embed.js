@@ -23,6 +23,9 @@
 
   var CSS = /*@embed-css*/"";
   var SITE = /*@embed-site*/{};
+  // "source": a result links to its article's original page when it has one; "local": to
+  // the article page on this server. Set by the server when it sends this script.
+  var LINKS = /*@links*/"source";
   var STYLE_ID = "searchapp-embed-style";
   var DEBOUNCE_MS = 150;
 
@@ -123,9 +126,13 @@
   }
 
   function articleUrl(hit, q) {
+    if (LINKS === "source" && /^https?:\/\//i.test(hit.source_url || "")) return hit.source_url;
     var path = String(hit.article_id).split("/").map(encodeURIComponent).join("/");
-    var args = "?q=" + encodeURIComponent(q) + (data.hl ? "&hl=" + encodeURIComponent(hl) : "");
-    return server + "/articles/" + path + args + "#chunk-" + hit.position;
+    // a long article is shown 200 chunks a page (searching.ARTICLE_PAGE_CHUNKS)
+    var page = Math.floor((hit.position || 0) / 200) + 1;
+    return server + "/articles/" + path + "?q=" + encodeURIComponent(q) +
+      (page > 1 ? "&page=" + page : "") + (data.hl ? "&hl=" + encodeURIComponent(hl) : "") +
+      "#chunk-" + hit.position;
   }
 
   function build(container) {
