@@ -38,7 +38,9 @@ def create_app(config: dict | None = None) -> Flask:
     TEMPLATE_DIR, ... (tests pass a few; ``serve`` passes them all, options included).
     """
     app = Flask(__name__)
-    app.config.update(defaults.load().app_config())
+    # The settings file beside the index folder this app serves (or the one named elsewhere).
+    index_dir = (config or {}).get("INDEX_DIR")
+    app.config.update(defaults.load({"index_dir": index_dir}).app_config())
     app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
     app.config.update(config or {})
     if app.config["LINKS"] not in defaults.LINK_TARGETS:

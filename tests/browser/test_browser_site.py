@@ -22,7 +22,7 @@ from werkzeug.serving import make_server
 
 from searchapp.indexing import build_index
 from searchapp.web import create_app
-from tests.browser.conftest import DESKTOP, MOBILE, REPORT_CSP, Problems, _QuietHandler, _watch
+from tests.browser.conftest import DESKTOP, MOBILE, _QuietHandler
 from tests.conftest import LiveServer, free_port
 
 SEED_ID = "2022-09-26-xinhua-major-country-diplomacy"
@@ -40,31 +40,13 @@ ACCENT = "rgb(0, 119, 85)"
 
 
 @pytest.fixture()
-def pages(browser):
-    """``make(base_url, viewport, scheme, locale)``: pages that fail the test on JS errors."""
-    contexts, problems = [], Problems()
+def pages(new_page):
+    """``pages(base_url, viewport, scheme, locale)``: pages that fail the test on JS errors."""
 
     def make(base_url, viewport=DESKTOP, scheme="light", locale="en-US"):
-        context = browser.new_context(
-            base_url=base_url,
-            viewport=viewport,
-            color_scheme=scheme,
-            locale=locale,
-            device_scale_factor=2 if viewport["width"] < 600 else 1,
-            reduced_motion="reduce",
-        )
-        context.set_default_timeout(5000)
-        context.add_init_script(REPORT_CSP)
-        contexts.append(context)
-        page = context.new_page()
-        _watch(page, problems)
-        page.problems = problems
-        return page
+        return new_page(viewport=viewport, color_scheme=scheme, base_url=base_url, locale=locale)
 
-    yield make
-    for context in contexts:
-        context.close()
-    assert not problems.unexpected(), "\n".join(problems.unexpected())
+    return make
 
 
 @pytest.fixture(scope="module")
