@@ -230,3 +230,23 @@ def test_the_readme_example_is_a_valid_config(tmp_path):
     assert conf["sources"] == [tmp_path / "public", tmp_path / "exports/cms"]
     assert conf["cors_origins"] == "https://news.example.org"
     assert conf["synonyms"] == {"typhoon": ["tropical cyclone", "台风"], "夜市": ["night market"]}
+
+
+def test_the_app_reads_the_file_beside_the_index_it_serves(tmp_path, index_dir):
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "index").symlink_to(index_dir, target_is_directory=True)
+    write(site / "searchapp.toml", '[site]\nname = "Beside The Index"\n')
+    app = create_app({"INDEX_DIR": str(site / "index"), "TESTING": True})
+    assert "<title>Beside The Index</title>" in app.test_client().get("/").get_data(as_text=True)
+
+
+def test_pages_tell_the_scripts_where_the_app_is_mounted(client):
+    """Under a prefix (SCRIPT_NAME, as a proxy sets it) every URL the scripts use has it."""
+    html = client.get("/", base_url="http://localhost/search").get_data(as_text=True)
+    assert 'data-search-url="/search/search"' in html
+    assert 'data-api-search="/search/api/search"' in html
+    assert 'data-api-suggest="/search/api/suggest"' in html
+    assert 'data-articles="/search/articles/"' in html
+    assert 'src="/search/static/app.js"' in html
+    assert 'action="/search/search"' in html
