@@ -164,8 +164,10 @@ def test_site_name_logo_and_examples_from_the_config(tmp_path, index_dir):
     assert root.find("os:LongName", ns).text == "Harbourside Archive"
     assert root.find("os:ShortName", ns).text == "Harbourside Arch"  # 16 characters at most
     assert root.find("os:Query", ns).get("searchTerms") == "typhoon"
+    images = {i.get("type"): i.text for i in root.findall("os:Image", ns)}
+    assert images["image/svg+xml"] == "https://news.example.org/search/site-logo"  # base_url
     script = client.get("/embed.js").get_data(as_text=True)
-    assert '"name": "Harbourside Archive"' in script
+    assert '"name": "Harbourside Archive", "logo": true' in script
     # without a logo there is no logo route
     plain = create_app({"INDEX_DIR": str(index_dir), "TESTING": True}).test_client()
     assert plain.get("/site-logo").status_code == 404

@@ -223,7 +223,13 @@ def _article_page_links(article: dict, q: str) -> list[tuple[int, str | None]]:
 
 @pages.get("/opensearch.xml")
 def opensearch():
-    body = render_template("opensearch.xml", base=public_base(), examples=_examples()[:1])
+    logo = Path(current_app.config.get("LOGO") or "")
+    body = render_template(
+        "opensearch.xml",
+        base=public_base(),
+        examples=_examples()[:1],
+        logo_type=LOGO_TYPES.get(logo.suffix.lower(), ""),
+    )
     return Response(body, mimetype="application/opensearchdescription+xml")
 
 
@@ -282,6 +288,7 @@ def _embed_parts() -> tuple[str, str]:
                 raise RuntimeError(f"static/embed.js lacks the marker {marker}")
         site = {
             "name": current_app.config.get("SITE_NAME") or "searchapp",
+            "logo": bool(current_app.config.get("LOGO")),
             "language": current_app.config.get("LANGUAGE") or "en",
             "strings": {lang: embed_strings(lang) for lang in LANGUAGES},
         }

@@ -82,6 +82,13 @@ def test_a_site_with_its_own_name_and_logo(pages, site_server, screenshots):
     expect(page).to_have_title("Gwadar – Harbourside Archive")
     opensearch = page.request.get(site_server.url + "/opensearch.xml").text()
     assert "<LongName>Harbourside Archive</LongName>" in opensearch
+    # the widget's footer names the site, with its logo
+    page.goto("/embed-demo")
+    footer = page.locator(".searchapp-embed__footer a.searchapp-embed__site")
+    expect(footer).to_have_text("Harbourside Archive")
+    footer_logo = footer.locator("img.searchapp-embed__logo")
+    expect(footer_logo).to_be_visible()
+    assert footer_logo.evaluate("img => img.complete && img.naturalWidth > 0")
 
 
 def test_a_browser_that_asks_for_nothing_gets_the_sites_language(pages, site_server):

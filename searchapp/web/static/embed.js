@@ -164,7 +164,15 @@
     var more = el("a", "searchapp-embed__more");
     more.hidden = true;
     var brand = el("span", null, t("search_by") + " ");
-    var home = el("a", "searchapp-embed__site", SITE.name || "searchapp");
+    var home = el("a", "searchapp-embed__site");
+    if (SITE.logo) {
+      var logo = el("img", "searchapp-embed__logo");
+      logo.src = server + "/site-logo";
+      logo.alt = "";
+      logo.width = logo.height = 16;
+      home.appendChild(logo);
+    }
+    home.appendChild(document.createTextNode(SITE.name || "searchapp"));
     home.href = server + "/" + (data.hl ? "?hl=" + encodeURIComponent(hl) : "");
     brand.appendChild(home);
     footer.appendChild(more);
