@@ -33,15 +33,24 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_helpers)
 
 
+def chosen_language() -> str | None:
+    """The request's ``?hl=`` when it names a language we have (an undecodable query string,
+    which gets a 400 page, names none)."""
+    if not has_request_context():
+        return None
+    try:
+        hl = request.args.get("hl", "")
+    except UnicodeDecodeError:
+        return None
+    return hl if hl in LANGUAGES else None
+
+
 def interface_language() -> str:
     """``?hl=``, else ``Accept-Language``, else the configured language."""
     fallback = current_app.config.get("LANGUAGE") or "en"
     if not has_request_context():
         return fallback
-    hl = request.args.get("hl", "")
-    if hl in LANGUAGES:
-        return hl
-    return request.accept_languages.best_match(LANGUAGES) or fallback
+    return chosen_language() or request.accept_languages.best_match(LANGUAGES) or fallback
 
 
 def current_language() -> str:
@@ -51,10 +60,10 @@ def current_language() -> str:
 
 def _keep_hl(endpoint: str, values: dict) -> None:
     """Links to pages carry the ``hl`` the reader chose (not API, static or embed URLs)."""
-    if not has_request_context() or endpoint == "static" or not endpoint.startswith("pages."):
+    if endpoint == "static" or not endpoint.startswith("pages."):
         return
-    hl = request.args.get("hl", "")
-    if hl in LANGUAGES and endpoint not in ("pages.embed_js", "pages.site_logo"):
+    hl = chosen_language()
+    if hl and endpoint not in ("pages.embed_js", "pages.site_logo"):
         values.setdefault("hl", hl)
 
 
@@ -71,7 +80,10 @@ def format_day(value: str | None) -> str:
 
 def switch_url(language: str) -> str:
     """The current page in another language."""
-    args = {k: v for k, v in request.args.items() if k != "hl"}
+    try:
+        args = {k: v for k, v in request.args.items() if k != "hl"}
+    except UnicodeDecodeError:
+        args = {}
     args["hl"] = language
     endpoint = request.endpoint or "pages.home"
     if not endpoint.startswith("pages."):
@@ -87,6 +99,7 @@ def _template_helpers() -> dict:
         "language_names": LANGUAGE_NAMES,
         "languages": LANGUAGES,
         "switch_url": switch_url,
+        "chosen_language": chosen_language(),
     }
 
 
