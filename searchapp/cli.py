@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -16,8 +17,15 @@ import click
 
 from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
-from searchapp.indexing import IndexingError, build_index, indexed_sources, resolved_sources
-from searchapp.searching import InvalidParameter, index_stats, search
+from searchapp.budget import QueryTooExpensive
+from searchapp.indexing import (
+    IndexingError,
+    NothingIndexed,
+    build_index,
+    indexed_sources,
+    resolved_sources,
+)
+from searchapp.searching import IndexHandle, InvalidParameter, index_stats, search
 from searchapp.store import IndexUnavailable
 from searchapp.synonyms import Synonyms
 
@@ -150,6 +158,10 @@ def run_index(
         return build_index(
             sources, index_dir, rebuild=rebuild, progress=progress, procs=procs, synonyms=synonyms
         )
+    except NothingIndexed as exc:
+        for path, reason in exc.skipped:
+            click.echo(f"skipped {path}: {reason}", err=True)
+        raise click.ClickException(str(exc)) from exc
     except IndexingError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -176,10 +188,12 @@ def search_command(
     as_json: bool,
 ) -> None:
     """Search the index and print ranked hits with highlighted snippets."""
-    index_dir = settings(config_file, index_dir=index_dir)["index_dir"]
+    conf = settings(config_file, index_dir=index_dir)
+    # One search, with the configured time budget (a handle of its own: nothing is kept).
+    handle = IndexHandle(conf["index_dir"], query_budget_ms=conf["query_budget_ms"])
     try:
-        result = search(index_dir, query, page=page, per_page=per_page, kind=kind, lang=lang)
-    except (IndexUnavailable, InvalidParameter) as exc:
+        result = search(handle, query, page=page, per_page=per_page, kind=kind, lang=lang)
+    except (IndexUnavailable, InvalidParameter, QueryTooExpensive) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -270,6 +284,25 @@ def stats_command(index_dir: Path | None, config_file: Path | None, as_json: boo
     default=None,
     help="Interface language when the browser asks for neither [default: en].",
 )
+@click.option(
+    "--trusted-host",
+    "trusted_hosts",
+    multiple=True,
+    help="A host name the server answers to (repeatable) [default: $SEARCHAPP_TRUSTED_HOSTS, "
+    "the config file, else localhost, 127.0.0.1 and --host].",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="The site's public address for absolute links [default: $SEARCHAPP_BASE_URL, "
+    "the config file].",
+)
+@click.option(
+    "--rate-limit",
+    default=None,
+    help="Requests per client, like 60/minute [default: $SEARCHAPP_RATE_LIMIT, the config "
+    "file, else none].",
+)
 def serve_command(
     index_dir: Path | None,
     config_file: Path | None,
@@ -279,6 +312,9 @@ def serve_command(
     workers: int | None,
     template_dir: Path | None,
     language: str | None,
+    trusted_hosts: tuple[str, ...],
+    base_url: str | None,
+    rate_limit: str | None,
 ) -> None:
     """Run the search app under gunicorn (builds the index first if there is none)."""
     from searchapp.serving import serve
@@ -292,7 +328,11 @@ def serve_command(
         workers=workers,
         template_dir=template_dir,
         language=language,
+        trusted_hosts=list(trusted_hosts),
+        base_url=base_url,
+        rate_limit=rate_limit,
     )
+    app_config = _web_settings(conf)
     try:
         check_serve_source(conf["index_dir"], source_dir)
         serve(
@@ -301,11 +341,37 @@ def serve_command(
             host=conf["host"],
             port=conf["port"],
             workers=conf["workers"],
-            app_config=conf.app_config(),
+            app_config=app_config,
             synonyms=Synonyms(conf["synonyms"], conf["abbreviations"]),
         )
     except (IndexingError, IndexUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def _web_settings(conf: config.Config) -> dict:
+    """The app's settings for ``serve``, checked now (a bad value is a clear message here,
+    not a traceback in a gunicorn worker). Without trusted hosts or a base URL, the server
+    answers the loopback names and the address it is served on."""
+    from searchapp.web import create_app
+    from searchapp.web.security import LOCAL_HOSTS, ConfigurationError
+
+    app_config = conf.app_config()
+    host = conf["host"]
+    if not app_config["TRUSTED_HOSTS"] and not app_config["BASE_URL"]:
+        app_config["TRUSTED_HOSTS"] = LOCAL_HOSTS + (
+            [host] if host not in ("0.0.0.0", "::", "") else []
+        )
+        if host in ("0.0.0.0", "::"):
+            click.echo(
+                "Only requests for localhost or 127.0.0.1 are answered; name the public host "
+                "with --trusted-host or --base-url.",
+                err=True,
+            )
+    try:
+        create_app({**app_config, "INDEX_DIR": os.devnull})  # checks every setting; opens nothing
+    except (ConfigurationError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+    return app_config
 
 
 def check_serve_source(index_dir: Path, source_dir: Path | None) -> None:

@@ -54,6 +54,12 @@ class Setting:
         return self.default() if callable(self.default) else self.default
 
 
+def _default_budget() -> float:
+    from searchapp.budget import DEFAULT_BUDGET_MS
+
+    return DEFAULT_BUDGET_MS
+
+
 def _default_synonyms() -> dict:
     with DEFAULT_SYNONYMS_FILE.open("rb") as file:
         return tomllib.load(file)
@@ -68,7 +74,7 @@ SETTINGS: tuple[Setting, ...] = (
             env="SEARCHAPP_LOGO"),
     Setting("base_url", "site.base_url", "url", None,
             "Public URL of the site (e.g. https://news.example.org/search/), for absolute links.",
-            env="SEARCHAPP_BASE_URL"),
+            env="SEARCHAPP_BASE_URL", option="--base-url"),
     Setting("language", "site.language", "choice", "en",
             "Interface language (en or zh) when the reader's browser asks for neither.",
             env="SEARCHAPP_LANGUAGE", option="--language", choices=LANGUAGES),
@@ -89,6 +95,16 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("cors_origins", "api.cors_origins", "origins", "*",
             "Origins allowed to call the API from browsers: * or a list.",
             env="SEARCHAPP_CORS_ORIGINS"),
+    Setting("trusted_hosts", "server.trusted_hosts", "list", [],
+            "Host names the server answers to (.example.org: any subdomain) [default: "
+            "localhost, 127.0.0.1 and the address served on, unless site.base_url is set].",
+            env="SEARCHAPP_TRUSTED_HOSTS", option="--trusted-host"),
+    Setting("rate_limit", "server.rate_limit", "str", "",
+            "Requests per client, like 60/minute (empty: no limit).",
+            env="SEARCHAPP_RATE_LIMIT", option="--rate-limit"),
+    Setting("query_budget_ms", "server.query_budget_ms", "number", _default_budget,
+            "The longest one search may take, in milliseconds of CPU time (0: no limit).",
+            env="SEARCHAPP_QUERY_BUDGET_MS"),
     Setting("host", "server.host", "str", "127.0.0.1",
             "Address `serve` listens on.", env="SEARCHAPP_HOST", option="--host"),
     Setting("port", "server.port", "int", 8000,
@@ -127,6 +143,9 @@ class Config:
         """The settings as Flask config keys (``site_name`` -> ``SITE_NAME``)."""
         out = {name.upper(): value for name, value in self.values.items()}
         out["INDEX_DIR"] = str(self.values["index_dir"])
+        out["BASE_URL"] = self.values["base_url"] or ""
+        # None: the app's default (local names only, unless a base URL is set)
+        out["TRUSTED_HOSTS"] = self.values["trusted_hosts"] or None
         return out
 
     def rows(self) -> list[tuple[str, str, str]]:
@@ -278,6 +297,15 @@ def _parse(setting: Setting, value: Any, where: str, base: Path | None, from_tex
         if not (setting.low or 0) <= value <= (setting.high or value):
             raise bad(f"from {setting.low} to {setting.high}")
         return value
+    if kind == "number":
+        if from_text and isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise bad("a number") from None
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise bad("a number, 0 or more")
+        return float(value)
     if kind == "path":
         if not isinstance(value, str | Path) or not str(value).strip():
             raise bad("a path")
@@ -346,3 +374,23 @@ def cors_origins() -> str:
 def links_setting() -> str:
     """Where result links point when an article has a URL: ``source`` or ``local``."""
     return load()["links"]
+
+
+def query_budget_ms() -> float:
+    """The longest one search may take (milliseconds; 0: no limit)."""
+    return load()["query_budget_ms"]
+
+
+def base_url() -> str:
+    """The public address of the site (for absolute links), or ``""``."""
+    return load()["base_url"] or ""
+
+
+def trusted_hosts() -> list[str]:
+    """Host names the server answers to (empty: the default)."""
+    return load()["trusted_hosts"]
+
+
+def rate_limit() -> str:
+    """Requests per client, like ``60/minute`` (``""``: no limit)."""
+    return load()["rate_limit"]

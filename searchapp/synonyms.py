@@ -56,6 +56,10 @@ class Synonyms:
         }
 
     def _expand(self, word: str) -> tuple[tuple[str, ...], ...]:
+        # Only words that have synonyms reach the cache: it holds at most len(synonyms)
+        # entries, whatever words queries bring.
+        if word not in self.synonyms:
+            return ()
         with self._lock:
             cached = self._expansions.get(word)
         if cached is None:

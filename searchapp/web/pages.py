@@ -42,6 +42,7 @@ from searchapp.searching import (
 from searchapp.web import CONTENT_SECURITY_POLICY, index_handle
 from searchapp.web.api import FILTER_PARAMS, int_param, search_params
 from searchapp.web.i18n import LANGUAGES, current_language, script_strings
+from searchapp.web.security import public_base
 
 pages = Blueprint("pages", __name__)
 
@@ -77,6 +78,10 @@ ERROR_MESSAGES = {
     "method_not_allowed": _l("This address only answers GET requests."),
     "index_unavailable": _l("The index cannot be read right now. Please try again later."),
     "internal_error": _l("An unexpected error occurred."),
+    "query_too_expensive": _l(
+        "This query took too long to answer; try fewer or more specific words."
+    ),
+    "too_many_requests": _l("Too many requests from your address; wait a moment and try again."),
 }
 
 #: Facets in the order the sidebar shows them.
@@ -120,11 +125,6 @@ def error_message(code: str, message: str) -> str:
     if current_language() == "en" or code not in ERROR_MESSAGES:
         return message
     return str(ERROR_MESSAGES[code])
-
-
-def public_base() -> str:
-    """The site's public URL without the final slash: ``site.base_url``, else as requested."""
-    return (current_app.config.get("BASE_URL") or request.url_root).rstrip("/")
 
 
 def articles_base() -> str:

@@ -8,8 +8,8 @@
  * data-hl           interface language, en or zh (default: the page's <html lang> if it is
  *                   one of them, else the server's configured language)
  * data-placeholder  placeholder of the search box
- * data-server       the searchapp server, with its path if it is mounted under one
- *                   (default: where this script was loaded from, without "/embed.js")
+ * data-server       the searchapp server, http(s) only, with its path if it is mounted under
+ *                   one (default: where this script came from, without "/embed.js")
  * data-theme        light (default), dark or auto (follows the reader's colour scheme)
  *
  * Styles live in one <style> element, every rule under .searchapp-embed; the colours are
@@ -32,11 +32,7 @@
   var script = document.currentScript;
   if (!script) return; // loaded as a module or injected oddly: nothing to configure from
   var data = script.dataset;
-  // The server is where this script came from, path included (example.org/search/embed.js).
-  var scriptUrl = new URL(script.src, location.href);
-  var server = (
-    data.server || scriptUrl.origin + scriptUrl.pathname.replace(/\/embed\.js$/, "")
-  ).replace(/\/+$/, "");
+  var server = serverBase(data.server);
   var strings = SITE.strings || {};
   var hl = pickLanguage();
   var T = strings[hl] || strings.en || {};
@@ -44,6 +40,26 @@
   var LANGS = T.langs || {};
   var perPage = Math.min(20, Math.max(1, parseInt(data.perPage, 10) || 5));
   var counter = (window.__searchappEmbeds = (window.__searchappEmbeds || 0) + 1);
+
+  /** The server's base URL: data-server if it is an http(s) URL, else where this script
+   * came from, path included (example.org/search/embed.js: example.org/search); a
+   * javascript: or data: "server" would run in the page when a link is used. */
+  function serverBase(value) {
+    var src = new URL(script.src, location.href);
+    var own = (src.origin + src.pathname.replace(/\/embed\.js$/, "")).replace(/\/+$/, "");
+    if (!value) return own;
+    var url;
+    try {
+      url = new URL(value, location.href);
+    } catch (e) {
+      url = null;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      if (window.console) console.warn("searchapp embed: data-server must be an http(s) URL");
+      return own;
+    }
+    return (url.origin + url.pathname).replace(/\/+$/, "");
+  }
 
   function pickLanguage() {
     var wanted = [data.hl, document.documentElement.lang, SITE.language, "en"];
