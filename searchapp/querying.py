@@ -14,6 +14,7 @@ from itertools import islice
 
 from whoosh import qparser, query
 
+from searchapp import settings
 from searchapp.analysis import analyze, cjk_bigrams, fold_text, has_cjk
 from searchapp.synonyms import expand_phrase_synonyms, synonym_queries
 
@@ -69,12 +70,15 @@ class BoundedWildcard(_Bounded, query.Wildcard):
 
 
 class BoundedFuzzyTerm(_Bounded, query.FuzzyTerm):
-    """A fuzzy term with edit distance at most 2, a 1-character prefix, bounded expansions."""
+    """A fuzzy term with bounded edit distance, prefix and expansions (see settings)."""
 
     def _btexts(self, ixreader):
-        self.maxdist = max(0, min(self.maxdist, 2))
+        rules = settings.current()
+        self.maxdist = max(0, min(self.maxdist, rules.fuzzy_max_distance))
         # Terms sharing a 2-letter prefix are compared (1 for short words): a bounded scan.
-        self.prefixlength = max(2 if len(self.text) >= 5 else 1, self.prefixlength)
+        short = len(self.text) < rules.fuzzy_short_word
+        prefix = rules.fuzzy_prefix_short if short else rules.fuzzy_prefix
+        self.prefixlength = max(prefix, self.prefixlength)
         return super()._btexts(ixreader)
 
 
@@ -94,7 +98,9 @@ def cjk_run_query(run: str, boost: float = 1.0, relaxed: bool = False) -> query.
     if len(words) == 1:
         by_words: query.Query = query.Term("text", words[0])
     elif relaxed:
-        return query.Or([query.Term("text", w) for w in words], boost=boost, scale=0.9)
+        return query.Or(
+            [query.Term("text", w) for w in words], boost=boost, scale=settings.current().or_scale
+        )
     else:
         by_words = query.And([query.Term("text", w) for w in words])
     grams = [g for g, _, _ in cjk_bigrams(run)]
@@ -130,7 +136,8 @@ class SearchQueryParser(qparser.QueryParser):
     """
 
     def __init__(self, schema, relaxed: bool = False):
-        group = qparser.OrGroup.factory(0.9) if relaxed else qparser.AndGroup
+        scale = settings.current().or_scale
+        group = qparser.OrGroup.factory(scale) if relaxed else qparser.AndGroup
         super().__init__(DEFAULT_FIELD, schema, group=group)
         self.relaxed = relaxed
         # "-" and "+" are operators only at the start of a word: "high-speed" is one word.
@@ -180,7 +187,7 @@ class SearchQueryParser(qparser.QueryParser):
         if len(parts) == 1:
             combined = parts[0]
         elif self.relaxed:
-            combined = query.Or(parts, scale=0.9)
+            combined = query.Or(parts, scale=settings.current().or_scale)
         else:
             combined = query.And(parts)
         synonyms = synonym_queries(text)

@@ -26,8 +26,8 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import terms as term_queries
 from whoosh.util.numeric import byte_to_length
 
-K1 = 1.2
-B = 0.75
+from searchapp import settings
+
 #: Values per facet in a response (most frequent first); sections can number thousands.
 FACET_LIMIT = 20
 #: Decoded posting lists kept per searcher (bytes): the words of instant search repeat.
@@ -65,6 +65,7 @@ class QueryEvaluator:
         self.segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
         self.doc_count = searcher.doc_count_all()
         self.facet_fields = facet_fields
+        self.settings = settings.current()  # cached scores depend on them: fixed per searcher
         self.live = np.ones(self.doc_count, dtype=bool)
         for reader, offset in self.segments:
             if reader.has_deletions():
@@ -192,8 +193,9 @@ class QueryEvaluator:
         doc_freq = self.reader.doc_frequency(fieldname, btext)
         idf = math.log(self.doc_count / (doc_freq + 1)) + 1
         lengths = self.lengths(fieldname)[ids]
-        norm = K1 * ((1 - B) + B * lengths / self.avg_length(fieldname))
-        scores = idf * (weights * (K1 + 1)) / (weights + norm)
+        k1, b = self.settings.bm25_k1, self.settings.bm25_b
+        norm = k1 * ((1 - b) + b * lengths / self.avg_length(fieldname))
+        scores = idf * (weights * (k1 + 1)) / (weights + norm)
         return Matches(ids, scores)
 
     def _and(self, children: list[Matches]) -> Matches:

@@ -12,6 +12,7 @@ import re
 
 from whoosh import query
 
+from searchapp import settings
 from searchapp.analysis import analyze, fold_text
 
 SYNONYMS: dict[str, list[str]] = {
@@ -49,9 +50,6 @@ _PHRASE_RE = re.compile(
     re.IGNORECASE,
 )
 
-#: Synonyms count less than the words typed, so an exact match ranks first.
-SYNONYM_BOOST = 0.5
-
 
 @functools.cache
 def _expansions(word: str) -> tuple[tuple[str, ...], ...]:
@@ -61,13 +59,14 @@ def _expansions(word: str) -> tuple[tuple[str, ...], ...]:
 def synonym_queries(word: str, fieldname: str = "text") -> list[query.Query]:
     """Phrase queries for the synonyms of one query word (empty when it has none)."""
     queries: list[query.Query] = []
+    weight = settings.current().synonym_weight  # less than the words typed: exact first
     for words in _expansions(fold_text(word).strip()):
         if not words:
             continue
         if len(words) == 1:
-            queries.append(query.Term(fieldname, words[0], boost=SYNONYM_BOOST))
+            queries.append(query.Term(fieldname, words[0], boost=weight))
         else:
-            queries.append(query.Phrase(fieldname, list(words), boost=SYNONYM_BOOST))
+            queries.append(query.Phrase(fieldname, list(words), boost=weight))
     return queries
 
 
