@@ -44,6 +44,9 @@ class ArticleSpec:
     #: What each block belongs to, for relevance judgements that survive a rebuild:
     #: ``deb:en:<package>``, ``deb:zh:<package>`` or ``man:<locale>:<page>.<section>``.
     units: list[str] | None = None
+    #: The title's unit: a man page's title is its name line, so it belongs to the page; a
+    #: package article's title only lists the first and last package.
+    title_unit: str | None = None
 
     @property
     def date(self) -> str:
@@ -57,8 +60,9 @@ class ArticleSpec:
         return f"{self.date}-{self.slug}.txt"
 
     def chunk_units(self) -> list[str]:
-        """The unit of every chunk: the title's is ``title:<slug>``, then each block's."""
-        return [f"title:{self.slug}", *(self.units or [self.slug] * len(self.blocks))]
+        """The unit of every chunk: the title's, then each block's."""
+        title = self.title_unit or f"title:{self.slug}"
+        return [title, *(self.units or [self.slug] * len(self.blocks))]
 
     def chunk_texts(self) -> list[str]:
         """The chunks searchapp makes of this article: the title, then every block."""
@@ -132,7 +136,7 @@ def manpage_article(page: sources.ManPage) -> ArticleSpec:
     source = f"manpages-zh {page.locale}, section {page.section}"
     unit = f"man:{page.locale}:{page.name}.{page.section}"
     blocks = [text for _, text in page.blocks]
-    return ArticleSpec(slug, source, page.title, blocks, [unit] * len(blocks))
+    return ArticleSpec(slug, source, page.title, blocks, [unit] * len(blocks), unit)
 
 
 def _count(articles: Iterable[ArticleSpec]) -> tuple[int, int]:
