@@ -9,6 +9,7 @@ the parser cannot make sense of is searched as plain words, never an error.
 
 from __future__ import annotations
 
+import copy
 import re
 from itertools import islice
 
@@ -108,6 +109,7 @@ def cjk_run_query(run: str, boost: float = 1.0, relaxed: bool = False) -> query.
         by_grams = query.Term("cjk", grams[0])
     else:
         by_grams = query.Phrase("cjk", grams, slop=1)
+    by_grams.boost = settings.current().bigram_weight
     return query.Or([by_words, by_grams], boost=boost)
 
 
@@ -193,6 +195,25 @@ class SearchQueryParser(qparser.QueryParser):
         return combined
 
 
+def with_context(q: query.Query, weight: float) -> query.Query:
+    """Let every word of ``q`` also match the chunk's section heading, at ``weight``.
+
+    A passage is about what its heading says: ``remote desktop viewer`` finds the paragraph
+    under ``xtightvncviewer - virtual network computing client`` even when the paragraph never
+    says "viewer". Phrases stay in the text, and so do Chinese words: a Chinese section
+    heading (``描述``, ``选项``) names a kind of section, not its subject.
+    """
+    if weight <= 0:
+        return q
+    if isinstance(q, query.Term) and q.fieldname == DEFAULT_FIELD and not has_cjk(q.text):
+        heading = query.Term("heading", q.text, boost=weight)
+        return query.Or([query.Term(q.fieldname, q.text), heading], boost=q.boost)
+    if isinstance(q, query.And | query.Or) and not isinstance(q, query.Phrase):
+        q = copy.copy(q)
+        q.subqueries = [with_context(child, weight) for child in q.subqueries]
+    return q
+
+
 def parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
     """Parse ``text``; fall back to plain words when the syntax is broken or too deep."""
     text = clean_query_text(text)
@@ -232,6 +253,8 @@ def relax_to_any(relaxed_parser: SearchQueryParser, text: str) -> query.Query | 
     if len(text.split()) < 2 and not has_cjk(text):
         return None
     parsed = parse_user_query(relaxed_parser, text)
+    if isinstance(parsed, query.Or) and not getattr(parsed, "scale", None):
+        parsed.scale = settings.current().or_scale  # Whoosh's OrGroup drops its scale
     return None if _is_empty(parsed) else parsed
 
 

@@ -107,6 +107,16 @@ class QueryEvaluator:
         mask[self._eval(q).ids] = True
         return mask & self.live
 
+    def lift(self, found: Matches, ahead: Matches) -> Matches:
+        """``found`` with the documents of ``ahead`` ranked before all others (by their
+        ``ahead`` scores); the set of documents is ``found``'s."""
+        _, ia, ib = np.intersect1d(found.ids, ahead.ids, assume_unique=True, return_indices=True)
+        if not len(ia):
+            return found
+        scores = found.scores.copy()
+        scores[ia] = ahead.scores[ib] + (scores.max() - ahead.scores[ib].min() + 1.0)
+        return Matches(found.ids, scores)
+
     def top(self, found: Matches, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best (docnums, scores), best first; ties go to the earlier document."""
         ids, scores = found.ids, found.scores
@@ -233,7 +243,14 @@ class QueryEvaluator:
         all_scores = np.concatenate([c.scores for c in children])
         ids, inverse = np.unique(all_ids, return_inverse=True)
         scores = np.bincount(inverse, weights=all_scores, minlength=len(ids))
-        if scale:
+        if scale and self.settings.coverage_power:
+            # IDF-weighted coverage: one rare word must not beat three common ones.
+            weight = np.array([c.scores.max() for c in children])
+            covered = np.bincount(
+                inverse, weights=np.repeat(weight, [len(c) for c in children]), minlength=len(ids)
+            )
+            scores = scores * (covered / weight.sum()) ** self.settings.coverage_power
+        elif scale:
             # Whoosh's coordination bonus (CoordMatcher): favour documents matching more parts.
             count = len(children)
             matched = np.bincount(inverse, minlength=len(ids))

@@ -47,7 +47,19 @@ class RankingSettings:
     or_scale: float = 0.9
     #: Weight of a query word found in the chunk's section heading (context), added to its
     #: score in the text; 0 searches the text alone.
-    heading_weight: float = 0.0
+    heading_weight: float = 0.5
+    #: Weight of a Chinese run's character bigrams (the safety net under jieba's words).
+    bigram_weight: float = 1.0
+    #: In an any-word query, scores are multiplied by the share of the query's words a chunk
+    #: matches, each word weighed by its best score (so by its IDF), to this power; 0 keeps
+    #: Whoosh's coordination bonus instead.
+    coverage_power: float = 0.0
+    #: A plain query of at least this many distinct words (a sentence rather than keywords)
+    #: is ranked as an any-word query from the start; 0 always asks for all the words first.
+    describe_from_words: int = 3
+    #: ... but only when fewer chunks than this have all its words (plenty of all-word
+    #: matches means the words belong together; a few means they met by accident).
+    describe_below: int = 10
     #: Fuzzy terms (``word~``): edit distance at most this, sharing their first letters
     #: (``fuzzy_prefix``, or ``fuzzy_prefix_short`` for words shorter than
     #: ``fuzzy_short_word``).
