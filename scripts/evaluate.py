@@ -315,6 +315,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--fresh-peers", action="store_true", help="rerun the peers instead of their cache"
     )
+    parser.add_argument(
+        "--write-sample",
+        type=Path,
+        metavar="DIR",
+        help="with --corpus large: write the test's small sample of the corpus into DIR",
+    )
     args = parser.parse_args(argv)
     if args.corpus == "large":
         return main_large(parser, args)
@@ -357,6 +363,10 @@ def main_large(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
     if set(systems) - set(judged.SYSTEMS):
         parser.error(f"--systems: choose from {', '.join(judged.SYSTEMS)}")
     queries_file = args.queries or LARGE_QUERIES_FILE
+    if args.write_sample:
+        judged.ensure_corpus(args.data)
+        print(judged.write_sample(args.data, queries_file, args.write_sample))
+        return 0
     report = judged.run(queries_file, args.data, systems, fresh_peers=args.fresh_peers)
     if args.json:
         out = {

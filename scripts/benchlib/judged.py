@@ -382,3 +382,81 @@ def format_misses(report: dict, queries: list[JudgedQuery], system: str = "searc
         lines.append(f"{q.id} [{q.type}{', held-out' if q.heldout else ''}] {q.q!r}: {where}")
         lines.append(f"    got: {got}")
     return "\n".join(lines) if lines else "(no misses)"
+
+
+def write_sample(
+    data_dir: Path,
+    queries_file: Path,
+    dest: Path,
+    per_lang: int = 16,
+    max_file_bytes: int = 8_000,
+    seed: int = 7,
+) -> dict:
+    """Write a small corpus drawn from the large one, for a fast test (``tests/fixtures/``).
+
+    For ``per_lang`` queries per language (seeded): every article holding a judged unit, and
+    the articles of the peers' top 10 (hard distractors), skipping files over
+    ``max_file_bytes``. Writes the article files into ``dest`` and ``<dest>.json`` beside it
+    (the query ids and each chunk's unit, as runs by article id).
+    """
+    queries = load_queries(queries_file)
+    rng = random.Random(seed)
+    chosen = []
+    for lang in ("en", "zh"):
+        group = [q for q in queries if q.lang == lang]
+        chosen += rng.sample(group, per_lang)
+    records = [json.loads(line) for line in open(data_dir / "chunks.jsonl", encoding="utf-8")]
+    by_unit: dict[str, set[str]] = {}
+    for r in records:
+        by_unit.setdefault(r["unit"], set()).add(r["file"])
+    file_of_id = {f"{r['file'][:-4]}:{r['id'].rsplit(':', 1)[1]}": r["file"] for r in records}
+    files: set[str] = set()
+    for q in chosen:
+        for unit in q.relevant:
+            files |= by_unit.get(unit, set())
+        for peer in ("fts5-jieba", "fts5"):
+            cache = data_dir / "eval" / f"{peer}.json"
+            if cache.exists():
+                result = json.loads(cache.read_text(encoding="utf-8"))["result"]
+                for p in result["per_query"]:
+                    if p["id"] == q.id:
+                        files |= {file_of_id[i] for i in p["top_ids"] if i in file_of_id}
+    corpus_dir = data_dir / "corpus"
+    files = {f for f in files if (corpus_dir / f).stat().st_size <= max_file_bytes}
+    dest.mkdir(parents=True, exist_ok=True)
+    units: dict[str, list[str]] = {}
+    for r in records:
+        if r["file"] in files:
+            units.setdefault(r["file"][:-4], []).append(r["unit"])
+    for name in sorted(files):
+        (dest / name).write_bytes((corpus_dir / name).read_bytes())
+    kept = [q.id for q in chosen if any(u in q.relevant for us in units.values() for u in us)]
+    runs = {name: _runs(us) for name, us in units.items()}
+    sample = {"queries": sorted(kept), "units": runs}
+    (dest.parent / f"{dest.name}.json").write_text(
+        json.dumps(sample, ensure_ascii=False, indent=0, sort_keys=True), encoding="utf-8"
+    )
+    return {"files": len(files), "queries": len(kept)}
+
+
+def _runs(units: list[str]) -> list[list]:
+    """``[unit, count]`` runs of consecutive chunks (a unit's chunks are consecutive)."""
+    runs: list[list] = []
+    for unit in units:
+        if runs and runs[-1][0] == unit:
+            runs[-1][1] += 1
+        else:
+            runs.append([unit, 1])
+    return runs
+
+
+def sample_units(sample: dict) -> dict[str, str]:
+    """``{"<article id>:<position>": unit}`` from a sample's runs."""
+    out = {}
+    for article, runs in sample["units"].items():
+        position = 0
+        for unit, count in runs:
+            for _ in range(count):
+                out[f"{article}:{position}"] = unit
+                position += 1
+    return out
