@@ -21,6 +21,7 @@ HIT_KEYS = {
     "text",
     "snippet",
     "url",
+    "source_url",
     "photographer",
     "photo_date",
 }

@@ -315,7 +315,11 @@
 
     function articleUrl(articleId, q, position) {
       const path = String(articleId).split("/").map(encodeURIComponent).join("/");
-      const query = q.trim() ? "?" + new URLSearchParams({ q: q.trim() }) : "";
+      const params = new URLSearchParams(q.trim() ? { q: q.trim() } : {});
+      // a long article is shown 200 chunks a page (searching.ARTICLE_PAGE_CHUNKS)
+      const page = Math.floor((position || 0) / 200) + 1;
+      if (page > 1) params.set("page", String(page));
+      const query = params.toString() ? "?" + params : "";
       return "/articles/" + path + query + "#chunk-" + position;
     }
 
@@ -461,7 +465,10 @@
         meta.append(el("span", null, "Published ", el("time", { datetime: hit.date }, hit.date)));
       }
       meta.append(el("span", null, langLabel(hit.lang)));
-      const href = articleUrl(hit.article_id, marked, hit.position);
+      // the original page when the server links there (it is an http(s) URL from the index)
+      const href = labels.links === "source" && /^https?:\/\//i.test(hit.source_url || "")
+        ? hit.source_url
+        : articleUrl(hit.article_id, marked, hit.position);
       // a title or heading is itself the link, highlighted; other passages get a snippet
       const isTitle = kind === "title" || kind === "heading";
       return el("li", { class: "hit kind-" + kind },

@@ -16,6 +16,9 @@
   "use strict";
 
   var CSS = /*@embed-css*/"";
+  // "source": a result links to its article's original page when it has one; "local": to
+  // the article page on this server. Set by the server when it sends this script.
+  var LINKS = /*@links*/"source";
   var STYLE_ID = "searchapp-embed-style";
   var DEBOUNCE_MS = 150;
   var KINDS = {
@@ -87,8 +90,12 @@
   }
 
   function articleUrl(hit, q) {
+    if (LINKS === "source" && /^https?:\/\//i.test(hit.source_url || "")) return hit.source_url;
     var path = String(hit.article_id).split("/").map(encodeURIComponent).join("/");
-    return server + "/articles/" + path + "?q=" + encodeURIComponent(q) + "#chunk-" + hit.position;
+    // a long article is shown 200 chunks a page (searching.ARTICLE_PAGE_CHUNKS)
+    var page = Math.floor((hit.position || 0) / 200) + 1;
+    return server + "/articles/" + path + "?q=" + encodeURIComponent(q) +
+      (page > 1 ? "&page=" + page : "") + "#chunk-" + hit.position;
   }
 
   function build(container) {
