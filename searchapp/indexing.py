@@ -23,6 +23,7 @@ import json
 import multiprocessing
 import os
 import queue
+import secrets
 import shutil
 import time
 from collections import Counter
@@ -42,6 +43,7 @@ from searchapp.sources import (
     Walk,
     read_source,
     walk_sources,
+    warm_up_readers,
 )
 from searchapp.sources.errors import UnreadableArticle
 from searchapp.sources.records import Article, Chunk
@@ -54,6 +56,7 @@ from searchapp.store import (  # noqa: F401  (IndexUnavailable is re-exported fo
     current_build,
     read_manifest,
 )
+from searchapp.synonyms import Synonyms, default_synonyms
 from searchapp.whoosh_compat import join_segments
 
 
@@ -100,6 +103,14 @@ def source_files(source_dirs: Iterable[Path]) -> Walk:
     return walk_sources([Path(s) for s in source_dirs])
 
 
+class NothingIndexed(IndexingError):
+    """Every file was skipped: the run changes nothing rather than leave an empty index."""
+
+    def __init__(self, message: str, skipped: list[tuple[str, str]]):
+        super().__init__(message)
+        self.skipped = skipped
+
+
 class SourcesChanged(IndexingError):
     """The index was built from other folders, and this run would remove articles from it."""
 
@@ -133,14 +144,18 @@ def build_index(
     rebuild: bool = False,
     progress: ProgressFn | None = None,
     procs: int | None = None,
+    synonyms: Synonyms | None = None,
 ) -> IndexReport:
     """Index the article files of ``source_dirs`` into ``index_dir``.
 
     Incremental unless ``rebuild``: only files whose content changed are read again and
     articles whose file is gone are removed. Refuses, leaving the index as it was, a source
     with no indexable file and (without ``rebuild``) other folders than the index was built
-    from when that would remove articles. Returns what was done.
+    from when that would remove articles. ``synonyms`` (default: the built-in ones) are
+    recorded in the build for its searchers; a change makes a new build even when no file
+    changed. Returns what was done.
     """
+    synonyms_data = (synonyms or default_synonyms()).as_data()
     started = time.perf_counter()
     procs = procs or default_procs()
     if isinstance(source_dirs, str | Path):
@@ -161,6 +176,7 @@ def build_index(
     with _exclusive_lock(index_dir):
         previous = current_build(index_dir)
         old_articles: dict[str, dict] = {}
+        synonyms_changed = False
         old_files: dict[str, dict] = {}
         if previous is not None and not rebuild:
             try:
@@ -175,6 +191,10 @@ def build_index(
                 else:
                     _check_readable(previous)
                     old_articles = manifest["articles"]
+                    old_synonyms = manifest.get("synonyms") or default_synonyms().as_data()
+                    if old_synonyms != synonyms_data:
+                        report.notes.append("synonyms changed: the new build uses them")
+                        synonyms_changed = True
                     old_files = manifest["files"]
                     _check_same_sources(manifest, source_dirs, files, report)
             except SourcesChanged:
@@ -218,7 +238,7 @@ def build_index(
             len(old_files.get(k, {}).get("articles", ())) for k in unchanged_files
         )
 
-        if not rebuild and not to_read and not removed_files:
+        if not rebuild and not to_read and not removed_files and not synonyms_changed:
             stats = read_manifest(previous)["stats"]
             report.articles, report.chunks = stats["articles"], stats["chunks"]
             report.build = previous.name
@@ -233,7 +253,9 @@ def build_index(
                 claimed.setdefault(source.article_id, key)
         plan = _Plan(files, hashes, to_read, removed_files, old_files, claimed)
 
-        build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
+        # A timestamp and a random part: unique, and it says nothing about this machine (the
+        # build id is public in /healthz; it once held the indexer's process id).
+        build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{secrets.token_hex(4)}"
         tmp_dir = index_dir / BUILDS / (build_id + ".tmp")
         final_dir = index_dir / BUILDS / build_id
         try:
@@ -242,6 +264,12 @@ def build_index(
             )
             outcome.merge_into(report)
             articles, manifest_files = _merge_manifest(plan, old_articles, outcome, rebuild)
+            if not articles:
+                raise NothingIndexed(
+                    f"none of the {len(files)} files in {', '.join(map(str, source_dirs))} "
+                    "could be indexed (see the messages above); the index was not changed",
+                    report.skipped,
+                )
             stats = _stats(articles)
             manifest = {
                 "schema_version": SCHEMA_VERSION,
@@ -252,6 +280,7 @@ def build_index(
                 "files": manifest_files,
                 "articles": articles,
                 "stats": stats,
+                "synonyms": synonyms_data,
             }
             _write_json(tmp_dir / MANIFEST, manifest)
             os.rename(tmp_dir, final_dir)
@@ -546,6 +575,8 @@ def _parallel_build(
     alone decides between two objects with the same id.
     """
     analyze("预热 warm-up", mode="index")  # load jieba once, before forking
+    if any(plan.files[k].format != "txt" for k in plan.to_read):
+        warm_up_readers()  # and trafilatura (a second per process otherwise)
     tmp_dir.mkdir(parents=True)
     schema = build_schema()
     whoosh_index.create_in(str(tmp_dir), schema).close()

@@ -117,12 +117,9 @@ def variant(**changes) -> RankingSettings:
 
 
 def synonyms_fingerprint() -> str:
-    from searchapp import synonyms
+    from searchapp.synonyms import default_synonyms
 
-    data = {
-        "synonyms": getattr(synonyms, "SYNONYMS", {}),
-        "phrases": getattr(synonyms, "PHRASE_ABBREVIATIONS", {}),
-    }
+    data = default_synonyms().as_data()
     text = json.dumps(data, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
