@@ -25,6 +25,7 @@ from whoosh import query
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import terms as term_queries
 
+from searchapp import settings
 from searchapp.budget import check, checked
 from searchapp.caches import ENTRY_OVERHEAD, BoundedCache
 from searchapp.whoosh_compat import (
@@ -40,8 +41,6 @@ log = logging.getLogger(__name__)
 #: Query types evaluated by Whoosh's own matcher since start-up (see ``_with_whoosh``).
 SLOW_PATH: Counter[str] = Counter()
 
-K1 = 1.2
-B = 0.75
 #: Values per facet in a response (most frequent first); sections can number thousands.
 FACET_LIMIT = 20
 #: Decoded posting lists kept per searcher (bytes, and entries): the words of instant search
@@ -81,6 +80,7 @@ class QueryEvaluator:
         self.segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
         self.doc_count = searcher.doc_count_all()
         self.facet_fields = facet_fields
+        self.settings = settings.current()  # cached scores depend on them: fixed per searcher
         self.live = np.ones(self.doc_count, dtype=bool)
         for reader, offset in self.segments:
             if reader.has_deletions():
@@ -108,6 +108,16 @@ class QueryEvaluator:
         mask = np.zeros(self.doc_count, dtype=bool)
         mask[self._eval(q).ids] = True
         return mask & self.live
+
+    def lift(self, found: Matches, ahead: Matches) -> Matches:
+        """``found`` with the documents of ``ahead`` ranked before all others (by their
+        ``ahead`` scores); the set of documents is ``found``'s."""
+        _, ia, ib = np.intersect1d(found.ids, ahead.ids, assume_unique=True, return_indices=True)
+        if not len(ia):
+            return found
+        scores = found.scores.copy()
+        scores[ia] = ahead.scores[ib] + (scores.max() - ahead.scores[ib].min() + 1.0)
+        return Matches(found.ids, scores)
 
     def top(self, found: Matches, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best (docnums, scores), best first; ties go to the earlier document."""
@@ -199,8 +209,9 @@ class QueryEvaluator:
         doc_freq = self.reader.doc_frequency(fieldname, btext)
         idf = math.log(self.doc_count / (doc_freq + 1)) + 1
         lengths = self.lengths(fieldname)[ids]
-        norm = K1 * ((1 - B) + B * lengths / self.avg_length(fieldname))
-        scores = idf * (weights * (K1 + 1)) / (weights + norm)
+        k1, b = self.settings.bm25_k1, self.settings.bm25_b
+        norm = k1 * ((1 - b) + b * lengths / self.avg_length(fieldname))
+        scores = idf * (weights * (k1 + 1)) / (weights + norm)
         return Matches(ids, scores)
 
     def _and(self, children: list[Matches]) -> Matches:
@@ -227,7 +238,14 @@ class QueryEvaluator:
         all_scores = np.concatenate([c.scores for c in children])
         ids, inverse = np.unique(all_ids, return_inverse=True)
         scores = np.bincount(inverse, weights=all_scores, minlength=len(ids))
-        if scale:
+        if scale and self.settings.coverage_power:
+            # IDF-weighted coverage: one rare word must not beat three common ones.
+            weight = np.array([c.scores.max() for c in children])
+            covered = np.bincount(
+                inverse, weights=np.repeat(weight, [len(c) for c in children]), minlength=len(ids)
+            )
+            scores = scores * (covered / weight.sum()) ** self.settings.coverage_power
+        elif scale:
             # Whoosh's coordination bonus (CoordMatcher): favour documents matching more parts.
             count = len(children)
             matched = np.bincount(inverse, minlength=len(ids))

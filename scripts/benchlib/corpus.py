@@ -41,6 +41,12 @@ class ArticleSpec:
     source: str
     title: str
     blocks: list[str]
+    #: What each block belongs to, for relevance judgements that survive a rebuild:
+    #: ``deb:en:<package>``, ``deb:zh:<package>`` or ``man:<locale>:<page>.<section>``.
+    units: list[str] | None = None
+    #: The title's unit: a man page's title is its name line, so it belongs to the page; a
+    #: package article's title only lists the first and last package.
+    title_unit: str | None = None
 
     @property
     def date(self) -> str:
@@ -52,6 +58,11 @@ class ArticleSpec:
     def filename(self) -> str:
         """``YYYY-MM-DD-slug.txt`` like the bundled article."""
         return f"{self.date}-{self.slug}.txt"
+
+    def chunk_units(self) -> list[str]:
+        """The unit of every chunk: the title's, then each block's."""
+        title = self.title_unit or f"title:{self.slug}"
+        return [title, *(self.units or [self.slug] * len(self.blocks))]
 
     def chunk_texts(self) -> list[str]:
         """The chunks searchapp makes of this article: the title, then every block."""
@@ -112,8 +123,9 @@ def package_articles(packages: Iterable[sources.Package], lang: str) -> list[Art
                 source = f"Debian package descriptions, section {section}"
                 title = f"Debian {section} packages from {first} to {last}"
             blocks = [b for pkg in group for b in package_blocks(pkg)]
+            units = [f"deb:{lang}:{pkg.name}" for pkg in group for _ in package_blocks(pkg)]
             slug = f"debian-{lang}-{_slug(section)}-{_slug(first)}"
-            articles.append(ArticleSpec(slug, source, title, blocks))
+            articles.append(ArticleSpec(slug, source, title, blocks, units))
     return articles
 
 
@@ -122,7 +134,9 @@ def manpage_article(page: sources.ManPage) -> ArticleSpec:
     locale = page.locale.replace("_", "-").lower()
     slug = f"man-{locale}-{_slug(page.name)}-{_slug(page.section)}"
     source = f"manpages-zh {page.locale}, section {page.section}"
-    return ArticleSpec(slug, source, page.title, [text for _, text in page.blocks])
+    unit = f"man:{page.locale}:{page.name}.{page.section}"
+    blocks = [text for _, text in page.blocks]
+    return ArticleSpec(slug, source, page.title, blocks, [unit] * len(blocks), unit)
 
 
 def _count(articles: Iterable[ArticleSpec]) -> tuple[int, int]:
@@ -183,6 +197,7 @@ def write_corpus(articles: list[ArticleSpec], data_dir: Path) -> dict:
     with open(chunks_path.with_suffix(".tmp"), "w", encoding="utf-8") as out:
         for art in articles:
             (tmp / art.filename).write_text(art.render(), encoding="utf-8")
+            units = art.chunk_units()
             for pos, text in enumerate(art.chunk_texts()):
                 lang = chunk_lang(text)
                 total += 1
@@ -191,6 +206,8 @@ def write_corpus(articles: list[ArticleSpec], data_dir: Path) -> dict:
                 record = {
                     "id": f"{art.slug}:{pos}",
                     "article": art.slug,
+                    "file": art.filename,
+                    "unit": units[pos],
                     "lang": lang,
                     "text": text,
                 }
