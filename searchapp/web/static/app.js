@@ -465,10 +465,16 @@
         meta.append(el("span", null, "Published ", el("time", { datetime: hit.date }, hit.date)));
       }
       meta.append(el("span", null, langLabel(hit.lang)));
-      // the original page when the server links there (it is an http(s) URL from the index)
-      const href = labels.links === "source" && /^https?:\/\//i.test(hit.source_url || "")
-        ? hit.source_url
-        : articleUrl(hit.article_id, marked, hit.position);
+      // the original page when the server links there (it is an http(s) URL from the index);
+      // the other link goes in the meta line, as on the server-rendered page
+      const local = articleUrl(hit.article_id, marked, hit.position);
+      const original = /^https?:\/\//i.test(hit.source_url || "") ? hit.source_url : null;
+      const href = labels.links === "source" && original ? original : local;
+      if (original) {
+        meta.append(labels.links === "source"
+          ? el("a", { class: "hit-alt-link", href: local }, "Archive copy")
+          : el("a", { class: "hit-alt-link", href: original, rel: "noopener noreferrer" }, "Original"));
+      }
       // a title or heading is itself the link, highlighted; other passages get a snippet
       const isTitle = kind === "title" || kind === "heading";
       return el("li", { class: "hit kind-" + kind },
