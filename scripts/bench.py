@@ -507,25 +507,28 @@ def run_scale(args: argparse.Namespace) -> int:
     """``--scale``: the growth curve over ``--sizes``, printed as one table."""
     started = time.perf_counter()
     points = []
+    revision = searchapp_revision(args.searchapp_src)
     try:
         for size in args.sizes:
             points.append(scale_point(args, size))
+            if args.json:  # after each size, so a long run that is stopped keeps its points
+                payload = {"settings": vars(args), "revision": revision, "points": points}
+                args.json.write_text(
+                    json.dumps(payload, indent=2, ensure_ascii=False, default=str),
+                    encoding="utf-8",
+                )
     except SourceMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     minutes = (time.perf_counter() - started) / 60
     print()
     print(
-        f"growth curve: searchapp revision {searchapp_revision(args.searchapp_src)}; "
+        f"growth curve: searchapp revision {revision}; "
         f"{args.queries} queries; {args.workers} workers; {args.clients} clients for req/s; "
         f"{os.cpu_count()} CPUs; {minutes:.1f} minutes"
     )
     print(report.scale_table(points, args.clients))
     if args.json:
-        payload = {"settings": vars(args), "points": points}
-        args.json.write_text(
-            json.dumps(payload, indent=2, ensure_ascii=False, default=str), encoding="utf-8"
-        )
         print(f"\nresults written to {args.json}")
     return 0
 
