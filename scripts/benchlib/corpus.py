@@ -227,11 +227,68 @@ def write_corpus(articles: list[ArticleSpec], data_dir: Path) -> dict:
     return manifest
 
 
-def build_corpus(data_dir: Path, target_chunks: int, fetch: bool = False) -> dict:
-    """Fetch/cache the sources, choose articles and write them; returns the manifest."""
+def edition(art: ArticleSpec, number: int) -> ArticleSpec:
+    """A lightly changed copy of ``art`` (an archive's later edition of the same story).
+
+    Another slug (so another date and file), the title marked with the edition, the blocks
+    rotated by ``number`` and, in articles of 3+ blocks, one block left out: same vocabulary,
+    different documents, lengths and neighbours.
+    """
+    zh = bool(_CJK_RE.search(art.title))
+    title = f"{art.title}（第 {number + 1} 版）" if zh else f"{art.title} (edition {number + 1})"
+    blocks = list(art.blocks)
+    if blocks:
+        shift = number % len(blocks)
+        blocks = blocks[shift:] + blocks[:shift]
+    if len(blocks) >= 3:
+        del blocks[number % len(blocks)]
+    return ArticleSpec(f"{art.slug}-e{number + 1}", art.source, title, blocks)
+
+
+def grow_articles(articles: list[ArticleSpec], target_chunks: int) -> list[ArticleSpec]:
+    """Add editions of ``articles`` until there are ``target_chunks`` chunks, ~25% Chinese.
+
+    The real text runs out near 200,000 chunks (Chinese much earlier), so a larger archive
+    repeats it with light changes (:func:`edition`), Chinese first until its share is back to
+    ``ZH_SHARE``. Deterministic: editions are made in the order of the given articles.
+    """
+    total, zh = _count(articles)
+    if total >= target_chunks:
+        return articles
+    counts = [_count([a]) for a in articles]
+    zh_pool = [a for a, (n, z) in zip(articles, counts, strict=True) if 2 * z > n]
+    en_pool = [a for a, (n, z) in zip(articles, counts, strict=True) if 2 * z <= n]
+    grown = list(articles)
+    number = 0
+    while total < target_chunks and (zh_pool or en_pool):
+        for pool, is_zh in ((zh_pool, True), (en_pool, False)):
+            for art in pool:
+                if total >= target_chunks:
+                    break
+                if is_zh and zh >= target_chunks * ZH_SHARE:
+                    break
+                if not is_zh and zh_pool and zh < target_chunks * ZH_SHARE:
+                    break  # Chinese first
+                copy = edition(art, number)
+                a_total, a_zh = _count([copy])
+                grown.append(copy)
+                total, zh = total + a_total, zh + a_zh
+        number += 1
+    return sorted(grown, key=lambda a: a.filename)
+
+
+def build_corpus(
+    data_dir: Path, target_chunks: int, fetch: bool = False, sources_dir: Path | None = None
+) -> dict:
+    """Fetch/cache the sources, choose articles and write them; returns the manifest.
+
+    When the real text gives fewer than ``target_chunks`` chunks, editions of the articles
+    fill the rest (:func:`grow_articles`).
+    """
     sources.ensure_manpages(install=fetch)
-    paths = sources.cache_sources(data_dir / "sources", fetch=fetch)
-    manifest = write_corpus(select_articles(target_chunks, paths), data_dir)
+    paths = sources.cache_sources(sources_dir or data_dir / "sources", fetch=fetch)
+    articles = grow_articles(select_articles(target_chunks, paths), target_chunks)
+    manifest = write_corpus(articles, data_dir)
     manifest["target_chunks"] = target_chunks
     (data_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest
