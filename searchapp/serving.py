@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import atexit
 import errno
+import gc
 import logging
 import os
 import shutil
@@ -52,7 +53,7 @@ WORKER_CLASSES = {
 
 @dataclass
 class ServeSettings:
-    """Everything ``serve`` can be told; defaults from ``searchapp.config`` (environment)."""
+    """The gunicorn and operations part of the configuration (``searchapp.config``)."""
 
     workers: int = 2
     worker_class: str = "buffered"
@@ -70,16 +71,13 @@ class ServeSettings:
     query_log: bool = True
 
     @classmethod
-    def from_config(cls, **given) -> ServeSettings:
-        """Each setting from ``given`` when not None, else from ``searchapp.config``.
+    def from_config(cls, conf: config.Config | None = None) -> ServeSettings:
+        """Each setting from ``conf`` (default: the effective configuration).
 
-        Raises ``config.ConfigError`` for an unusable environment value.
+        Raises ``config.ConfigError`` for an unusable value.
         """
-        values = {}
-        for f in fields(cls):
-            value = given.get(f.name)
-            values[f.name] = value if value is not None else getattr(config, f.name)()
-        return cls(**values)
+        conf = conf if conf is not None else config.load()
+        return cls(**{f.name: conf[f.name] for f in fields(cls)})
 
 
 class SearchApplication(BaseApplication):
@@ -98,8 +96,12 @@ class SearchApplication(BaseApplication):
 
     def load(self):
         analyze("预热 jieba warm-up", mode="index")  # load the dictionary once, before forking
-        app = create_app({"INDEX_DIR": str(self.index_dir), **self.app_config})
+        app = create_app({**self.app_config, "INDEX_DIR": str(self.index_dir)})
         app.debug = False  # never, whatever FLASK_DEBUG says: a debugger is remote code execution
+        # Everything loaded so far (jieba's dictionary above all) is shared with the workers
+        # until written to; the garbage collector writes to every object it examines, which
+        # would give each worker its own copy. Frozen objects are never examined.
+        gc.freeze()
         return app
 
 
@@ -128,11 +130,13 @@ def _master_ready(server) -> None:
     metrics.worker_exited(os.getpid())
 
 
-def ensure_index(index_dir: Path, source_dir: Path) -> None:
-    """Build the index from ``source_dir`` when ``index_dir`` has none; check it opens."""
+def ensure_index(index_dir: Path, sources: Path | list[Path], synonyms=None) -> None:
+    """Build the index from ``sources`` when ``index_dir`` has none; check it opens."""
+    sources = [sources] if isinstance(sources, str | Path) else list(sources)
     if current_build(index_dir) is None:
-        click.echo(f"No index in {index_dir}: indexing {source_dir} ...", err=True)
-        report = build_index([source_dir], index_dir)
+        shown = ", ".join(str(s) for s in sources)
+        click.echo(f"No index in {index_dir}: indexing {shown} ...", err=True)
+        report = build_index(sources, index_dir, synonyms=synonyms)
         click.echo(report.summary(), err=True)
     handle_for(index_dir).open()  # raises IndexUnavailable with a clear message if damaged
 
@@ -207,21 +211,24 @@ def gunicorn_options(host: str, port: int, settings: ServeSettings) -> dict:
 
 def serve(
     index_dir: Path,
-    source_dir: Path,
+    sources: Path | list[Path],
     host: str,
     port: int,
     settings: ServeSettings | None = None,
+    app_config: dict | None = None,
+    synonyms=None,
 ) -> None:
-    """Serve until interrupted. Never in debug mode."""
+    """Serve until interrupted. Never in debug mode. ``app_config``: see ``create_app``."""
     settings = settings or ServeSettings.from_config()
     check_address(host, port)
-    ensure_index(index_dir, source_dir)
+    ensure_index(index_dir, sources, synonyms=synonyms)
     os.environ["SEARCHAPP_LOG_FORMAT"] = settings.log_format  # read by SearchappLogger
     configure_app_logging(settings.log_format)
     if settings.metrics:
         metrics_dir()
     BufferedThreadWorker.header_timeout = float(settings.header_timeout)
     app_config = {
+        **(app_config or {}),
         "PROXIES": settings.proxies,
         "METRICS": settings.metrics,
         "QUERY_LOG": settings.query_log,

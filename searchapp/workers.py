@@ -10,7 +10,8 @@ worker's main loop, next to its idle kept-alive connections. A thread is used on
 whole request is there. A client gets ``header_timeout`` seconds to send it; then the
 connection is closed. The number of open connections per worker stays bounded by gunicorn's
 ``worker_connections``. This is what nginx does in front of an application, for the bare
-``searchapp serve``.
+``searchapp serve``. Like gthread, a worker keeps the kept-alive connections it accepted, so
+a worker killed by a signal fails one request per connection it held (README "Production").
 """
 
 from __future__ import annotations

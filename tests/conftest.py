@@ -39,16 +39,14 @@ def copy_sources(dest: Path, *sources: Path) -> Path:
 
 
 @pytest.fixture(autouse=True)
-def _restore_settings_environment():
-    """``serve`` run in-process hands settings to the app through ``os.environ``
-    (SEARCHAPP_TRUSTED_HOSTS, SEARCHAPP_LOG_FORMAT, PROMETHEUS_MULTIPROC_DIR...): undo that
-    after each test, so one test's settings never leak into the next."""
-    prefixes = ("SEARCHAPP_", "PROMETHEUS_")
-    saved = {k: v for k, v in os.environ.items() if k.startswith(prefixes)}
+def _restore_environment():
+    """Commands run in-process (``serve`` hands its options to the app through environment
+    variables) must not leak settings into the next test."""
+    saved = dict(os.environ)
     yield
-    for name in [k for k in os.environ if k.startswith(prefixes) and k not in saved]:
-        del os.environ[name]
-    os.environ.update(saved)
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
 
 
 @pytest.fixture(scope="session")

@@ -104,7 +104,13 @@ def test_worker_killed_under_load_is_replaced(served, live):
     )
     kill = outcome.kills[0]
     assert kill.replaced_after is not None, "the killed worker was not replaced"
-    assert kill.failed <= 1, outcome.load.describe_failures()  # the request it was answering
+    # The buffered worker (like gunicorn's gthread) keeps the kept-alive connections it
+    # accepted, reading the next request of each while its one thread answers another: a
+    # SIGKILL loses the request in flight on each connection it held (a sync worker would lose
+    # one, but any idle or slow client would then hold it whole; README "Production"). The
+    # held connections are counted from /proc just before the kill; never more than that.
+    bound = kill.bound if kill.held is not None else 4  # without /proc: the 4 clients
+    assert kill.failed <= bound, (kill.held, outcome.load.describe_failures())
     assert outcome.failed_outside_kills == 0, outcome.load.describe_failures()
     assert outcome.load.mismatched == 0, outcome.load.describe_failures()
     assert len(served.worker_pids()) == 2

@@ -163,7 +163,8 @@ def test_search_page_and_results_under_the_prefix(stack):
     home = get(proxy.url + "/search/")
     assert home.status_code == 200
     html = home.text
-    assert 'data-root="/search"' in html
+    assert 'data-api-search="/search/api/search"' in html
+    assert 'data-click-url="/search/api/click"' in html
     assert 'action="/search/search"' in html
     assert 'href="/search/opensearch.xml"' in html
     assert re.search(r'src="/search/static/app\.js\?v=[0-9a-f]{12}"', html)
@@ -259,6 +260,7 @@ def test_spoofed_forwarded_for_does_not_change_the_logged_client(stack):
 def test_request_and_connection_limits_answer_429(stack):
     """Last in the module: it uses up this client's request allowance for a moment."""
     proxy, _ = stack
+    time.sleep(2.5)  # the earlier tests' requests used part of the allowance: let it refill
     with ThreadPoolExecutor(max_workers=16) as pool:
         statuses = list(
             pool.map(lambda _: get(proxy.url + "/search/healthz").status_code, range(80))

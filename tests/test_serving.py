@@ -218,6 +218,19 @@ def test_json_log_format_gives_one_json_object_a_line(serve):
 def test_bad_environment_value_is_a_clear_error(tmp_path):
     import subprocess
 
+    config_file = tmp_path / "searchapp.toml"
+    config_file.write_text('[server]\nthreads = 2\nworker_class = "fast"\n')
+    result = subprocess.run(
+        [sys.executable, "-m", "searchapp.cli", "serve", "--config", str(config_file)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert result.returncode == 1
+    assert f"{config_file}:3: server.worker_class must be buffered or gthread or sync" in (
+        result.stderr
+    )
+
     result = subprocess.run(
         [sys.executable, "-m", "searchapp.cli", "serve", "--index", str(tmp_path / "i")],
         env={**os.environ, "SEARCHAPP_THREADS": "many"},
@@ -225,8 +238,8 @@ def test_bad_environment_value_is_a_clear_error(tmp_path):
         text=True,
         timeout=30,
     )
-    assert result.returncode == 2
-    assert "SEARCHAPP_THREADS must be an integer" in result.stderr
+    assert result.returncode == 1  # like every bad setting (searchapp.config)
+    assert "$SEARCHAPP_THREADS: server.threads must be a whole number" in result.stderr
     assert "Traceback" not in result.stderr
 
 

@@ -187,8 +187,9 @@ class Report:
                 span = f" in {low} s" if low == high else f" in {low}-{high} s"
             detail = (
                 f"{len(replaced)}/{len(w.kills)} replaced{span}"
-                + f"; failed requests per kill {[x.failed for x in w.kills]} (bound: 1, the "
-                f"request a sync worker was answering; in flight on all workers "
+                + f"; failed requests per kill {[x.failed for x in w.kills]} (bound: the "
+                f"connections the worker held {[x.bound for x in w.kills]}; in flight on all "
+                f"workers "
                 f"{[x.in_flight for x in w.kills]}), {w.failed_outside_kills} other failures, "
                 f"{w.load.mismatched} wrong answers, {_n(w.load.requests)} requests"
             )

@@ -79,7 +79,8 @@ def base_url(value: str) -> str:
 
 def public_base() -> str:
     """Where this site lives, for absolute links: the configured base URL or the (trusted)
-    host of the request, with the path the app is mounted at (X-Forwarded-Prefix)."""
+    host of the request, with the path the app is mounted under (``SCRIPT_NAME``, which
+    ProxyFix sets from X-Forwarded-Prefix behind a trusted proxy)."""
     return current_app.config.get("BASE_URL") or request.url_root.rstrip("/")
 
 
