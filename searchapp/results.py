@@ -188,13 +188,16 @@ def page_articles(
     # The passages of the chosen articles only, best first (ties: earlier chunk first).
     keep = np.isin(art, chosen)
     ids, scores, arts = found.ids[keep], found.scores[keep], art[keep]
+    kinds, kind_labels = values.single("kind")
     if browse:
-        kinds, kind_labels = values.single("kind")
         paragraph = kind_labels.index("paragraph") if "paragraph" in kind_labels else -2
         rank = np.where(kinds[ids] == paragraph, 0.0, 1.0)  # first paragraph, else first chunk
         passage_order = np.lexsort((ids, rank))
     else:
+        # The headline is the result's own title (marked there): not repeated as a passage.
+        title = kind_labels.index("title") if "title" in kind_labels else -2
         passage_order = np.lexsort((ids, -scores))
+        passage_order = passage_order[kinds[ids[passage_order]] != title]
     by_article: dict[int, list[tuple[int, float]]] = {int(a): [] for a in chosen}
     shown = 1 if browse else MAX_PASSAGES
     for i in passage_order.tolist():
@@ -202,10 +205,11 @@ def page_articles(
         if len(group) < shown:
             group.append((int(ids[i]), float(scores[i])))
     rows, passages = [], []
+    # Each article's first matching chunk (ids are ascending): where its metadata is read.
+    first_doc = dict(zip(arts[::-1].tolist(), ids[::-1].tolist(), strict=True))
     for a, s in zip(chosen.tolist(), chosen_scores.tolist(), strict=True):
-        group = by_article[a]
-        rows.append((group[0][0], s if math.isfinite(s) else 0.0))
-        passages.append(group)
+        rows.append((first_doc[a], s if math.isfinite(s) else 0.0))
+        passages.append(by_article[a])
     return Page(total=total, rows=rows, passages=passages, matched=counts[chosen].tolist())
 
 

@@ -365,8 +365,8 @@ def _execute(opened: OpenIndex, parsed, q: str, shape: Shape, allowed) -> dict:
     terms = highlight_terms(searcher, parsed) if result.rows and not browse else HighlightTerms()
     if grouped:
         hits = [
-            _article_dict(searcher, passages, score, matched, terms)
-            for (_doc, score), passages, matched in zip(
+            _article_dict(searcher, doc, passages, score, matched, terms)
+            for (doc, score), passages, matched in zip(
                 result.rows, result.passages, result.matched, strict=True
             )
         ]
@@ -441,12 +441,12 @@ def _listed(value) -> list[str]:
 
 
 def _article_dict(
-    searcher, passages: list[tuple[int, float]], score: float, matched: int, terms
+    searcher, doc: int, passages: list[tuple[int, float]], score: float, matched: int, terms
 ) -> dict:
-    """An article result: its metadata (from its best passage's stored fields) and up to
-    ``MAX_PASSAGES`` matching passages, each with its snippet, kind and section."""
+    """An article result: its metadata (from the stored fields of ``doc``, one of its chunks)
+    and up to ``MAX_PASSAGES`` matching passages, each with its snippet, kind and section."""
     shown = [_hit_dict(searcher.stored_fields(d), s, terms) for d, s in passages]
-    fields = searcher.stored_fields(passages[0][0])
+    fields = searcher.stored_fields(doc)
     title = fields.get("article_title", "")
     spans = term_spans(title, terms) if terms else []
     keep = PASSAGE_KEYS

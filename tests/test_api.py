@@ -388,11 +388,12 @@ def test_grouped_results_are_articles_with_their_best_passages(client):
         assert set(article) == ARTICLE_KEYS
         mine = by_article[article["article_id"]]
         assert article["matched_passages"] == len(mine)
-        assert 1 <= len(article["passages"]) <= min(3, len(mine))
+        # the passages shown are the article's best, best first; the headline is not repeated
+        below = [h for h in mine if h["kind"] != "title"]
+        assert len(article["passages"]) == min(3, len(below))
         for passage in article["passages"]:
-            assert set(passage) == PASSAGE_KEYS
-        # the passages shown are the article's best, best first
-        best = sorted(h["score"] for h in mine)[::-1][: len(article["passages"])]
+            assert set(passage) == PASSAGE_KEYS and passage["kind"] != "title"
+        best = sorted(h["score"] for h in below)[::-1][: len(article["passages"])]
         assert [p["score"] for p in article["passages"]] == best
         assert article["url"] == f"/articles/{article['article_id']}"
         assert article["title"] == mine[0]["article_title"] and article["date"] == mine[0]["date"]
@@ -400,7 +401,12 @@ def test_grouped_results_are_articles_with_their_best_passages(client):
     scores = [a["score"] for a in body["hits"]]
     assert scores == sorted(scores, reverse=True)
     for article in body["hits"]:
-        assert article["score"] >= article["passages"][0]["score"]
+        assert article["score"] >= max(h["score"] for h in by_article[article["article_id"]])
+    # a headline that matched is marked in title_snippet
+    titled = [
+        a for a in body["hits"] if any(h["kind"] == "title" for h in by_article[a["article_id"]])
+    ]
+    assert titled and all("<mark>" in a["title_snippet"] for a in titled)
 
 
 def test_grouped_caption_shows_its_photographer(client):
