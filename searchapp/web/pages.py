@@ -10,6 +10,7 @@ suggestions); ``/embed.js`` puts a search box on other sites through the JSON AP
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import functools
 import hashlib
 import json
@@ -22,6 +23,7 @@ from searchapp.searching import (
     MAX_PAGE,
     MAX_RESULTS_WINDOW,
     InvalidParameter,
+    default_group,
     get_article,
     index_stats,
     search,
@@ -31,25 +33,36 @@ from searchapp.web.api import FILTER_PARAMS, search_params
 
 pages = Blueprint("pages", __name__)
 
+#: Where in an article a passage was found, in words a reader knows.
 KIND_LABELS = {
-    "title": "Title",
+    "title": "Headline",
     "byline": "Byline",
-    "paragraph": "Paragraph",
-    "heading": "Heading",
-    "caption": "Photo caption",
+    "paragraph": "Article text",
+    "heading": "Section heading",
+    "caption": "Photo",
     "credit": "Credits",
 }
 LANG_LABELS = {"en": "English", "zh": "中文"}
 FILTER_LABELS = {
-    "kind": "Kind",
+    "kind": "Found in",
     "lang": "Language",
     "section": "Section",
     "article": "Article",
     "date_from": "From",
     "date_to": "To",
+    "author": "Author",
+    "tag": "Tag",
+    "year": "Year",
+    "authors": "Author",
+    "tags": "Tag",
 }
-#: Facets in the order the sidebar shows them.
-FACETS = ("kind", "lang", "section")
+SORT_LABELS = {"relevance": "Best match", "newest": "Newest", "oldest": "Oldest"}
+#: Facets in the order the sidebar shows them (the year facet sits with the date control),
+#: and the filter parameter each one sets.
+FACETS = ("lang", "authors", "tags", "kind", "section")
+FACET_PARAM = {"authors": "author", "tags": "tag"}
+#: Quick date choices: label and days back from today.
+DATE_CHOICES = (("Past week", 7), ("Past month", 31), ("Past year", 366))
 EXAMPLE_QUERIES = ("Gwadar", "中老铁路", "community with a shared future", "wind power", "香蕉")
 
 #: Where ``/embed.js`` gets its stylesheet: the script sets it as the text of a <style>.
@@ -70,35 +83,58 @@ def labels() -> dict:
 @pages.get("/", endpoint="home")
 @pages.get("/search")
 def search_page():
+    """The search page; with ``fragment=1`` only its results area (what app.js swaps in)."""
     q = request.args.get("q", "")
     filters = active_filters()
     result, error, status = None, None, 200
     try:
-        params = search_params()
-        if q.strip() or filters:
+        params = search_params(default_group=default_group(request.args.get("kind")))
+        if q.strip() or filters or request.args.get("sort"):
             result = search(index_handle(), **params)
     except InvalidParameter as exc:
         params = {"q": q, "page": 1, "per_page": 10}
         error, status = exc, 400
     # The article pages mark the words the results were found with (the corrected ones).
     marked_q = (result or {}).get("showing_results_for") or q
-    body = render_template(
-        "search.html",
+    context = dict(
         q=q,
         params=params,
         result=result,
         error=error,
         filters=filters,
         facets=facet_links(result) if result else [],
+        dates=date_controls(result) if result else None,
+        sorts=sort_links(result) if result else [],
         pagination=pagination(result) if result else None,
         hit_url=lambda hit: article_url(hit["article_id"], marked_q, hit.get("position")),
+        article_href=lambda article: article_url(
+            article["article_id"],
+            marked_q,
+            article["passages"][0]["position"] if article["passages"] else None,
+        ),
         page_url=page_url,
-        api_url=url_for("api.api_search", **request.args) if result else None,
+        clear_url=page_url(**dict.fromkeys(FILTER_PARAMS), page=None),
+        api_url=url_for("api.api_search", **api_args()) if result else None,
+        page_title=f"{q.strip()} – searchapp" if q.strip() else "searchapp",
+    )
+    if request.args.get("fragment"):
+        return render_template("_results.html", **context), status
+    body = render_template(
+        "search.html",
         examples=EXAMPLE_QUERIES,
         stats=_stats() if result is None and not error else None,
-        client_config={"kinds": KIND_LABELS, "langs": LANG_LABELS, "filters": FILTER_LABELS},
+        **context,
     )
     return body, status
+
+
+def api_args() -> dict:
+    """The page's request as the JSON API's: the same parameters, the page's grouping."""
+    args = {k: v for k, v in request.args.items() if v != "" and k != "fragment"}
+    args.setdefault("group", default_group(args.get("kind")))
+    if args["group"] == "none":
+        args.pop("group")
+    return args
 
 
 @pages.get("/articles/<path:article_id>")
@@ -214,25 +250,96 @@ def value_label(name: str, value: str) -> str:
 def facet_links(result: dict) -> list[dict]:
     """Each facet with its values: count, whether active, and the link that toggles it."""
     facets = []
+    unit = result.get("facets_count", "passages")
     for name in FACETS:
         counts = result.get("facets", {}).get(name) or {}
-        current = request.args.get(name, "")
+        param = FACET_PARAM.get(name, name)
+        current = request.args.get(param, "")
         values = []
         for value, count in counts.items():
             active = value == current
-            shown = value_label(name, value)
             values.append(
                 {
                     "value": value,
-                    "shown": shown,
+                    "shown": value_label(name, value),
                     "count": count,
                     "active": active,
-                    "url": page_url(**{name: None if active else value, "page": None}),
+                    "url": page_url(**{param: None if active else value, "page": None}),
                 }
             )
         if values:
-            facets.append({"name": name, "label": FILTER_LABELS[name], "options": values})
+            facets.append(
+                {"name": name, "label": FILTER_LABELS[name], "options": values, "unit": unit}
+            )
     return facets
+
+
+def date_controls(result: dict) -> dict:
+    """The date range form's values, quick choices (past week ...) and the year facet."""
+    today = dt.date.today()
+    date_from = request.args.get("date_from", "")
+    date_to = request.args.get("date_to", "")
+    quick = []
+    for label, days in DATE_CHOICES:
+        start = (today - dt.timedelta(days=days)).isoformat()
+        active = date_from == start and not date_to
+        quick.append(
+            {
+                "label": label,
+                "active": active,
+                "url": page_url(date_from=None if active else start, date_to=None, page=None),
+            }
+        )
+    years = []
+    for year, count in (result.get("facets", {}).get("year") or {}).items():
+        start, end = f"{year}-01-01", f"{year}-12-31"
+        active = date_from == start and date_to == end
+        years.append(
+            {
+                "value": year,
+                "shown": year,
+                "count": count,
+                "active": active,
+                "url": page_url(
+                    date_from=None if active else start,
+                    date_to=None if active else end,
+                    page=None,
+                ),
+            }
+        )
+    return {
+        "date_from": date_from,
+        "date_to": date_to,
+        "quick": quick,
+        "years": years,
+        "unit": result.get("facets_count", "passages"),
+        "any_url": page_url(date_from=None, date_to=None, page=None)
+        if date_from or date_to
+        else None,
+        # The form sends every other parameter of the page along, as hidden fields.
+        "keep": [
+            (k, v)
+            for k, v in request.args.items()
+            if v and k not in ("date_from", "date_to", "page", "fragment")
+        ],
+    }
+
+
+def sort_links(result: dict) -> list[dict]:
+    """The sort choices as links; best match only when there is a query to match."""
+    browse = not (result.get("query") or "").strip()
+    return [
+        {
+            "value": value,
+            "label": label,
+            "active": result.get("sort") == value,
+            "url": page_url(sort=None if value == "relevance" else value, page=None)
+            if not browse
+            else page_url(sort=value, page=None),
+        }
+        for value, label in SORT_LABELS.items()
+        if not (browse and value == "relevance")
+    ]
 
 
 def pagination(result: dict) -> dict | None:
@@ -265,7 +372,7 @@ def article_url(article_id: str, q: str = "", position: int | None = None) -> st
 
 def page_url(**changes) -> str:
     """The current search URL with some parameters changed (None removes one)."""
-    args = {k: v for k, v in request.args.items() if v != ""}
+    args = {k: v for k, v in request.args.items() if v != "" and k != "fragment"}
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)

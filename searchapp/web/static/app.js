@@ -1,21 +1,20 @@
 /* searchapp: progressive enhancement of the server-rendered pages.
  *
- * Without this file every page works: the form submits, results are rendered by the server.
+ * Without this file every page works: the forms submit, results are rendered by the server.
  * With it: results follow the typing (debounced, stale requests aborted, nothing sent while
- * an input method is composing Chinese), the URL follows the query (history.replaceState),
- * "/" focuses the search box, arrow keys move through suggestions and results.
+ * an input method is composing Chinese), facets, sort, dates and pages apply without a page
+ * load, the URL follows the state, "/" focuses the search box, arrow keys move through
+ * suggestions and results.
  *
- * Only the API's `snippet` field is parsed as HTML, and only its text and <mark> elements
- * are kept; everything else reaches the page as text.
+ * Results are rendered once, by the server's templates: this file fetches the results area
+ * as HTML (`/search?...&fragment=1`, escaped by Jinja) and swaps it in. It builds no result
+ * markup of its own; suggestions are plain text.
  */
 (function () {
   "use strict";
 
   const DEBOUNCE_MS = 150;
-  const FILTERS = ["kind", "section", "article", "lang", "date_from", "date_to"];
-  const FACETS = ["kind", "lang", "section"];
-  const MAX_PAGE = 1000;
-  const MAX_RESULTS_WINDOW = 10000;
+  const FILTERS = ["kind", "section", "article", "lang", "date_from", "date_to", "author", "tag"];
 
   const form = document.querySelector(".searchform");
   const input = document.getElementById("q");
@@ -35,44 +34,6 @@
       if (child !== null && child !== undefined && child !== false) node.append(child);
     }
     return node;
-  }
-
-  function cameraIcon() {
-    const ns = "http://www.w3.org/2000/svg";
-    const svg = document.createElementNS(ns, "svg");
-    svg.setAttribute("class", "icon");
-    svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("aria-hidden", "true");
-    svg.setAttribute("focusable", "false");
-    const body = document.createElementNS(ns, "path");
-    body.setAttribute("d", "M4 8h3l2-3h6l2 3h3v11H4z");
-    const lens = document.createElementNS(ns, "circle");
-    lens.setAttribute("cx", "12");
-    lens.setAttribute("cy", "13");
-    lens.setAttribute("r", "3.5");
-    svg.append(body, lens);
-    return svg;
-  }
-
-  /** The highlighted snippet as nodes: text and <mark> only, whatever the string holds. */
-  function snippetNodes(html) {
-    const template = document.createElement("template");
-    template.innerHTML = String(html || ""); // the API's snippet: escaped text + <mark>
-    const out = document.createDocumentFragment();
-    (function copy(from, to) {
-      for (const node of from.childNodes) {
-        if (node.nodeType === Node.TEXT_NODE) {
-          to.append(node.data);
-        } else if (node.nodeName === "MARK") {
-          const mark = document.createElement("mark");
-          copy(node, mark);
-          to.append(mark);
-        } else {
-          to.append(node.textContent || "");
-        }
-      }
-    })(template.content, out);
-    return out;
   }
 
   function isTyping(target) {
@@ -272,51 +233,24 @@
     }
   });
 
-  /* ---------- rendering results from the JSON API ---------- */
+  /* ---------- results: server-rendered fragments swapped in ---------- */
 
   function setUpLiveSearch(area) {
-    let labels = {};
-    try {
-      labels = JSON.parse(area.dataset.labels || "{}");
-    } catch (error) {
-      labels = {};
-    }
-    const kindLabel = (kind) => (labels.kinds && labels.kinds[kind]) || kind || "";
-    const langLabel = (lang) => (labels.langs && labels.langs[lang]) || lang || "";
-    const filterLabel = (name) => (labels.filters && labels.filters[name]) || name;
-
-    const $ = (id) => document.getElementById(id);
-    const results = area.querySelector(".results");
-    const intro = $("intro");
-    const status = $("status");
-    const jsonLink = $("json-link");
-    const activeFilters = $("active-filters");
-    const notices = $("notices");
-    const hits = $("hits");
-    const empty = $("empty");
-    const pagination = $("pagination");
-    const facets = $("facets");
-    const searchPath = form.getAttribute("action") || "/";
+    const intro = document.getElementById("intro");
+    const searchPath = form.getAttribute("action") || "/search";
+    const searchPathname = new URL(searchPath, location.href).pathname;
+    const homeTitle = (intro && intro.dataset.title) || document.title;
     let controller = null;
     let lastKey = null;
     let sequence = 0;
 
-    function pageUrl(params, changes) {
+    function pageUrl(params) {
       const next = new URLSearchParams();
-      for (const [key, value] of params) if (value !== "") next.set(key, value);
-      for (const [key, value] of Object.entries(changes || {})) {
-        if (value === null) next.delete(key);
-        else next.set(key, String(value));
-      }
-      if (next.get("page") === "1") next.delete("page");
+      for (const [key, value] of params) if (value !== "" && key !== "page") next.set(key, value);
+      const page = params.get("page");
+      if (page && page !== "1") next.set("page", page);
       const query = next.toString();
       return searchPath + (query ? "?" + query : "");
-    }
-
-    function articleUrl(articleId, q, position) {
-      const path = String(articleId).split("/").map(encodeURIComponent).join("/");
-      const query = q.trim() ? "?" + new URLSearchParams({ q: q.trim() }) : "";
-      return "/articles/" + path + query + "#chunk-" + position;
     }
 
     function currentParams() {
@@ -326,22 +260,24 @@
       return params;
     }
 
-    function hasFilters(params) {
-      return FILTERS.some((name) => params.get(name));
+    function wantsResults(params) {
+      return (params.get("q") || "").trim() || params.get("sort") || FILTERS.some((name) => params.get(name));
     }
 
+    /** Search for what is typed, keeping the filters and sort in the URL (typing). */
     function search() {
       const params = currentParams();
       const key = params.toString();
       if (key === lastKey) return;
       lastKey = key;
       if (controller) controller.abort();
-      if (!input.value.trim() && !hasFilters(params)) {
+      if (!wantsResults(params)) {
         controller = null;
-        showIntro(params);
+        sequence++;
+        showIntro();
         return;
       }
-      run(params);
+      load(params, "replace");
     }
 
     function searchNow() {
@@ -350,270 +286,123 @@
       search();
     }
 
-    async function run(params) {
+    /** Fetch the results area for ``params`` and show it; ``how`` the URL changes. */
+    async function load(params, how) {
+      if (controller) controller.abort();
       controller = new AbortController();
       const mine = ++sequence;
-      results.setAttribute("aria-busy", "true");
+      const results = area.querySelector(".results");
+      if (results) results.setAttribute("aria-busy", "true");
+      const fragment = new URLSearchParams(params);
+      fragment.set("fragment", "1");
       try {
-        const response = await fetch("/api/search?" + params, {
+        const response = await fetch(searchPath + "?" + fragment, {
           signal: controller.signal,
-          headers: { Accept: "application/json" },
+          headers: { Accept: "text/html" },
         });
-        const body = await response.json();
+        const html = await response.text();
         if (mine !== sequence) return;
-        if (!response.ok) {
-          const message = (body && body.error && body.error.message) || "Search failed.";
-          showError(message, params);
-        } else {
-          render(body, params);
-        }
+        if (!response.ok && !html.includes("results-state")) throw new Error(response.statusText);
+        show(html, params, how);
       } catch (error) {
         if (error.name === "AbortError" || mine !== sequence) return;
         lastKey = null;
-        showError("Search is unavailable right now. Check your connection and try again.", params);
-      } finally {
-        if (mine === sequence) results.removeAttribute("aria-busy");
+        showProblem(params, how);
       }
     }
 
-    function updateLocation(params) {
-      const q = params.get("q") || "";
-      const url = q.trim() || hasFilters(params) ? pageUrl(params) : searchPath;
-      history.replaceState(history.state, "", url);
-      document.title = q.trim() ? q.trim() + " – searchapp" : "searchapp";
+    function show(html, params, how) {
+      area.innerHTML = html; // the server's own template output, escaped by Jinja
+      if (intro) intro.hidden = true;
+      document.body.classList.remove("home");
+      const state = document.getElementById("results-state");
+      document.title = (state && state.dataset.title) || homeTitle;
+      moveTo(pageUrl(params), how);
     }
 
-    function clearResults() {
-      for (const node of [notices, hits, empty, pagination, facets]) node.replaceChildren();
-      pagination.hidden = true;
-      jsonLink.hidden = true;
-      document.querySelectorAll("main > .state-error").forEach((node) => node.remove());
-    }
-
-    function showIntro(params) {
-      clearResults();
-      status.textContent = "";
-      renderFilters(params);
+    function showIntro() {
+      area.replaceChildren();
       if (intro) intro.hidden = false;
-      updateLocation(params);
+      document.title = homeTitle;
+      moveTo(searchPath, "replace");
     }
 
-    function showError(message, params) {
-      clearResults();
+    function showProblem(params, how) {
+      const message = area.dataset.offline || "Search is unavailable right now. Check your connection and try again.";
+      const box = document.createElement("section");
+      box.className = "state state-error";
+      box.setAttribute("role", "alert");
+      const text = document.createElement("p");
+      text.className = "state-message";
+      text.textContent = message;
+      box.append(text);
+      area.replaceChildren(box);
       if (intro) intro.hidden = true;
       document.body.classList.remove("home");
-      status.textContent = "";
-      empty.append(
-        el("section", { class: "state state-error", role: "alert" },
-          el("h2", null, "That search didn’t work"),
-          el("p", { class: "state-message" }, message)),
-      );
-      updateLocation(params);
+      moveTo(pageUrl(params), how);
     }
 
-    function render(result, params) {
-      clearResults();
-      if (intro) intro.hidden = true;
-      document.body.classList.remove("home");
-      const q = params.get("q") || "";
-      const marked = result.showing_results_for || q;
-      const pages = paging(result);
-
-      status.replaceChildren(...el("span", null,
-        el("strong", null, Number(result.total).toLocaleString("en")),
-        result.total === 1 ? " result" : " results",
-        result.showing_results_for || q.trim()
-          ? [" for ", el("q", null, result.showing_results_for || q)]
-          : null,
-        pages ? " · page " + pages.page + " of " + pages.last : null,
-      ).childNodes);
-      jsonLink.href = "/api/search?" + params;
-      jsonLink.hidden = false;
-
-      renderFilters(params);
-      renderNotices(result, params, q);
-      hits.start = (result.page - 1) * result.per_page + 1;
-      hits.replaceChildren(...result.hits.map((hit) => renderHit(hit, marked)));
-      if (!result.hits.length) renderEmpty(result, params, q);
-      if (pages) renderPagination(pages, params);
-      renderFacets(result, params);
-      updateLocation(params);
-    }
-
-    function renderHit(hit, marked) {
-      const kind = String(hit.kind || "");
-      const lang = hit.lang || null;
-      const meta = el("p", { class: "hit-meta" });
-      if (kind === "caption" && (hit.photographer || hit.photo_date)) {
-        const photo = el("span", { class: "photo-meta" }, cameraIcon());
-        if (hit.photographer) {
-          photo.append(" Photo by ", el("span", { class: "photographer" }, hit.photographer));
-        }
-        if (hit.photo_date) {
-          photo.append(
-            hit.photographer ? ", taken " : " Photo taken ",
-            el("time", { class: "photo-date", datetime: hit.photo_date }, hit.photo_date),
-          );
-        }
-        meta.append(photo);
-      }
-      if (hit.date) {
-        meta.append(el("span", null, "Published ", el("time", { datetime: hit.date }, hit.date)));
-      }
-      meta.append(el("span", null, langLabel(hit.lang)));
-      const href = articleUrl(hit.article_id, marked, hit.position);
-      // a title or heading is itself the link, highlighted; other passages get a snippet
-      const isTitle = kind === "title" || kind === "heading";
-      return el("li", { class: "hit kind-" + kind },
-        el("p", { class: "hit-context" },
-          el("span", { class: "badge badge-" + kind }, kindLabel(kind)),
-          kind !== "title" && (hit.section || kind === "heading")
-            ? el("span", { class: "hit-article", lang }, hit.article_title || "")
-            : null),
-        el("h2", { class: "hit-title", lang },
-          el("a", { class: "hit-link", href },
-            isTitle ? snippetNodes(hit.snippet) : hit.section || hit.article_title || hit.article_id)),
-        isTitle ? null : el("p", { class: "snippet", lang }, snippetNodes(hit.snippet)),
-        meta);
-    }
-
-    function renderFilters(params) {
-      const chips = [];
-      for (const name of FILTERS) {
-        const value = params.get(name);
-        if (!value) continue;
-        const shown = name === "kind" ? kindLabel(value) : name === "lang" ? langLabel(value) : value;
-        chips.push(
-          " ",
-          el("a", {
-            class: "filter-chip",
-            href: pageUrl(params, { [name]: null, page: null }),
-            "aria-label": "Remove filter " + filterLabel(name) + ": " + shown,
-          },
-          el("span", { class: "filter-name" }, filterLabel(name) + ":"), " " + shown + " ",
-          el("span", { class: "filter-x", "aria-hidden": "true" }, "×")),
-        );
-      }
-      if (chips.length > 2) {
-        const none = Object.fromEntries(FILTERS.map((name) => [name, null]));
-        chips.push(" ", el("a", { class: "clear-filters", href: pageUrl(params, { ...none, page: null }) }, "Clear all"));
-      }
-      activeFilters.replaceChildren(
-        ...(chips.length ? [el("span", { class: "active-filters-label" }, "Filtered by")] : []),
-        ...chips,
-      );
-      activeFilters.hidden = !chips.length;
-    }
-
-    function renderNotices(result, params, q) {
-      if (result.showing_results_for) {
-        notices.append(el("p", { class: "notice notice-correction" },
-          "No results for ", el("q", { class: "original" }, q), ". Showing results for ",
-          el("a", { href: pageUrl(params, { q: result.showing_results_for, page: null }) },
-            el("strong", null, result.showing_results_for)),
-          " instead."));
-      } else if (result.suggestion) {
-        notices.append(el("p", { class: "notice notice-suggestion" },
-          "Did you mean ",
-          el("a", { href: pageUrl(params, { q: result.suggestion, page: null }) },
-            el("strong", null, result.suggestion)),
-          "?"));
-      }
-      if (result.match === "any" && result.total) {
-        notices.append(el("p", { class: "notice notice-any" },
-          "No passage has all the words; showing passages with some of them."));
+    function moveTo(url, how) {
+      if (how === "push" && url !== location.pathname + location.search) {
+        history.pushState(null, "", url);
+      } else if (how !== "none") {
+        history.replaceState(history.state, "", url);
       }
     }
 
-    function renderEmpty(result, params, q) {
-      if (result.page > 1 && result.total) {
-        empty.append(el("section", { class: "state state-empty" },
-          el("h2", null, "No results on page " + result.page),
-          el("p", null, "There are only " + result.total + " results. ",
-            el("a", { href: pageUrl(params, { page: null }) }, "Go to the first page"), ".")));
-        return;
-      }
-      const tips = el("ul", { class: "empty-tips" });
-      if (result.suggestion) {
-        tips.append(el("li", null, "Did you mean ",
-          el("a", { href: pageUrl(params, { q: result.suggestion, page: null }) }, result.suggestion), "?"));
-      }
-      if (hasFilters(params)) {
-        const none = Object.fromEntries(FILTERS.map((name) => [name, null]));
-        tips.append(el("li", null,
-          el("a", { href: pageUrl(params, { ...none, page: null }) }, "Search without filters")));
-      }
-      tips.append(
-        el("li", null, "Check the spelling, or try fewer or more general words."),
-        el("li", null, "Try the other language: the archive has English and Chinese articles."),
-      );
-      empty.append(el("section", { class: "state state-empty" },
-        el("h2", null, "No results", q.trim() ? [" for ", el("q", null, q)] : null), tips));
+    /** Links and forms inside the results (facets, sort, dates, pages) apply in place. */
+    function follow(params) {
+      input.value = params.get("q") || "";
+      closeSuggestions();
+      const key = new URLSearchParams(params);
+      key.delete("page");
+      lastKey = key.toString();
+      if (wantsResults(params)) load(params, "push");
+      else showIntro();
     }
 
-    function paging(result) {
-      const perPage = result.per_page;
-      const last = Math.min(
-        Math.ceil(result.total / perPage), MAX_PAGE, Math.floor(MAX_RESULTS_WINDOW / perPage));
-      if (last <= 1 && result.page === 1) return null;
-      return { page: result.page, last };
-    }
+    area.addEventListener("click", (event) => {
+      const link = event.target instanceof Element ? event.target.closest("a[href]") : null;
+      if (!link || event.defaultPrevented || event.button !== 0) return;
+      if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey || link.target) return;
+      const url = new URL(link.href, location.href);
+      if (url.origin !== location.origin || url.pathname !== searchPathname) return;
+      event.preventDefault();
+      follow(url.searchParams);
+    });
 
-    function renderPagination(pages, params) {
-      const { page, last } = pages;
-      const wanted = new Set([1, last]);
-      for (let n = page - 2; n <= page + 2; n++) wanted.add(n);
-      const numbers = [...wanted].filter((n) => n >= 1 && n <= last).sort((a, b) => a - b);
-      const items = [];
-      let previous = 0;
-      for (const n of numbers) {
-        if (previous && n - previous > 1) {
-          items.push(el("li", { class: "page-gap", "aria-hidden": "true" }, "…"));
-        }
-        items.push(el("li", null, el("a", {
-          class: "page-number",
-          href: pageUrl(params, { page: n }),
-          "aria-current": n === page ? "page" : null,
-          "aria-label": "Page " + n + (n === page ? ", current page" : ""),
-        }, String(n))));
-        previous = n;
+    area.addEventListener("submit", (event) => {
+      const target = event.target;
+      if (!(target instanceof HTMLFormElement)) return;
+      event.preventDefault();
+      const params = new URLSearchParams();
+      for (const [key, value] of new FormData(target)) {
+        if (typeof value === "string" && value !== "") params.append(key, value);
       }
-      pagination.append(
-        page > 1
-          ? el("a", { class: "page-prev", rel: "prev", href: pageUrl(params, { page: page - 1 }) },
-            el("span", { "aria-hidden": "true" }, "‹"), " Previous")
-          : el("span", { class: "page-prev is-disabled", "aria-hidden": "true" }, "‹ Previous"),
-        el("ol", { class: "page-numbers" }, items),
-        page < last
-          ? el("a", { class: "page-next", rel: "next", href: pageUrl(params, { page: page + 1 }) },
-            "Next ", el("span", { "aria-hidden": "true" }, "›"))
-          : el("span", { class: "page-next is-disabled", "aria-hidden": "true" }, "Next ›"),
-      );
-      pagination.hidden = false;
-    }
+      follow(params);
+    });
 
-    function renderFacets(result, params) {
-      for (const name of FACETS) {
-        const counts = (result.facets && result.facets[name]) || {};
-        const current = params.get(name) || "";
-        const values = Object.entries(counts).map(([value, count]) => {
-          const on = value === current;
-          const shown = name === "kind" ? kindLabel(value) : name === "lang" ? langLabel(value) : value;
-          return el("li", null, el("a", {
-            class: "facet-link" + (on ? " is-active" : ""),
-            href: pageUrl(params, { [name]: on ? null : value, page: null }),
-            "aria-current": on ? "true" : null,
-            title: on ? "Remove this filter" : null,
-          }, el("span", { class: "facet-value" }, shown), " ",
-          el("span", { class: "facet-count" }, String(count))));
-        });
-        if (values.length) {
-          facets.append(el("section", { class: "facet facet-" + name },
-            el("h2", { class: "facet-title" }, filterLabel(name)),
-            el("ul", { class: "facet-values" }, values)));
-        }
+    // A date applies as soon as it is complete.
+    area.addEventListener("change", (event) => {
+      const target = event.target;
+      if (target instanceof HTMLInputElement && target.type === "date" && target.form) {
+        if (!target.value || target.checkValidity()) target.form.requestSubmit();
       }
-    }
+    });
+
+    window.addEventListener("popstate", () => {
+      const params = new URLSearchParams(location.search);
+      input.value = params.get("q") || "";
+      lastKey = currentParams().toString();
+      if (wantsResults(params)) load(params, "none");
+      else showIntro();
+    });
+
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      closeSuggestions();
+      searchNow();
+    });
 
     // The page as the server rendered it corresponds to the URL; don't refetch it. A box
     // the browser refilled (back button) no longer matches the URL: search for its text.
