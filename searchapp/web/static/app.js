@@ -317,11 +317,23 @@
       document.body.classList.remove("home");
       const state = document.getElementById("results-state");
       document.title = (state && state.dataset.title) || homeTitle;
+      announce();
       moveTo(pageUrl(params), how);
+    }
+
+    /** A live region inserted with new content is not announced: say the count through the
+     * one that stays in the page. */
+    function announce() {
+      const status = document.getElementById("status");
+      const live = document.getElementById("live-status");
+      if (!live) return;
+      if (status) status.setAttribute("aria-live", "off");
+      live.textContent = status ? status.textContent.trim().replace(/\s+/g, " ") : "";
     }
 
     function showIntro() {
       area.replaceChildren();
+      announce();
       if (intro) intro.hidden = false;
       document.title = homeTitle;
       moveTo(searchPath, "replace");
@@ -337,6 +349,7 @@
       text.textContent = message;
       box.append(text);
       area.replaceChildren(box);
+      announce();
       if (intro) intro.hidden = true;
       document.body.classList.remove("home");
       moveTo(pageUrl(params), how);
