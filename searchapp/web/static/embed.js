@@ -5,6 +5,9 @@
  * data-per-page     results to show, 1-20 (default 5)
  * data-kind         only this kind of passage (paragraph, caption, heading, ...)
  * data-lang         only en or zh passages
+ * data-sort         relevance (default), newest or oldest
+ * data-group        article (default: one result per article, its best passages under it)
+ *                   or none (one result per passage; the default with data-kind="caption")
  * data-placeholder  placeholder of the search box
  * data-server       the searchapp server (default: where this script was loaded from)
  * data-theme        light (default), dark or auto (follows the reader's colour scheme)
@@ -19,8 +22,8 @@
   var STYLE_ID = "searchapp-embed-style";
   var DEBOUNCE_MS = 150;
   var KINDS = {
-    title: "Title", byline: "Byline", paragraph: "Paragraph", heading: "Heading",
-    caption: "Photo caption", credit: "Credits",
+    title: "Headline", byline: "Byline", paragraph: "", heading: "Section",
+    caption: "Photo", credit: "Credits",
   };
   var LANGS = { en: "English", zh: "中文" };
 
@@ -86,9 +89,17 @@
     (document.head || document.documentElement).appendChild(style);
   }
 
-  function articleUrl(hit, q) {
-    var path = String(hit.article_id).split("/").map(encodeURIComponent).join("/");
-    return server + "/articles/" + path + "?q=" + encodeURIComponent(q) + "#chunk-" + hit.position;
+  function articleUrl(articleId, q, position) {
+    var path = String(articleId).split("/").map(encodeURIComponent).join("/");
+    var anchor = position === undefined || position === null ? "" : "#chunk-" + position;
+    return server + "/articles/" + path + "?q=" + encodeURIComponent(q) + anchor;
+  }
+
+  function photoBits(hit) {
+    var bits = [];
+    if (hit.kind === "caption" && hit.photographer) bits.push("Photo by " + hit.photographer);
+    if (hit.kind === "caption" && hit.photo_date) bits.push("taken " + hit.photo_date);
+    return bits;
   }
 
   function build(container) {
@@ -135,27 +146,72 @@
     var composing = false;
     var last = "";
 
+    var group = data.group === "none" || (data.kind === "caption" && data.group !== "article")
+      ? "none" : "article";
+    var sort = /^(relevance|newest|oldest)$/.test(data.sort || "") ? data.sort : null;
+
     function params(q) {
       var p = new URLSearchParams({ q: q });
       if (data.kind) p.set("kind", data.kind);
       if (data.lang) p.set("lang", data.lang);
+      if (sort) p.set("sort", sort);
       return p;
+    }
+
+    /** One article: its headline links to its best passage; the passages are listed under it. */
+    function renderArticle(article, shown) {
+      var li = el("li", "searchapp-embed__hit");
+      var passages = article.passages || [];
+      var title = el("h3", "searchapp-embed__title");
+      var link = el("a", "searchapp-embed__link");
+      link.appendChild(snippetNodes(article.title_snippet || article.title || article.article_id));
+      link.href = articleUrl(article.article_id, shown, passages.length ? passages[0].position : null);
+      title.appendChild(link);
+      if (article.lang) title.lang = article.lang;
+      li.appendChild(title);
+      var bits = [];
+      if (article.date) bits.push(article.date);
+      if (article.authors && article.authors.length) bits.push(article.authors.join(", "));
+      if (article.lang) bits.push(LANGS[article.lang] || article.lang);
+      li.appendChild(el("p", "searchapp-embed__meta", bits.join(" · ")));
+      if (!passages.length) return li;
+      var list = el("ul", "searchapp-embed__passages");
+      passages.forEach(function (passage) {
+        var item = el("li", "searchapp-embed__passage");
+        if (passage.lang) item.lang = passage.lang;
+        var where = KINDS[passage.kind] || passage.section;
+        if (passage.kind === "paragraph") where = passage.section;
+        if (where) item.appendChild(el("span", "searchapp-embed__kind", where));
+        var snippet = el("span", "searchapp-embed__snippet");
+        snippet.appendChild(snippetNodes(passage.snippet));
+        item.appendChild(snippet);
+        var photo = photoBits(passage);
+        if (photo.length) item.appendChild(el("span", "searchapp-embed__passage-meta", photo.join(", ")));
+        list.appendChild(item);
+      });
+      li.appendChild(list);
+      return li;
     }
 
     function render(result, q) {
       hits.textContent = "";
       var shown = result.showing_results_for || q;
+      var unit = result.group === "article" ? [" article", " articles"] : [" result", " results"];
       status.textContent = result.total
-        ? result.total + (result.total === 1 ? " result" : " results") + " for “" + shown + "”"
+        ? result.total + (result.total === 1 ? unit[0] : unit[1]) + " for “" + shown + "”"
         : "No results for “" + q + "”" + (result.suggestion ? ". Try “" + result.suggestion + "”." : ".");
       result.hits.forEach(function (hit) {
+        if (result.group === "article") {
+          hits.appendChild(renderArticle(hit, shown));
+          return;
+        }
         var li = el("li", "searchapp-embed__hit");
         var context = el("p", "searchapp-embed__context");
-        context.appendChild(el("span", "searchapp-embed__kind", KINDS[hit.kind] || hit.kind || ""));
-        if (hit.section) context.appendChild(el("span", "searchapp-embed__article", hit.article_title));
+        if (KINDS[hit.kind]) context.appendChild(el("span", "searchapp-embed__kind", KINDS[hit.kind]));
+        if (hit.section) context.appendChild(el("span", "searchapp-embed__section", hit.section));
         var title = el("h3", "searchapp-embed__title");
-        var link = el("a", "searchapp-embed__link", hit.section || hit.article_title || hit.article_id);
-        link.href = articleUrl(hit, shown);
+        var link = el("a", "searchapp-embed__link", hit.article_title || hit.article_id);
+        link.href = articleUrl(hit.article_id, shown, hit.position);
         title.appendChild(link);
         var snippet = el("p", "searchapp-embed__snippet");
         snippet.appendChild(snippetNodes(hit.snippet));
@@ -163,9 +219,7 @@
           title.lang = hit.lang;
           snippet.lang = hit.lang;
         }
-        var bits = [];
-        if (hit.kind === "caption" && hit.photographer) bits.push("Photo by " + hit.photographer);
-        if (hit.kind === "caption" && hit.photo_date) bits.push("taken " + hit.photo_date);
+        var bits = photoBits(hit);
         if (hit.date) bits.push(hit.date);
         if (hit.lang) bits.push(LANGS[hit.lang] || hit.lang);
         li.appendChild(context);
@@ -177,7 +231,7 @@
       if (result.total > result.hits.length) {
         var all = params(shown);
         more.href = server + "/search?" + all;
-        more.textContent = "All " + result.total + " results →";
+        more.textContent = "All " + result.total + unit[1] + " →";
         more.hidden = false;
       } else {
         more.hidden = true;
@@ -199,6 +253,7 @@
       var mine = controller;
       var p = params(q);
       p.set("per_page", String(perPage));
+      if (group === "article") p.set("group", "article");
       root.classList.add("searchapp-embed--busy");
       fetch(server + "/api/search?" + p, {
         signal: controller.signal,
