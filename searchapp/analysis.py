@@ -26,13 +26,14 @@ from pathlib import Path
 from whoosh.analysis import Composable, Filter, SpaceSeparatedTokenizer, Token, Tokenizer
 from whoosh.lang.porter2 import stem as porter2_stem
 
-_CJK = "\u2e80-\u2fff\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+#: Chinese (and other CJK) characters: ideographs, radicals, 々 〇 and Suzhou numerals.
+CJK_CHARS = "\u2e80-\u2fff\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _TOKEN_RE = re.compile(
-    rf"(?P<cjk>[{_CJK}]+)"
+    rf"(?P<cjk>[{CJK_CHARS}]+)"
     rf"|(?P<num>\d+(?:[.,]\d+)+)"
-    rf"|(?P<word>[^\W_{_CJK}]+(?:'[^\W_{_CJK}]+)*)"
+    rf"|(?P<word>[^\W_{CJK_CHARS}]+(?:'[^\W_{CJK_CHARS}]+)*)"
 )
-_CJK_RE = re.compile(f"[{_CJK}]")
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
 
 _QUOTES = str.maketrans(
     {
@@ -301,7 +302,7 @@ def text_analyzer() -> Composable:
     return BilingualTokenizer(stoplist=ENGLISH_STOP_WORDS) | EnglishStemFilter()
 
 
-_WORDS_RE = re.compile(rf"[^\W_{_CJK}]+(?:'[^\W_{_CJK}]+)*")
+_WORDS_RE = re.compile(rf"[^\W_{CJK_CHARS}]+(?:'[^\W_{CJK_CHARS}]+)*")
 
 
 def vocabulary_words(texts) -> set[str]:
@@ -386,7 +387,7 @@ class CJKBigramTokenizer(Tokenizer):
             pos += 1
 
 
-_CJK_RUN_RE = re.compile(f"[{_CJK}]+")
+_CJK_RUN_RE = re.compile(f"[{CJK_CHARS}]+")
 
 
 def cjk_bigrams(run: str) -> list[tuple[str, int, int]]:

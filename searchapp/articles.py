@@ -15,6 +15,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from searchapp.analysis import CJK_CHARS
+
 KINDS = ("title", "byline", "paragraph", "heading", "caption", "credit")
 
 #: Blocks longer than this are split into several paragraph chunks, so one gigantic line
@@ -24,8 +26,7 @@ MAX_CHUNK_CHARS = 20_000
 #: Files larger than this are refused: an archive of news articles has no use for them.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 
-_CJK = "\u2e80-\u2fff\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RE = re.compile(f"[{_CJK}]")
+_CJK_RE = re.compile(f"[{CJK_CHARS}]")
 _LETTER_RE = re.compile(r"[^\W\d_]")
 
 _HEADER_RE = re.compile(r"^\s*date\s+(\d{4}-\d{2}-\d{2})\s+(.*?)\s*[:：]\s*(.*\S)\s*$")

@@ -16,9 +16,10 @@ import click
 
 from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
-from searchapp.indexing import IndexingError, IndexUnavailable, build_index
+from searchapp.indexing import IndexingError, build_index
 from searchapp.results import GROUPS, SORTS
 from searchapp.searching import InvalidParameter, index_stats, search
+from searchapp.store import IndexUnavailable
 
 
 def _index_option(func):

@@ -22,6 +22,7 @@ from searchapp.analysis import (
     fold,
     has_cjk,
 )
+from searchapp.whoosh_compat import expansions
 
 SNIPPET_CHARS = 220
 HIGHLIGHT_FIELDS = ("text", "cjk")
@@ -109,7 +110,7 @@ def highlight_terms(searcher, parsed) -> HighlightTerms:
             if isinstance(leaf, MultiTerm):
                 field = leaf.field()
                 if field in HIGHLIGHT_FIELDS:
-                    expanded = [(field, b.decode("utf-8")) for b in leaf._btexts(reader)]
+                    expanded = [(field, b.decode("utf-8")) for b in expansions(leaf, reader)]
                     if len(expanded) > MAX_HIGHLIGHT_TERMS:
                         expanded.sort(key=lambda t: -reader.doc_frequency(*t))
                         expanded = expanded[:MAX_HIGHLIGHT_TERMS]

@@ -9,8 +9,9 @@ Layout of an index directory::
 
 Every run that changes something writes a new build beside the current one (a full build, or a
 copy of the current build updated incrementally), then points ``current`` at it with one atomic
-rename. A reader sees the old build or the new one, never a mix; a killed run leaves only a
-stray ``*.tmp`` folder that the next run removes.
+rename. A reader sees the old build or the new one, never a mix; a killed run leaves at most a
+stray ``builds/*.tmp`` folder and an ``index/.current.<pid>.tmp`` link, which the next run
+removes.
 """
 
 from __future__ import annotations
@@ -30,10 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import FileStorage
-from whoosh.index import TOC
 
-from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import)
 from searchapp.analysis import analyze, vocabulary_words
 from searchapp.articles import (
     Article,
@@ -44,19 +42,21 @@ from searchapp.articles import (
     parse_article,
 )
 from searchapp.schema import SCHEMA_VERSION, build_schema
+from searchapp.store import (  # noqa: F401  (IndexUnavailable is re-exported for writers)
+    BUILDS,
+    CURRENT,
+    MANIFEST,
+    IndexUnavailable,
+    current_build,
+    read_manifest,
+)
+from searchapp.whoosh_compat import join_segments
 
-CURRENT = "current"
-BUILDS = "builds"
-MANIFEST = "manifest.json"
 SOURCE_SUFFIXES = (".txt",)
 
 
 class IndexingError(Exception):
     """A problem the user must fix (missing source folder, unwritable index, another run)."""
-
-
-class IndexUnavailable(Exception):
-    """There is no usable index (never built, or damaged); the message says which and what to do."""
 
 
 @dataclass
@@ -91,35 +91,6 @@ class IndexReport:
 
 
 ProgressFn = Callable[[int, int, str], None]
-
-
-def current_build(index_dir: Path) -> Path | None:
-    """The build directory ``current`` points to, or None when there is none."""
-    link = Path(index_dir) / CURRENT
-    try:
-        target = os.readlink(link)
-    except OSError:
-        return None
-    path = (link.parent / target).resolve()
-    return path if path.is_dir() else None
-
-
-def read_manifest(build_dir: Path) -> dict:
-    """The manifest of a build: schema version, articles with hashes, stats."""
-    try:
-        return json.loads((build_dir / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise IndexUnavailable(f"index build {build_dir} has no readable manifest: {exc}") from exc
-
-
-def index_stats(index_dir: Path) -> dict:
-    """``{"articles", "chunks", "by_kind", "by_language"}`` of the current build."""
-    build = current_build(Path(index_dir))
-    if build is None:
-        raise IndexUnavailable(
-            f"no index in {index_dir}: run `searchapp index --index {index_dir}` first"
-        )
-    return read_manifest(build)["stats"]
 
 
 def source_files(source_dirs: Iterable[Path]) -> tuple[dict[str, Path], list[tuple[str, str]]]:
@@ -460,8 +431,7 @@ def _parallel_build(
     tmp_dir.mkdir(parents=True)
     schema = build_schema()
     whoosh_index.create_in(str(tmp_dir), schema).close()
-    size = -(-len(to_index) // procs)
-    parts = [to_index[i : i + size] for i in range(0, len(to_index), size)]
+    parts = balance_by_size(to_index, {a: _file_size(files[a]) for a in to_index}, procs)
     context = multiprocessing.get_context("fork")
     messages = context.Queue()
     workers = [
@@ -499,24 +469,44 @@ def _parallel_build(
             if worker.is_alive() and len(outcomes) < len(workers):
                 worker.kill()
             worker.join()
-    segments = []
-    for n in range(len(parts)):
-        part_dir = tmp_dir / f"part{n}"
-        part_ix = whoosh_index.open_dir(str(part_dir))
-        part_segments = part_ix._segments()
-        part_ix.close()
-        for segment in part_segments:
-            for name in os.listdir(part_dir):
-                if name.startswith(segment.segment_id() + "."):
-                    os.rename(part_dir / name, tmp_dir / name)
-        segments.extend(part_segments)
+    part_dirs = [tmp_dir / f"part{n}" for n in range(len(parts))]
+    join_segments(tmp_dir, schema, part_dirs)
+    for part_dir in part_dirs:
         shutil.rmtree(part_dir)
-    TOC(schema, segments, 1).write(FileStorage(str(tmp_dir)), "MAIN")
     articles: dict[str, dict] = {}
     for outcome in outcomes.values():
         outcome.merge_into(report)
         articles.update(outcome.entries)
     return articles
+
+
+def balance_by_size(ids: list[str], sizes: dict[str, int], parts: int) -> list[list[str]]:
+    """Split ``ids`` into at most ``parts`` consecutive runs of about equal bytes.
+
+    Analysis time follows the text's size, not the number of articles: a few 300 KB man pages
+    among 3 KB articles left one core idle when the split was by count. The runs stay
+    consecutive so document numbers, and so the order of equal scores, are the same as in a
+    one-process build.
+    """
+    weights = [max(sizes.get(a, 0), 1) for a in ids]  # unknown sizes split by count
+    total = sum(weights)
+    groups: list[list[str]] = [[]]
+    done = 0
+    for article_id, size in zip(ids, weights, strict=True):
+        # start a new run when this article's middle falls past the current run's share
+        boundary = total * len(groups) / parts
+        if groups[-1] and len(groups) < parts and done + size / 2 > boundary:
+            groups.append([])
+        groups[-1].append(article_id)
+        done += size
+    return [group for group in groups if group]
+
+
+def _file_size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:  # vanished: the part that gets it reports it
+        return 0
 
 
 def _build_part(files, hashes, article_ids, part_dir: str, number: int, messages) -> None:
@@ -619,6 +609,8 @@ def _remove_stale_builds(index_dir: Path, keep: set[str]) -> None:
     for entry in builds.iterdir():
         if entry.name not in keep:
             shutil.rmtree(entry, ignore_errors=True)
+    for link in index_dir.glob(f".{CURRENT}.*.tmp"):  # a run killed while repointing
+        link.unlink(missing_ok=True)
 
 
 @contextlib.contextmanager

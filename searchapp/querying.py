@@ -14,8 +14,13 @@ from itertools import islice
 
 from whoosh import qparser, query
 
-from searchapp.analysis import analyze, cjk_bigrams, fold_text, has_cjk
+from searchapp.analysis import CJK_CHARS, analyze, cjk_bigrams, fold_text, has_cjk
 from searchapp.synonyms import expand_phrase_synonyms, synonym_queries
+from searchapp.whoosh_compat import (
+    LimitedExpansion,
+    is_null_query,
+    wildcard_has_literal_prefix,
+)
 
 #: Longest query accepted (characters); longer input is cut, and the cut is documented.
 MAX_QUERY_CHARS = 1000
@@ -35,9 +40,7 @@ MAX_EXPANDING_TERMS = 8
 DEFAULT_FIELD = "text"
 FIELD_ALIASES = {"heading": ["section"], "text": ["body", "content"]}
 
-_CJK_SPLIT_RE = re.compile(
-    r"([\u2e80-\u2fff\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+)"
-)
+_CJK_SPLIT_RE = re.compile(f"([{CJK_CHARS}]+)")
 _SYNTAX_CHARS_RE = re.compile(r"[\"()*?~^:+\-\[\]{}]")
 
 
@@ -49,15 +52,11 @@ def _top_terms(reader, fieldname: str, btexts) -> list[bytes]:
     return candidates[:MAX_EXPANSIONS]
 
 
-class _Bounded:
-    """Expansions capped at MAX_EXPANSIONS terms and worked out once per query object."""
+class _Bounded(LimitedExpansion):
+    """Expansions capped at MAX_EXPANSIONS terms (the most frequent), once per query object."""
 
-    def _btexts(self, ixreader):
-        cached = getattr(self, "_expansions", None)
-        if cached is None or cached[0] is not ixreader:
-            cached = (ixreader, _top_terms(ixreader, self.fieldname, super()._btexts(ixreader)))
-            self._expansions = cached
-        return cached[1]
+    def limit_expansions(self, reader, btexts) -> list[bytes]:
+        return _top_terms(reader, self.fieldname, btexts)
 
 
 class BoundedPrefix(_Bounded, query.Prefix):
@@ -69,13 +68,12 @@ class BoundedWildcard(_Bounded, query.Wildcard):
 
 
 class BoundedFuzzyTerm(_Bounded, query.FuzzyTerm):
-    """A fuzzy term with edit distance at most 2, a 1-character prefix, bounded expansions."""
+    """A fuzzy term: edit distance at most 2, a 2-letter prefix (1 under 5), bounded expansions."""
 
-    def _btexts(self, ixreader):
+    def prepare_expansion(self) -> None:
         self.maxdist = max(0, min(self.maxdist, 2))
         # Terms sharing a 2-letter prefix are compared (1 for short words): a bounded scan.
         self.prefixlength = max(2 if len(self.text) >= 5 else 1, self.prefixlength)
-        return super()._btexts(ixreader)
 
 
 _BOUNDED = {
@@ -146,9 +144,7 @@ class SearchQueryParser(qparser.QueryParser):
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
         if termclass in _BOUNDED:
             text = fold_text(text)
-            if termclass is query.Wildcard and not query.Wildcard(fieldname, text)._find_prefix(
-                text
-            ):
+            if termclass is query.Wildcard and not wildcard_has_literal_prefix(fieldname, text):
                 # Without a literal prefix a wildcard scans the whole vocabulary: search the
                 # word instead (this is a documented bound).
                 plain = re.sub(r"[*?\[\]]+", "", text)
@@ -206,7 +202,9 @@ def parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
     return _cap_terms(parsed)
 
 
-_OPERATOR_RE = re.compile(r"\b(AND|OR|NOT|ANDNOT|ANDMAYBE)\b|[\"()]|\w:|(^|\s)[-+]")
+#: The words the query parser reads as operators (in capitals only).
+OPERATOR_WORDS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE"})
+_OPERATOR_RE = re.compile(rf"\b({'|'.join(sorted(OPERATOR_WORDS))})\b|[\"()]|\w:|(^|\s)[-+]")
 
 
 def is_plain(text: str) -> bool:
@@ -220,6 +218,8 @@ def relax_to_any(relaxed_parser: SearchQueryParser, text: str) -> query.Query | 
     Returns None when the query uses operators or is a single word (nothing to relax).
     """
     text = clean_query_text(text)
+    if _syntax_is_broken(text):  # searched as its plain words, so relaxed as they would be
+        text = " ".join(_plain_words(text))
     if not text or not is_plain(text):
         return None
     if len(text.split()) < 2 and not has_cjk(text):
@@ -230,8 +230,7 @@ def relax_to_any(relaxed_parser: SearchQueryParser, text: str) -> query.Query | 
 
 def parse_plain_words(parser: SearchQueryParser, text: str) -> query.Query:
     """Search the words of ``text`` with every operator character removed."""
-    words = _SYNTAX_CHARS_RE.sub(" ", text).split()
-    words = [w for w in words if w.upper() not in ("AND", "OR", "NOT", "ANDNOT", "ANDMAYBE")]
+    words = _plain_words(text)
     if not words:
         return query.NullQuery
     try:
@@ -239,6 +238,11 @@ def parse_plain_words(parser: SearchQueryParser, text: str) -> query.Query:
     except Exception:
         return query.NullQuery
     return _cap_terms(parsed)
+
+
+def _plain_words(text: str) -> list[str]:
+    words = _SYNTAX_CHARS_RE.sub(" ", text).split()
+    return [w for w in words if w.upper() not in OPERATOR_WORDS]
 
 
 def clean_query_text(text: str) -> str:
@@ -272,7 +276,7 @@ def _syntax_is_broken(text: str) -> bool:
 
 
 def _is_empty(q: query.Query) -> bool:
-    return isinstance(q, query.qcore._NullQuery)
+    return is_null_query(q)
 
 
 def _has_error(q: query.Query) -> bool:

@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.matching.wrappers import FilterMatcher
 
-from searchapp.scoring import FACET_LIMIT, Matches, QueryEvaluator, _read_postings
+from searchapp.scoring import FACET_LIMIT, Matches, QueryEvaluator
+from searchapp.whoosh_compat import read_postings
 
 GROUPS = ("article", "none")
 SORTS = ("relevance", "newest", "oldest")
@@ -84,7 +85,7 @@ class FieldValues:
                 matcher = reader.postings(field, btext)
                 if isinstance(matcher, FilterMatcher):
                     matcher = matcher.child
-                ids, _weights = _read_postings(matcher)
+                ids, _weights = read_postings(matcher, np.int64, np.float64)
                 doc_parts.append(ids + offset)
                 code_parts.append(np.full(len(ids), code, dtype=np.int64))
         if not doc_parts:

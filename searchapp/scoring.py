@@ -15,16 +15,29 @@ Whoosh's own matcher, so results are always complete.
 
 from __future__ import annotations
 
+import logging
 import math
 import threading
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import terms as term_queries
-from whoosh.util.numeric import byte_to_length
+
+from searchapp.whoosh_compat import (
+    BYTE_TO_LENGTH,
+    expansions,
+    is_null_query,
+    length_column,
+    read_postings,
+)
+
+log = logging.getLogger(__name__)
+
+#: Query types evaluated by Whoosh's own matcher since start-up (see ``_with_whoosh``).
+SLOW_PATH: Counter[str] = Counter()
 
 K1 = 1.2
 B = 0.75
@@ -35,7 +48,6 @@ TERM_CACHE_BYTES = 64 * 1024 * 1024
 
 _IDS = np.int64
 _SCORES = np.float64
-_BYTE_TO_LENGTH = np.array([byte_to_length(i) if i else 0 for i in range(256)], dtype=_SCORES)
 
 
 @dataclass
@@ -107,7 +119,7 @@ class QueryEvaluator:
         return ids[order], scores[order]
 
     def _eval(self, q: query.Query) -> Matches:
-        if isinstance(q, query.qcore._NullQuery):
+        if is_null_query(q):
             return Matches.empty()
         if isinstance(q, query.Term):
             return self.term(q.fieldname, q.text).scaled(q.boost)
@@ -141,7 +153,7 @@ class QueryEvaluator:
             return Matches(ids, np.zeros(len(ids), dtype=_SCORES))
         if isinstance(q, term_queries.MultiTerm):
             field = q.field()
-            children = [self.term(field, btext) for btext in q._btexts(self.reader)]
+            children = [self.term(field, btext) for btext in expansions(q, self.reader)]
             return self._or(children, None).scaled(q.boost)
         if isinstance(q, query.Phrase):
             return self._phrase(q)
@@ -180,7 +192,7 @@ class QueryEvaluator:
             matcher = reader.postings(fieldname, btext)
             if isinstance(matcher, FilterMatcher):
                 matcher = matcher.child  # deletions are applied once, at the end
-            ids, weights = _read_postings(matcher)
+            ids, weights = read_postings(matcher, _IDS, _SCORES)
             id_blocks.append(ids + offset if offset else ids)
             weight_blocks.append(weights)
         if not id_blocks:
@@ -244,6 +256,12 @@ class QueryEvaluator:
         return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
 
     def _with_whoosh(self, q: query.Query) -> Matches:
+        """Any query type not handled above: complete but slow (one Python call per match),
+        so it is counted and logged: the parser's own output never comes here (a test)."""
+        kind = type(q).__name__
+        SLOW_PATH[kind] += 1
+        if SLOW_PATH[kind] == 1:
+            log.warning("query type %s is evaluated by Whoosh's matcher (slow path)", kind)
         matcher = q.matcher(self.searcher)
         ids: list[int] = []
         scores: list[float] = []
@@ -261,12 +279,12 @@ class QueryEvaluator:
         if fieldname not in self._lengths:
             parts = []
             for reader, _offset in self.segments:
-                column = _length_column(reader, fieldname)
+                column = length_column(reader, fieldname)
                 if column is None:
                     parts.append(np.zeros(reader.doc_count_all(), dtype=_SCORES))
                 else:
                     codes = np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all())
-                    parts.append(_BYTE_TO_LENGTH[codes])
+                    parts.append(BYTE_TO_LENGTH[codes])
             self._lengths[fieldname] = np.concatenate(parts) if parts else np.zeros(0)
         return self._lengths[fieldname]
 
@@ -308,39 +326,3 @@ def _text(value) -> str:
     if value is None:
         return ""
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
-
-
-def _length_column(reader, fieldname: str):
-    """The column of one-byte field lengths in a Whoosh 2.7 segment (None if absent)."""
-    perdoc = getattr(reader, "_perdoc", None)
-    if perdoc is None or not hasattr(perdoc, "_cached_reader"):
-        return None
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-
-    return perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-
-
-def _read_postings(matcher) -> tuple[np.ndarray, np.ndarray]:
-    """(ids, weights) of a whole posting list, decoded a block at a time."""
-    if not (hasattr(matcher, "_next_block") and hasattr(matcher, "_read_weights")):
-        ids, weights = [], []
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
-        return np.array(ids, dtype=_IDS), np.array(weights, dtype=_SCORES)
-    id_parts: list[np.ndarray] = []
-    weight_parts: list[np.ndarray] = []
-    while matcher.is_active():
-        if matcher._ids is None:
-            matcher._read_ids()
-        if matcher._weights is None:
-            matcher._read_weights()
-        start = matcher._i
-        id_parts.append(np.asarray(matcher._ids[start:], dtype=_IDS))
-        weight_parts.append(np.asarray(matcher._weights[start:], dtype=_SCORES))
-        matcher._i = matcher._blocklength
-        matcher._next_block()
-    if not id_parts:
-        return np.empty(0, _IDS), np.empty(0, _SCORES)
-    return np.concatenate(id_parts), np.concatenate(weight_parts)

@@ -23,12 +23,10 @@ from urllib.parse import quote
 from whoosh import index as whoosh_index
 from whoosh import query
 
-from searchapp import whoosh_fixes  # noqa: F401  (patches Whoosh bugs on import)
 from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.articles import KINDS
 from searchapp.highlighting import HighlightTerms, highlight_terms, mark, snippet, term_spans
-from searchapp.indexing import IndexUnavailable, current_build, read_manifest
-from searchapp.querying import SearchQueryParser, parse_user_query, relax_to_any
+from searchapp.querying import OPERATOR_WORDS, SearchQueryParser, parse_user_query, relax_to_any
 from searchapp.results import (
     GROUPS,
     SORTS,
@@ -40,6 +38,7 @@ from searchapp.results import (
 )
 from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import QueryEvaluator
+from searchapp.store import IndexUnavailable, current_build, read_manifest
 from searchapp.synonyms import synonym_queries
 
 MAX_PER_PAGE = 100
@@ -468,7 +467,7 @@ def _article_dict(
 
 
 _WORD_RE = re.compile(r"(?<![\w:*~\"])([^\W\d_][\w'’‘]*)(?![\w:*~])")
-_OPERATORS = {"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"}
+_OPERATORS = OPERATOR_WORDS | {"TO"}
 
 
 def _live_count(opened: OpenIndex, word) -> int:

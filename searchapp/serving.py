@@ -17,8 +17,9 @@ import click
 from gunicorn.app.base import BaseApplication
 
 from searchapp.analysis import analyze
-from searchapp.indexing import build_index, current_build
+from searchapp.indexing import build_index
 from searchapp.searching import handle_for, search
+from searchapp.store import current_build
 from searchapp.web import create_app
 
 log = logging.getLogger(__name__)

@@ -36,8 +36,8 @@ def index_state(index_dir: Path) -> dict:
     """
     from whoosh import index as whoosh_index
 
-    from searchapp.indexing import IndexUnavailable, current_build
     from searchapp.searching import IndexHandle, index_stats, search
+    from searchapp.store import IndexUnavailable, current_build
 
     handle = IndexHandle(index_dir)
     try:

@@ -15,8 +15,8 @@ from flask_cors import CORS
 from werkzeug.exceptions import HTTPException
 
 from searchapp import config as defaults
-from searchapp.indexing import IndexUnavailable
 from searchapp.searching import IndexHandle, InvalidParameter
+from searchapp.store import IndexUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,6 @@ def create_app(config: dict | None = None) -> Flask:
     app.config.update(
         INDEX_DIR=str(defaults.default_index_dir()),
         CORS_ORIGINS=defaults.cors_origins(),
-        JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.config.update(config or {})

@@ -1,0 +1,191 @@
+"""The seam around Whoosh's internals: one module, a checked version, no quiet fallbacks."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from whoosh.matching import ListMatcher
+
+import searchapp
+from searchapp import scoring, whoosh_compat
+from searchapp.searching import IndexHandle, search
+from searchapp.whoosh_compat import (
+    WhooshIncompatible,
+    check_version,
+    length_column,
+    read_postings,
+)
+
+PACKAGE = Path(searchapp.__file__).parent
+
+
+@pytest.mark.parametrize("version", ["2.7.5", "2.7.9", "2.7.5.post1"])
+def test_supported_versions_pass(version):
+    assert check_version(version) == version
+
+
+@pytest.mark.parametrize("version", ["2.7.4", "2.8.0", "2.8", "3.0.0", "2.6.9"])
+def test_other_versions_fail_loudly(version):
+    with pytest.raises(WhooshIncompatible, match=f"{version} is installed"):
+        check_version(version)
+
+
+def test_installed_version_is_supported():
+    assert check_version().startswith("2.7.")
+
+
+def _private_uses(path: Path) -> list[str]:
+    """Private names reached from outside: ``import _x`` from Whoosh, ``obj._x`` on anything
+    but ``self``, and methods named ``_x`` that override a library's (not our own helpers)."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("whoosh"):
+            found += [f"import {a.name}" for a in node.names if a.name.startswith("_")]
+        elif (
+            isinstance(node, ast.Attribute)
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+            and not (isinstance(node.value, ast.Name) and node.value.id == "self")
+        ):
+            found.append(f"{ast.unparse(node)} (line {node.lineno})")
+    for cls in [n for n in ast.walk(tree) if isinstance(n, ast.ClassDef)]:
+        for method in cls.body:
+            if isinstance(method, ast.FunctionDef) and method.name in WHOOSH_PRIVATE_METHODS:
+                found.append(f"def {cls.name}.{method.name}")
+    return found
+
+
+WHOOSH_PRIVATE_METHODS = {"_btexts", "_find_prefix", "_cached_reader", "_segments", "_find_first"}
+
+
+def test_only_the_seam_touches_whoosh_private_names():
+    offenders = {
+        str(path.relative_to(PACKAGE)): uses
+        for path in sorted(PACKAGE.rglob("*.py"))
+        if path.name != "whoosh_compat.py" and (uses := _private_uses(path))
+    }
+    assert offenders == {}
+    seam = _private_uses(PACKAGE / "whoosh_compat.py")  # the check finds them where they are
+    assert any("_read_ids" in use for use in seam) and "def LimitedExpansion._btexts" in seam
+
+
+def test_missing_internals_raise_instead_of_zero_lengths():
+    with pytest.raises(WhooshIncompatible, match="per-document reader"):
+        length_column(object(), "text")
+    with pytest.raises(WhooshIncompatible, match="unexpected posting matcher"):
+        read_postings(object(), np.int64, np.float64)
+
+
+def _walk(matcher) -> list[tuple[int, float]]:
+    postings = []
+    while matcher.is_active():
+        postings.append((matcher.id(), matcher.weight()))
+        matcher.next()
+    return postings
+
+
+def test_block_reads_equal_a_posting_walk(index_dir):
+    reader = IndexHandle(index_dir).open().searcher.reader()
+    checked = 0
+    for fieldname, btext in reader.all_terms():
+        matcher = reader.postings(fieldname, btext)
+        ids, weights = read_postings(getattr(matcher, "child", matcher), np.int64, np.float64)
+        expected = _walk(reader.postings(fieldname, btext))
+        assert list(zip(ids.tolist(), weights.tolist(), strict=True)) == expected
+        checked += 1
+    assert checked > 1000
+
+
+def test_inlined_postings_are_read_too():
+    ids, weights = read_postings(ListMatcher([1, 5, 9], [1.0, 2.0, 1.5]), np.int64, np.float64)
+    assert ids.tolist() == [1, 5, 9] and weights.tolist() == [1.0, 2.0, 1.5]
+
+
+QUERIES = [
+    "Gwadar",
+    "gwadar port",
+    '"shared future"',
+    '"中老铁路"',
+    "Gwadar OR Lancang",
+    "port -Pakistan",
+    "port NOT Pakistan",
+    "Gwa*",
+    "G*r",
+    "Gwadr~",
+    "Gwadr~2",
+    "kind:caption",
+    "kind:caption port",
+    "lang:zh",
+    "section:governance Paris",
+    "中老铁路",
+    "中老鐵路",
+    "EMU动车组",
+    "BRI",
+    "United Nations",
+    "(Gwadar OR port) AND Pakistan",
+    "port ANDMAYBE Gwadar",
+    "port ANDNOT Pakistan",
+    "+Gwadar port",
+    '"unbalanced',
+    "((((((((((Gwadar))))))))))",
+    "bridge brdge",
+    "中国 China 共同体",
+]
+
+WORDS = st.sampled_from(
+    ["Gwadar", "port", "中老", "铁路", "china", "caption", "kind:caption", "lang:en", "sea"]
+)
+SYNTAX = st.sampled_from(
+    ["", "", '"', "(", ")", "*", "~", "~2", "-", "+", " OR ", " AND ", " NOT ", ":", "^2"]
+)
+QUERY_TEXT = st.lists(st.tuples(SYNTAX, WORDS, SYNTAX), max_size=6).map(
+    lambda parts: " ".join(a + w + b for a, w, b in parts)
+)
+
+
+@pytest.fixture()
+def no_slow_path(monkeypatch):
+    def refuse(self, q):
+        raise AssertionError(f"{type(q).__name__} reached Whoosh's slow matcher: {q!r}")
+
+    monkeypatch.setattr(scoring.QueryEvaluator, "_with_whoosh", refuse)
+
+
+@pytest.mark.parametrize("q", QUERIES)
+def test_parser_output_never_takes_the_slow_path(index_dir, no_slow_path, q):
+    search(IndexHandle(index_dir), q)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(q=QUERY_TEXT)
+def test_generated_queries_never_take_the_slow_path(index_dir, no_slow_path, q):
+    search(IndexHandle(index_dir), q)
+
+
+def test_slow_path_is_counted_and_logged(index_dir, caplog, monkeypatch):
+    from whoosh import query
+
+    monkeypatch.setattr(scoring, "SLOW_PATH", type(scoring.SLOW_PATH)())
+    opened = IndexHandle(index_dir).open()
+    evaluator = scoring.QueryEvaluator(opened.searcher, ())
+    with caplog.at_level("WARNING", logger="searchapp.scoring"):
+        found = evaluator._eval(
+            query.Ordered([query.Term("text", "port"), query.Term("text", "gwadar")])
+        )
+    assert len(found.ids) >= 1
+    assert scoring.SLOW_PATH == {"Ordered": 1}
+    assert "Ordered is evaluated by Whoosh's matcher (slow path)" in caplog.text
+
+
+def test_patches_are_installed():
+    from whoosh.codec.whoosh3 import W3PerDocReader
+
+    assert W3PerDocReader.doc_field_length is whoosh_compat._doc_field_length
