@@ -71,23 +71,45 @@ class FieldValues:
             return self._single[field], found.labels
 
     def _read(self, field: str) -> Values:
+        """Every (document, code) pair of ``field``, walking its terms in order.
+
+        A term whose documents are consecutive (an article's chunks are written together, so
+        every ``article_id`` and most ``date`` terms) is taken from its term info alone (first
+        and last document, count); only the others have their posting lists read.
+        """
         if not self.has(field):
             return Values(np.empty(0, np.int64), np.empty(0, np.int64), [])
         schema_field = self.evaluator.reader.schema[field]
         codes_of: dict[bytes, int] = {}
         doc_parts: list[np.ndarray] = []
         code_parts: list[np.ndarray] = []
+        run_starts: list[int] = []
+        run_lengths: list[int] = []
+        run_codes: list[int] = []
         for reader, offset in self.evaluator.segments:
             if field not in reader.indexed_field_names():
                 continue
-            for btext in reader.lexicon(field):
+            for btext, info in reader.iter_field(field):
                 code = codes_of.setdefault(btext, len(codes_of))
+                first, last, count = info.min_id(), info.max_id(), info.doc_frequency()
+                if last - first + 1 == count:
+                    run_starts.append(first + offset)
+                    run_lengths.append(count)
+                    run_codes.append(code)
+                    continue
                 matcher = reader.postings(field, btext)
                 if isinstance(matcher, FilterMatcher):
                     matcher = matcher.child
                 ids, _weights = read_postings(matcher, np.int64, np.float64)
                 doc_parts.append(ids + offset)
                 code_parts.append(np.full(len(ids), code, dtype=np.int64))
+        if run_lengths:
+            lengths = np.array(run_lengths, dtype=np.int64)
+            starts = np.repeat(
+                np.array(run_starts, dtype=np.int64) - np.cumsum(lengths) + lengths, lengths
+            )
+            doc_parts.append(np.arange(int(lengths.sum()), dtype=np.int64) + starts)
+            code_parts.append(np.repeat(np.array(run_codes, dtype=np.int64), lengths))
         if not doc_parts:
             return Values(np.empty(0, np.int64), np.empty(0, np.int64), [])
         raw = [schema_field.from_bytes(b) for b in codes_of]
