@@ -350,6 +350,8 @@
       box.append(text);
       area.replaceChildren(box);
       announce();
+      const live = document.getElementById("live-status");
+      if (live) live.textContent = message;
       if (intro) intro.hidden = true;
       document.body.classList.remove("home");
       moveTo(pageUrl(params), how);
