@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ import click
 
 from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
-from searchapp.indexing import IndexingError, build_index
+from searchapp.indexing import IndexingError, build_index, indexed_sources, resolved_sources
 from searchapp.results import GROUPS, SORTS
 from searchapp.searching import InvalidParameter, index_stats, search
 from searchapp.store import IndexUnavailable
@@ -44,8 +45,9 @@ def main() -> None:
     "source_dirs",
     multiple=True,
     type=click.Path(path_type=Path),
-    help="Folder of article .txt files (repeatable) [default: $SEARCHAPP_SOURCE or the "
-    "bundled article].",
+    help="Folder of articles: .txt, .html, .md, .json, .jsonl files, searched recursively "
+    "(repeatable) [default: $SEARCHAPP_SOURCE, else the folders the index was built from, "
+    "else the bundled article].",
 )
 @_index_option
 @click.option("--rebuild", is_flag=True, help="Re-index everything instead of only changes.")
@@ -64,8 +66,10 @@ def index_command(
     quiet: bool,
 ) -> None:
     """Build or update the index (incremental unless --rebuild)."""
-    sources = list(source_dirs) or [config.default_source_dir()]
     index_dir = index_dir or config.default_index_dir()
+    sources, remembered = choose_sources(list(source_dirs), index_dir)
+    if remembered:
+        click.echo(f"note: indexing {', '.join(map(str, sources))} (as before)", err=True)
     report = run_index(sources, index_dir, rebuild=rebuild, procs=procs, quiet=quiet)
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
@@ -74,6 +78,23 @@ def index_command(
     for path, warning in report.warnings:
         click.echo(f"warning: {path}: {warning}", err=True)
     click.echo(report.summary())
+
+
+def choose_sources(given: list[Path], index_dir: Path) -> tuple[list[Path], bool]:
+    """(source folders, whether they are the index's own): ``--source``, else
+    ``$SEARCHAPP_SOURCE``, else the folders the index was built from, else the bundled article.
+
+    Without the index's memory, a plain ``searchapp index`` would index the bundled article
+    and remove every article of a user's own archive.
+    """
+    if given:
+        return given, False
+    if os.environ.get("SEARCHAPP_SOURCE"):
+        return [config.default_source_dir()], False
+    remembered = indexed_sources(index_dir)
+    if remembered:
+        return [Path(s) for s in remembered], True
+    return [config.default_source_dir()], False
 
 
 def run_index(
@@ -237,7 +258,8 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
     "source_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Articles to index if there is no index yet [default: bundled article].",
+    help="Articles to index if there is no index yet [default: $SEARCHAPP_SOURCE or the "
+    "bundled article]; an existing index must have been built from this folder.",
 )
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
@@ -249,11 +271,32 @@ def serve_command(
     from searchapp.serving import serve
 
     index_dir = index_dir or config.default_index_dir()
-    source_dir = source_dir or config.default_source_dir()
     try:
-        serve(index_dir, source_dir, host=host, port=port, workers=workers)
+        check_serve_source(index_dir, source_dir)
+        serve(
+            index_dir,
+            source_dir or config.default_source_dir(),
+            host=host,
+            port=port,
+            workers=workers,
+        )
     except (IndexingError, IndexUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+def check_serve_source(index_dir: Path, source_dir: Path | None) -> None:
+    """``serve --source`` on an index built from other folders says so instead of ignoring it."""
+    if source_dir is None:
+        return
+    remembered = indexed_sources(index_dir)
+    if remembered is None:
+        return
+    if sorted(remembered) != sorted(resolved_sources([source_dir])):
+        raise click.ClickException(
+            f"the index in {index_dir} was built from {', '.join(remembered)}, not {source_dir}; "
+            f"run `searchapp index --source {source_dir} --index {index_dir} --rebuild` first, "
+            "or serve without --source"
+        )
 
 
 if __name__ == "__main__":

@@ -22,3 +22,16 @@ def default_index_dir() -> Path:
 def cors_origins() -> str:
     """``$SEARCHAPP_CORS_ORIGINS``: comma-separated origins allowed to call the API, or ``*``."""
     return os.environ.get("SEARCHAPP_CORS_ORIGINS", "*")
+
+
+#: Where result links point when an article has a URL: ``source`` (the original page) or
+#: ``local`` (this app's article page, which keeps a "read the original" link).
+LINK_TARGETS = ("source", "local")
+
+
+def links_setting() -> str:
+    """``$SEARCHAPP_LINKS``: ``source`` (default) or ``local``."""
+    value = (os.environ.get("SEARCHAPP_LINKS") or "source").strip().lower()
+    if value not in LINK_TARGETS:
+        raise ValueError(f"SEARCHAPP_LINKS must be 'source' or 'local'; got {value!r}")
+    return value

@@ -33,15 +33,18 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 
 from searchapp.analysis import analyze, vocabulary_words
-from searchapp.articles import (
-    Article,
-    Chunk,
-    UnreadableArticle,
-    article_id_for,
-    detect_lang,
-    parse_article,
-)
 from searchapp.schema import SCHEMA_VERSION, build_schema
+from searchapp.sources import (
+    FORMATS,
+    MULTI_FORMATS,
+    SourceFile,
+    Walk,
+    read_source,
+    walk_sources,
+)
+from searchapp.sources.errors import UnreadableArticle
+from searchapp.sources.records import Article, Chunk
+from searchapp.sources.text import detect_lang
 from searchapp.store import (  # noqa: F401  (IndexUnavailable is re-exported for writers)
     BUILDS,
     CURRENT,
@@ -51,8 +54,6 @@ from searchapp.store import (  # noqa: F401  (IndexUnavailable is re-exported fo
     read_manifest,
 )
 from searchapp.whoosh_compat import join_segments
-
-SOURCE_SUFFIXES = (".txt",)
 
 
 class IndexingError(Exception):
@@ -93,33 +94,36 @@ class IndexReport:
 ProgressFn = Callable[[int, int, str], None]
 
 
-def source_files(source_dirs: Iterable[Path]) -> tuple[dict[str, Path], list[tuple[str, str]]]:
-    """Article id -> file for every article file in the source folders, plus skipped names."""
-    files: dict[str, Path] = {}
-    skipped: list[tuple[str, str]] = []
-    for source in source_dirs:
-        source = Path(source)
-        if not source.exists():
-            raise IndexingError(f"source folder {source} does not exist")
-        if not source.is_dir():
-            raise IndexingError(f"source {source} is not a folder")
-        try:
-            entries = sorted(source.iterdir())
-        except OSError as exc:
-            raise IndexingError(f"cannot list source folder {source}: {exc.strerror}") from exc
-        for path in entries:
-            if path.name.startswith(".") or path.suffix.lower() not in SOURCE_SUFFIXES:
-                continue
-            if not path.is_file():
-                continue
-            article_id = article_id_for(path)
-            if article_id in files:
-                skipped.append(
-                    (str(path), f"same article id {article_id!r} as {files[article_id]}")
-                )
-                continue
-            files[article_id] = path
-    return files, skipped
+def source_files(source_dirs: Iterable[Path]) -> Walk:
+    """Every indexable file in the source folders (recursively), plus what was skipped."""
+    return walk_sources([Path(s) for s in source_dirs])
+
+
+class SourcesChanged(IndexingError):
+    """The index was built from other folders, and this run would remove articles from it."""
+
+
+def indexed_sources(index_dir: Path) -> list[str] | None:
+    """The source folders the current build was made from (None: no index, or not recorded)."""
+    build = current_build(Path(index_dir))
+    if build is None:
+        return None
+    try:
+        sources = read_manifest(build).get("sources")
+    except IndexUnavailable:
+        return None
+    return list(sources) if sources else None
+
+
+def resolved_sources(source_dirs: Iterable[Path]) -> list[str]:
+    """Source folders as the manifest records them: absolute, links resolved."""
+    return [str(Path(s).resolve()) for s in source_dirs]
+
+
+def _no_files_message(source_dirs: list[Path], walk: Walk) -> str:
+    where = ", ".join(str(s) for s in source_dirs)
+    kinds = "/".join(sorted({ext for ext in FORMATS if ext not in (".htm", ".markdown")}))
+    return f"no {kinds} files in {where}: {walk.describe_others()}; the index was not changed"
 
 
 def build_index(
@@ -131,16 +135,23 @@ def build_index(
 ) -> IndexReport:
     """Index the article files of ``source_dirs`` into ``index_dir``.
 
-    Incremental unless ``rebuild``: only articles whose file content changed are re-indexed and
-    articles whose file is gone are removed. Returns what was done.
+    Incremental unless ``rebuild``: only files whose content changed are read again and
+    articles whose file is gone are removed. Refuses, leaving the index as it was, a source
+    with no indexable file and (without ``rebuild``) other folders than the index was built
+    from when that would remove articles. Returns what was done.
     """
     started = time.perf_counter()
     procs = procs or default_procs()
     if isinstance(source_dirs, str | Path):
         source_dirs = [source_dirs]
+    source_dirs = [Path(s) for s in source_dirs]
     index_dir = Path(index_dir)
     report = IndexReport()
-    files, report.skipped = source_files(list(source_dirs))
+    walk = source_files(source_dirs)
+    files: dict[str, SourceFile] = {f.key: f for f in walk.files.values()}
+    report.skipped = list(walk.skipped)
+    if not files:
+        raise IndexingError(_no_files_message(source_dirs, walk))
     try:
         (index_dir / BUILDS).mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -149,6 +160,7 @@ def build_index(
     with _exclusive_lock(index_dir):
         previous = current_build(index_dir)
         old_articles: dict[str, dict] = {}
+        old_files: dict[str, dict] = {}
         if previous is not None and not rebuild:
             try:
                 manifest = read_manifest(previous)
@@ -158,39 +170,50 @@ def build_index(
                 else:
                     _check_readable(previous)
                     old_articles = manifest["articles"]
+                    old_files = manifest["files"]
+                    _check_same_sources(manifest, source_dirs, files, report)
+            except SourcesChanged:
+                raise
             except Exception as exc:  # a damaged build: start over from the sources
                 report.notes.append(f"current index is unreadable ({exc}): rebuilding everything")
                 rebuild = True
+                old_articles, old_files = {}, {}
         if previous is None:
             rebuild = True
         report.rebuilt = rebuild
 
         hashes: dict[str, str] = {}
-        for article_id, path in list(files.items()):
+        for key, source in list(files.items()):
             try:
-                hashes[article_id] = _file_hash(path)
+                hashes[key] = _file_hash(source.real)
             except OSError as exc:
                 if isinstance(exc, FileNotFoundError):
                     reason = "file disappeared while indexing"
                 else:
                     reason = f"cannot read file: {exc.strerror}"
-                report.skipped.append((str(path), reason))
-                if article_id in old_articles:  # keep what was indexed for it before
-                    hashes[article_id] = old_articles[article_id]["sha256"]
+                report.skipped.append((str(source.path), reason))
+                if key in old_files:  # keep what was indexed for it before
+                    hashes[key] = old_files[key]["sha256"]
                 else:
-                    del files[article_id]
+                    del files[key]
 
         if rebuild:
-            to_index = list(files)
-            to_remove: list[str] = []
+            to_read = list(files)
+            removed_files: list[str] = []
         else:
-            to_index = [
-                a for a in files if a not in old_articles or old_articles[a]["sha256"] != hashes[a]
+            to_read = [
+                k for k in files if k not in old_files or old_files[k]["sha256"] != hashes[k]
             ]
-            to_remove = [a for a in old_articles if a not in files]
-        report.unchanged = len(files) - len(to_index)
+            removed_files = [k for k in old_files if k not in files]
+        # JSON/JSONL files first, in every build: one process reads them all (their ids are
+        # only known once read), and documents keep the same order with one process or many.
+        to_read.sort(key=lambda k: files[k].format not in MULTI_FORMATS)
+        unchanged_files = [k for k in files if k not in to_read]
+        report.unchanged = sum(
+            len(old_files.get(k, {}).get("articles", ())) for k in unchanged_files
+        )
 
-        if not rebuild and not to_index and not to_remove:
+        if not rebuild and not to_read and not removed_files:
             stats = read_manifest(previous)["stats"]
             report.articles, report.chunks = stats["articles"], stats["chunks"]
             report.build = previous.name
@@ -198,28 +221,29 @@ def build_index(
             _remove_stale_builds(index_dir, keep={previous.name})
             return report
 
+        # Which file owns each id: unchanged files' articles, and every path-derived id.
+        claimed = {a: e["file"] for a, e in old_articles.items() if e["file"] in unchanged_files}
+        for key, source in files.items():
+            if source.format not in MULTI_FORMATS:
+                claimed.setdefault(source.article_id, key)
+        plan = _Plan(files, hashes, to_read, removed_files, old_files, claimed)
+
         build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
         tmp_dir = index_dir / BUILDS / (build_id + ".tmp")
         final_dir = index_dir / BUILDS / build_id
         try:
-            articles = _write_build(
-                files,
-                hashes,
-                to_index,
-                to_remove,
-                old_articles,
-                previous if not rebuild else None,
-                tmp_dir,
-                report,
-                progress,
-                procs,
+            outcome = _write_build(
+                plan, previous if not rebuild else None, tmp_dir, progress, procs
             )
+            outcome.merge_into(report)
+            articles, manifest_files = _merge_manifest(plan, old_articles, outcome, rebuild)
             stats = _stats(articles)
             manifest = {
                 "schema_version": SCHEMA_VERSION,
                 "build": build_id,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                "sources": [str(Path(s).resolve()) for s in source_dirs],
+                "sources": resolved_sources(source_dirs),
+                "files": manifest_files,
                 "articles": articles,
                 "stats": stats,
             }
@@ -240,10 +264,55 @@ def build_index(
 
     report.changed = True
     report.articles, report.chunks = stats["articles"], stats["chunks"]
-    report.removed = len(to_remove)
+    report.removed = sum(1 for a, e in old_articles.items() if a not in articles and not rebuild)
     report.build = build_id
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _check_same_sources(
+    manifest: dict, source_dirs: list[Path], files: dict[str, SourceFile], report: IndexReport
+) -> None:
+    """Refuse (SourcesChanged) a run from other folders that would remove articles."""
+    recorded = manifest.get("sources") or []
+    wanted = resolved_sources(source_dirs)
+    if sorted(recorded) == sorted(wanted):
+        return
+    gone = sum(1 for e in manifest["articles"].values() if e["file"] not in files)
+    if gone:
+        raise SourcesChanged(
+            f"the index was built from {', '.join(recorded)}; indexing {', '.join(wanted)} "
+            f"instead would remove {gone} of its {len(manifest['articles'])} articles. "
+            "Run again with --rebuild to do that, or give the same --source folders "
+            "(without --source, `searchapp index` reuses them)"
+        )
+    report.notes.append(f"source folders changed from {', '.join(recorded)} to {', '.join(wanted)}")
+
+
+@dataclass
+class _Plan:
+    """What a run reads and removes, shared by the sequential and the parallel build."""
+
+    files: dict[str, SourceFile]
+    hashes: dict[str, str]
+    to_read: list[str]
+    removed_files: list[str]
+    old_files: dict[str, dict]
+    claimed: dict[str, str]
+
+
+def _merge_manifest(
+    plan: _Plan, old_articles: dict[str, dict], outcome: _Outcome, rebuild: bool
+) -> tuple[dict[str, dict], dict[str, dict]]:
+    """The new manifest's articles and files: the old ones kept, the re-read ones replaced."""
+    if rebuild:
+        return dict(outcome.entries), dict(outcome.files)
+    replaced = set(plan.removed_files) | set(outcome.files)
+    articles = {a: e for a, e in old_articles.items() if e["file"] not in replaced}
+    articles.update(outcome.entries)
+    files = {k: e for k, e in plan.old_files.items() if k not in plan.removed_files}
+    files.update(outcome.files)
+    return articles, files
 
 
 #: Per-kind boosts of a chunk's text: a title or heading that matches says more about what
@@ -289,6 +358,15 @@ def chunk_documents(article: Article) -> Iterator[dict]:
         }
         if chunk.kind == "title":
             doc["spell"] = vocabulary
+            doc["article_lang"] = article.lang
+            if article.image:
+                doc["image"] = article.image
+        if article.url:
+            doc["url"] = article.url
+        if article.authors:
+            doc["authors"] = ",".join(article.authors)
+        if article.tags:
+            doc["tags"] = ",".join(article.tags)
         if chunk.kind in KIND_BOOSTS:
             doc["_text_boost"] = doc["_cjk_boost"] = KIND_BOOSTS[chunk.kind]
         if chunk.section:
@@ -304,34 +382,27 @@ def chunk_documents(article: Article) -> Iterator[dict]:
 
 
 def _write_build(
-    files: dict[str, Path],
-    hashes: dict[str, str],
-    to_index: list[str],
-    to_remove: list[str],
-    old_articles: dict[str, dict],
+    plan: _Plan,
     previous: Path | None,
     tmp_dir: Path,
-    report: IndexReport,
     progress: ProgressFn | None,
     procs: int,
-) -> dict[str, dict]:
-    """Write a complete build into ``tmp_dir``; returns the manifest's article entries."""
-    if previous is None and procs > 1 and len(to_index) >= PARALLEL_MIN_ARTICLES:
-        return _parallel_build(files, hashes, to_index, tmp_dir, report, progress, procs)
-    articles: dict[str, dict] = {}
+) -> _Outcome:
+    """Write a complete build into ``tmp_dir``; returns what reading the files gave."""
+    if previous is None and procs > 1 and len(plan.to_read) >= PARALLEL_MIN_ARTICLES:
+        return _parallel_build(plan, tmp_dir, progress, procs)
     if previous is not None:
         _link_or_copy_tree(previous, tmp_dir)
         ix = whoosh_index.open_dir(str(tmp_dir))
-        articles = {a: e for a, e in old_articles.items() if a not in to_remove}
     else:
         tmp_dir.mkdir(parents=True)
         ix = whoosh_index.create_in(str(tmp_dir), build_schema())
     writer = ix.writer(limitmb=256)
     try:
-        for article_id in to_remove:
-            writer.delete_by_term("article_id", article_id)
-        replace = {a for a in to_index if previous is not None and a in old_articles}
-        outcome = _add_articles(writer, files, hashes, to_index, replace, progress)
+        for key in plan.removed_files:
+            for article_id in plan.old_files[key]["articles"]:
+                writer.delete_by_term("article_id", article_id)
+        outcome = _add_files(writer, plan, plan.to_read, previous is not None, progress)
         writer.commit()
     except BaseException:
         with contextlib.suppress(Exception):
@@ -339,20 +410,19 @@ def _write_build(
         raise
     finally:
         ix.close()
-    outcome.merge_into(report)
-    articles.update(outcome.entries)
-    return articles
+    return outcome
 
 
-#: Below this many articles a full build runs in one process (start-up would cost more).
+#: Below this many files a full build runs in one process (start-up would cost more).
 PARALLEL_MIN_ARTICLES = 64
 
 
 @dataclass
 class _Outcome:
-    """What adding a batch of articles gave: manifest entries and per-file messages."""
+    """What reading a batch of files gave: manifest entries and per-file messages."""
 
     entries: dict[str, dict] = field(default_factory=dict)
+    files: dict[str, dict] = field(default_factory=dict)
     skipped: list[tuple[str, str]] = field(default_factory=list)
     warnings: list[tuple[str, str]] = field(default_factory=list)
 
@@ -361,52 +431,76 @@ class _Outcome:
         report.warnings.extend(self.warnings)
         report.indexed += len(self.entries)
 
+    def update(self, other: _Outcome) -> None:
+        self.entries.update(other.entries)
+        self.files.update(other.files)
+        self.skipped.extend(other.skipped)
+        self.warnings.extend(other.warnings)
 
-def _add_articles(
+
+def _add_files(
     writer,
-    files: dict[str, Path],
-    hashes: dict[str, str],
-    article_ids: list[str],
-    replace: set[str],
+    plan: _Plan,
+    keys: list[str],
+    replace: bool,
     progress: Callable[[str], None] | ProgressFn | None,
 ) -> _Outcome:
-    """Parse and add articles to ``writer`` (deleting the old version of those in ``replace``)."""
+    """Read files and add their articles to ``writer`` (replacing what they gave before).
+
+    A file that cannot be read is skipped with its reason and keeps what it gave before; an
+    article whose id another file already gives is skipped with a message.
+    """
     outcome = _Outcome()
-    total = len(article_ids)
-    for done, article_id in enumerate(article_ids, 1):
-        path = files[article_id]
+    total = len(keys)
+    for done, key in enumerate(keys, 1):
+        source = plan.files[key]
+        shown = str(source.path)
         try:
-            article = parse_article(path, article_id)
+            result = read_source(source)
         except UnreadableArticle as exc:
-            outcome.skipped.append((str(path), str(exc)))
+            outcome.skipped.append((shown, str(exc)))
         else:
-            if not article.chunks:
-                outcome.skipped.append((str(path), "empty file: nothing to index"))
-                if progress:
-                    progress(done, total, path.name)
-                continue
-            if article_id in replace:
-                writer.delete_by_term("article_id", article_id)
-            outcome.warnings.extend((str(path), w) for w in article.warnings)
-            languages: Counter[str] = Counter()
-            for doc in chunk_documents(article):
-                languages[doc["lang"]] += 1
-                writer.add_document(**doc)
-            outcome.entries[article_id] = _manifest_entry(
-                article, path, hashes[article_id], languages
-            )
+            outcome.skipped.extend((shown, problem) for problem in result.problems)
+            if replace and key in plan.old_files:
+                for article_id in plan.old_files[key]["articles"]:
+                    writer.delete_by_term("article_id", article_id)
+            ids = []
+            for article in result.articles:
+                owner = plan.claimed.get(article.id, key)
+                if owner != key or article.id in outcome.entries:
+                    other = owner if owner != key else outcome.entries[article.id]["file"]
+                    outcome.skipped.append(
+                        (shown, f"article id {article.id!r} is already given by {other}; skipped")
+                    )
+                    continue
+                if not article.chunks or (len(article.chunks) == 1 and not article.title):
+                    outcome.skipped.append((shown, "empty file: nothing to index"))
+                    continue
+                article.path = shown
+                outcome.warnings.extend((shown, w) for w in article.warnings)
+                languages: Counter[str] = Counter()
+                for doc in chunk_documents(article):
+                    languages[doc["lang"]] += 1
+                    writer.add_document(**doc)
+                outcome.entries[article.id] = _manifest_entry(
+                    article, key, plan.hashes[key], languages
+                )
+                ids.append(article.id)
+            outcome.files[key] = {"sha256": plan.hashes[key], "articles": ids}
         if progress:
-            progress(done, total, path.name)
+            progress(done, total, source.path.name)
     return outcome
 
 
-def _manifest_entry(article: Article, path: Path, sha256: str, languages: Counter) -> dict:
+def _manifest_entry(article: Article, key: str, sha256: str, languages: Counter) -> dict:
     return {
-        "path": str(path),
+        "path": article.path,
+        "file": key,
         "sha256": sha256,
         "title": article.title,
         "date": article.date,
         "lang": article.lang,
+        "url": article.url,
         "chunks": len(article.chunks),
         "kinds": dict(Counter(c.kind for c in article.chunks)),
         "languages": dict(languages),
@@ -414,30 +508,31 @@ def _manifest_entry(article: Article, path: Path, sha256: str, languages: Counte
 
 
 def _parallel_build(
-    files: dict[str, Path],
-    hashes: dict[str, str],
-    to_index: list[str],
-    tmp_dir: Path,
-    report: IndexReport,
-    progress: ProgressFn | None,
-    procs: int,
-) -> dict[str, dict]:
+    plan: _Plan, tmp_dir: Path, progress: ProgressFn | None, procs: int
+) -> _Outcome:
     """A full build on several cores: each process writes one segment, one TOC joins them.
 
     Whoosh's own ``writer(procs=N)`` pickles every document through a queue and was slower
     than one process here; separate writers that share nothing but the schema are not.
+    JSON/JSONL files (whose ids are only known once read) all go to the first process, so it
+    alone decides between two objects with the same id.
     """
     analyze("预热 warm-up", mode="index")  # load jieba once, before forking
     tmp_dir.mkdir(parents=True)
     schema = build_schema()
     whoosh_index.create_in(str(tmp_dir), schema).close()
-    parts = balance_by_size(to_index, {a: _file_size(files[a]) for a in to_index}, procs)
+    # plan.to_read lists JSON/JSONL files first: they all go to the first process
+    multi = [k for k in plan.to_read if plan.files[k].format in MULTI_FORMATS]
+    single = plan.to_read[len(multi) :]
+    sizes = {k: _file_size(plan.files[k].real) for k in single}
+    parts = [multi] if multi else []
+    parts += balance_by_size(single, sizes, max(1, procs - len(parts)))
     context = multiprocessing.get_context("fork")
     messages = context.Queue()
     workers = [
         context.Process(
             target=_build_part,
-            args=(files, hashes, part, str(tmp_dir / f"part{n}"), n, messages),
+            args=(plan, part, str(tmp_dir / f"part{n}"), n, messages),
             daemon=True,
         )
         for n, part in enumerate(parts)
@@ -459,7 +554,7 @@ def _parallel_build(
             if message[0] == "progress":
                 done += 1
                 if progress:
-                    progress(done, len(to_index), message[1])
+                    progress(done, len(plan.to_read), message[1])
             elif message[0] == "done":
                 outcomes[message[1]] = message[2]
             else:
@@ -473,11 +568,10 @@ def _parallel_build(
     join_segments(tmp_dir, schema, part_dirs)
     for part_dir in part_dirs:
         shutil.rmtree(part_dir)
-    articles: dict[str, dict] = {}
-    for outcome in outcomes.values():
-        outcome.merge_into(report)
-        articles.update(outcome.entries)
-    return articles
+    outcome = _Outcome()
+    for n in sorted(outcomes):
+        outcome.update(outcomes[n])
+    return outcome
 
 
 def balance_by_size(ids: list[str], sizes: dict[str, int], parts: int) -> list[list[str]]:
@@ -509,19 +603,18 @@ def _file_size(path: Path) -> int:
         return 0
 
 
-def _build_part(files, hashes, article_ids, part_dir: str, number: int, messages) -> None:
-    """One process of a parallel build: its articles into an index of its own."""
+def _build_part(plan: _Plan, keys: list[str], part_dir: str, number: int, messages) -> None:
+    """One process of a parallel build: its files into an index of its own."""
     _die_with_parent()
     try:
         os.makedirs(part_dir)
         ix = whoosh_index.create_in(part_dir, build_schema())
         writer = ix.writer(limitmb=256)
-        outcome = _add_articles(
+        outcome = _add_files(
             writer,
-            files,
-            hashes,
-            article_ids,
-            set(),
+            plan,
+            keys,
+            False,
             lambda done, total, name: messages.put(("progress", name)),
         )
         writer.commit()

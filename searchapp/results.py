@@ -123,6 +123,22 @@ class FieldValues:
             [labels[i] for i in order],
         )
 
+    def article_heads(self) -> np.ndarray:
+        """Per article code, its live title chunk (-1: none): where article-only metadata
+        (image, language) is stored."""
+        with self._lock:
+            heads = self._single.get("__heads__")
+        if heads is None:
+            articles, labels = self.single("article_id")
+            kinds, kind_labels = self.single("kind")
+            title = kind_labels.index("title") if "title" in kind_labels else -2
+            docs = np.flatnonzero((kinds == title) & self.evaluator.live & (articles >= 0))
+            heads = np.full(len(labels), -1, dtype=np.int64)
+            heads[articles[docs]] = docs
+            with self._lock:
+                self._single["__heads__"] = heads
+        return heads
+
     def years(self) -> Values:
         """The year of each document's date, as a field of its own (for the year facet)."""
         dates = self.values("date")
@@ -228,10 +244,12 @@ def page_articles(
         if len(group) < shown:
             group.append((int(ids[i]), float(scores[i])))
     rows, passages = [], []
-    # Each article's first matching chunk (ids are ascending): where its metadata is read.
+    # Where each article's metadata is read: its title chunk, else its first matching chunk.
     first_doc = dict(zip(arts[::-1].tolist(), ids[::-1].tolist(), strict=True))
+    heads = values.article_heads()
     for a, s in zip(chosen.tolist(), chosen_scores.tolist(), strict=True):
-        rows.append((first_doc[a], s if math.isfinite(s) else 0.0))
+        head = int(heads[a])
+        rows.append((head if head >= 0 else first_doc[a], s if math.isfinite(s) else 0.0))
         passages.append(by_article[a])
     return Page(total=total, rows=rows, passages=passages, matched=counts[chosen].tolist())
 

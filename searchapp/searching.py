@@ -390,7 +390,7 @@ def _execute(opened: OpenIndex, parsed, q: str, shape: Shape, allowed) -> dict:
 
 
 def _article_url(article_id: str) -> str:
-    return f"/articles/{quote(article_id, safe='')}"
+    return f"/articles/{quote(article_id, safe='/')}"
 
 
 def _hit_dict(fields: dict, score: float, terms: HighlightTerms) -> dict:
@@ -409,7 +409,8 @@ def _hit_dict(fields: dict, score: float, terms: HighlightTerms) -> dict:
         "score": round(float(score), 4),
         "text": text,
         "snippet": snippet(text, spans),
-        "url": f"{_article_url(fields['article_id'])}#chunk-{position}",
+        "url": _article_path(fields["article_id"], position),
+        "source_url": fields.get("url"),
         "photographer": fields.get("photographer"),
         "photo_date": fields.get("photo_date"),
     }
@@ -442,8 +443,9 @@ def _listed(value) -> list[str]:
 def _article_dict(
     searcher, doc: int, passages: list[tuple[int, float]], score: float, matched: int, terms
 ) -> dict:
-    """An article result: its metadata (from the stored fields of ``doc``, one of its chunks)
-    and up to ``MAX_PASSAGES`` matching passages, each with its snippet, kind and section."""
+    """An article result: its metadata (from the stored fields of ``doc``, its title chunk
+    when it has one) and up to ``MAX_PASSAGES`` matching passages, each with its snippet,
+    kind and section."""
     shown = [_hit_dict(searcher.stored_fields(d), s, terms) for d, s in passages]
     fields = searcher.stored_fields(doc)
     title = fields.get("article_title", "")
@@ -457,13 +459,19 @@ def _article_dict(
         "lang": fields.get("article_lang") or fields.get("lang"),
         "authors": _listed(fields.get("authors")),
         "tags": _listed(fields.get("tags")),
-        "source_url": fields.get("source_url") or None,
+        "source_url": fields.get("url") or None,
         "image": fields.get("image") or None,
         "url": _article_url(fields["article_id"]),
         "score": round(float(score), 4),
         "matched_passages": matched,
         "passages": [{k: p[k] for k in keep} for p in shown],
     }
+
+
+def _article_path(article_id: str, position: int) -> str:
+    page = article_page_of(position)
+    query = f"?page={page}" if page > 1 else ""
+    return f"/articles/{quote(article_id, safe='/')}{query}#chunk-{position}"
 
 
 _WORD_RE = re.compile(r"(?<![\w:*~\"])([^\W\d_][\w'’‘]*)(?![\w:*~])")
@@ -556,20 +564,44 @@ def suggest_completions(index: IndexHandle | Path | str, prefix: str, limit: int
     return [(head + " " + w).strip() for w in words[:limit]]
 
 
-def get_article(index: IndexHandle | Path | str, article_id: str, q: str = "") -> dict | None:
-    """An article with all its chunks in order, query terms marked; None if unknown."""
+#: Chunks per page of an article (``/articles/<id>?page=N``, ``/api/articles/<id>?page=N``):
+#: an article has at most ``MAX_CHUNKS_PER_ARTICLE`` chunks, so at most 10 pages.
+ARTICLE_PAGE_CHUNKS = 200
+
+
+def article_page_of(position: int) -> int:
+    """The page of an article that shows the chunk at ``position``."""
+    return position // ARTICLE_PAGE_CHUNKS + 1
+
+
+def get_article(
+    index: IndexHandle | Path | str, article_id: str, q: str = "", page: int = 1
+) -> dict | None:
+    """An article's metadata and one page of its chunks in order, query terms marked.
+
+    None if the id is unknown; InvalidParameter for a page past the end.
+    """
     if not article_id or len(article_id) > 300:
         return None
     opened = handle_for(index).open()
     searcher = opened.searcher
-    docs = sorted(searcher.documents(article_id=article_id), key=lambda d: d.get("position", 0))
-    if not docs:
+    docnums = list(searcher.document_numbers(article_id=article_id))
+    if not docnums:
         return None
+    stored = [(searcher.stored_fields(n), n) for n in docnums]
+    stored.sort(key=lambda pair: pair[0].get("position", 0))
+    pages = max(1, -(-len(stored) // ARTICLE_PAGE_CHUNKS))
+    if not isinstance(page, int) or not 1 <= page <= pages:
+        raise InvalidParameter(
+            "invalid_page", f"page must be an integer from 1 to {pages} for this article"
+        )
+    first = stored[0][0]
+    shown = stored[(page - 1) * ARTICLE_PAGE_CHUNKS : page * ARTICLE_PAGE_CHUNKS]
     terms = HighlightTerms()
     if q and q.strip():
         terms = highlight_terms(searcher, parse_user_query(opened.parser, q))
     chunks = []
-    for doc in docs:
+    for doc, _docnum in shown:
         text = doc.get("text", "")
         spans = term_spans(text, terms) if terms else []
         chunks.append(
@@ -585,14 +617,25 @@ def get_article(index: IndexHandle | Path | str, article_id: str, q: str = "") -
                 "lang": doc.get("lang"),
             }
         )
-    first = docs[0]
     return {
         "id": article_id,
         "title": first.get("article_title", ""),
         "date": first.get("date"),
         "source": first.get("source", ""),
+        "lang": first.get("article_lang") or first.get("lang"),
+        "url": first.get("url"),
+        "authors": _split(first.get("authors")),
+        "tags": _split(first.get("tags")),
+        "image": first.get("image"),
+        "page": page,
+        "pages": pages,
+        "total_chunks": len(stored),
         "chunks": chunks,
     }
+
+
+def _split(value: str | None) -> list[str]:
+    return [v for v in (value or "").split(",") if v]
 
 
 def index_stats(index: IndexHandle | Path | str) -> dict:

@@ -576,14 +576,14 @@ def test_file_deleted_while_it_is_parsed(indexed, monkeypatch):
     source, index, before = indexed
     victim = source / f"{MIXED_ID}.txt"
     victim.write_text(victim.read_text(encoding="utf-8") + "\nA new closing line.\n", "utf-8")
-    real_parse = indexing.parse_article
+    real_read = indexing.read_source
 
-    def parse_after_deleting(path, *args, **kwargs):
-        if Path(path) == victim:
+    def read_after_deleting(source, *args, **kwargs):
+        if Path(source.path) == victim:
             victim.unlink()
-        return real_parse(path, *args, **kwargs)
+        return real_read(source, *args, **kwargs)
 
-    monkeypatch.setattr(indexing, "parse_article", parse_after_deleting)
+    monkeypatch.setattr(indexing, "read_source", read_after_deleting)
     result = index_cli(source, index)
     assert result.exit_code == 0
     assert f"skipped {victim}: file disappeared" in result.stderr

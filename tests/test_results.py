@@ -89,3 +89,37 @@ def test_facet_units(index_dir):
     assert sum(by_article["year"].values()) == 4 and list(by_article["year"]) == sorted(
         by_article["year"], reverse=True
     )
+
+
+def test_article_metadata_facets_and_filters(tmp_path):
+    """Authors, tags, the original URL and the image come from the ingested metadata; the
+    author and tag facets count articles and filter on exact values, in the API and the page."""
+    from searchapp.web import create_app
+    from tests.conftest import FIXTURES
+
+    index = tmp_path / "index"
+    build_index([FIXTURES / "newsroom"], index)
+    body = search(index, "", group="article", per_page=20)
+    assert body["total"] == 8 and body["facets_count"] == "articles"
+    assert body["facets"]["authors"]["Sarah Lam"] == 2 and body["facets"]["tags"]["budget"] == 1
+    budget = next(a for a in body["hits"] if a["article_id"] == "cms/2024/11/budget")
+    assert budget["authors"] == ["Sarah Lam", "Li Wei"] and budget["tags"] == ["budget", "economy"]
+    assert budget["source_url"] == "https://news.example.com/2024/11/budget"
+    assert budget["image"] == "https://news.example.com/img/budget.jpg"
+    by_author = search(index, "", group="article", author="Sarah Lam")
+    assert {a["article_id"] for a in by_author["hits"]} == {
+        "cms/2024/11/budget",
+        "site/en/2024/07/typhoon-gaemi",
+    }
+    assert search(index, "", group="article", tag="電車")["total"] == 1
+    assert search(index, "", group="article", author="sarah lam")["total"] == 0  # exact
+
+    client = create_app({"INDEX_DIR": str(index), "TESTING": True, "LINKS": "local"}).test_client()
+    html = client.get("/search?q=typhoon").get_data(as_text=True)
+    assert "facet-authors" in html and "facet-tags" in html
+    assert "/search?q=typhoon&amp;author=Sarah+Lam" in html
+    filtered = client.get("/search?q=typhoon&author=Sarah+Lam").get_data(as_text=True)
+    assert 'aria-label="Remove filter Author: Sarah Lam"' in filtered
+    assert filtered.count('<li class="hit ') == 1
+    assert 'class="hit-authors">Li Wei, Sarah Lam</span>' in filtered
+    assert "<img" not in filtered  # another origin's image is not shown (the page's CSP)

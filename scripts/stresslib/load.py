@@ -13,6 +13,7 @@ import http.client
 import itertools
 import json
 import math
+import os
 import random
 import subprocess
 import sys
@@ -202,17 +203,44 @@ class RebuildRun:
     output: str
 
 
+def stage_source(source: Path, index_dir: Path) -> Path:
+    """Make one folder per index hold ``source``'s files (copying only what differs).
+
+    An index remembers the folder it was built from, and an incremental run from another
+    folder that would remove articles needs ``--rebuild``; switching an index between
+    versions A and B incrementally is done, as a user would, by changing the files of one
+    folder.
+    """
+    staged = index_dir.parent / f"{index_dir.name}-source"
+    staged.mkdir(parents=True, exist_ok=True)
+    wanted = {p.name: p for p in source.iterdir() if p.is_file()}
+    for existing in staged.iterdir():
+        if existing.name not in wanted:
+            existing.unlink()
+    for name, path in wanted.items():
+        data = path.read_bytes()
+        target = staged / name
+        if not target.exists() or target.read_bytes() != data:
+            tmp = staged / f".{name}.tmp"
+            tmp.write_bytes(data)
+            os.replace(tmp, target)
+    return staged
+
+
 def index_command(source: Path, index_dir: Path, rebuild: bool) -> list[str]:
-    cmd = [sys.executable, "-m", "searchapp.cli", "index", "--source", str(source)]
+    """The ``searchapp index`` command for ``source`` (staged into the index's own folder)."""
+    staged = stage_source(Path(source), Path(index_dir))
+    cmd = [sys.executable, "-m", "searchapp.cli", "index", "--source", str(staged)]
     cmd += ["--index", str(index_dir), "--quiet"]
     return cmd + (["--rebuild"] if rebuild else [])
 
 
 def run_index(source: Path, index_dir: Path, rebuild: bool, timeout: float = 300.0):
     """``searchapp index`` to completion: (returncode, seconds, output)."""
+    command = index_command(source, index_dir, rebuild)
     started = time.monotonic()
     proc = subprocess.run(
-        index_command(source, index_dir, rebuild),
+        command,
         capture_output=True,
         text=True,
         timeout=timeout,

@@ -28,14 +28,21 @@ CONTENT_SECURITY_POLICY = (
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list)."""
+    """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list),
+    LINKS (``source``: results link to an article's original URL when it has one; ``local``:
+    to this app's article page)."""
     app = Flask(__name__)
     app.config.update(
         INDEX_DIR=str(defaults.default_index_dir()),
         CORS_ORIGINS=defaults.cors_origins(),
+        LINKS=None,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
     app.config.update(config or {})
+    if app.config["LINKS"] is None:
+        app.config["LINKS"] = defaults.links_setting()
+    if app.config["LINKS"] not in defaults.LINK_TARGETS:
+        raise ValueError(f"LINKS must be 'source' or 'local'; got {app.config['LINKS']!r}")
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.extensions["searchapp.index"] = IndexHandle(Path(app.config["INDEX_DIR"]))

@@ -88,7 +88,8 @@ def api_suggest():
 
 @api.get("/api/articles/<path:article_id>")
 def api_article(article_id: str):
-    article = get_article(index_handle(), article_id, q=request.args.get("q", ""))
+    page = int_param("page", 1, 1, 1000)
+    article = get_article(index_handle(), article_id, q=request.args.get("q", ""), page=page)
     if article is None:
         return _not_found(article_id)
     return jsonify(article)

@@ -40,6 +40,7 @@ def openapi_spec(
             "text",
             "snippet",
             "url",
+            "source_url",
             "photographer",
             "photo_date",
         ],
@@ -58,7 +59,14 @@ def openapi_spec(
                 "type": "string",
                 "description": "HTML: escaped text, matched terms wrapped in <mark></mark>",
             },
-            "url": {"type": "string", "description": "/articles/<article_id>#chunk-<position>"},
+            "url": {
+                "type": "string",
+                "description": "/articles/<article_id>[?page=N]#chunk-<position>",
+            },
+            "source_url": {
+                **nullable_str,
+                "description": "The article's canonical URL (the original page), or null",
+            },
             "photographer": nullable_str,
             "photo_date": nullable_str,
         },
@@ -328,7 +336,7 @@ def openapi_spec(
             },
             "/api/articles/{article_id}": {
                 "get": {
-                    "summary": "One article with all its chunks in order",
+                    "summary": "One article's metadata and a page of its chunks in order",
                     "operationId": "article",
                     "parameters": [
                         {
@@ -342,13 +350,19 @@ def openapi_spec(
                             "Query whose terms to mark in each chunk's html",
                             {"type": "string"},
                         ),
+                        param(
+                            "page",
+                            "Page of the article's chunks, 200 a page (see 'pages')",
+                            {"type": "integer", "minimum": 1, "default": 1},
+                        ),
                     ],
                     "responses": {
                         "200": {
-                            "description": "The article",
+                            "description": "The article: id, title, date, source, lang, url, "
+                            "authors, tags, image, page, pages, total_chunks, chunks",
                             "content": {"application/json": {"schema": {"type": "object"}}},
                         },
-                        **_error_responses(404, 503),
+                        **_error_responses(400, 404, 503),
                     },
                 }
             },

@@ -23,13 +23,14 @@ from searchapp.searching import (
     MAX_PAGE,
     MAX_RESULTS_WINDOW,
     InvalidParameter,
+    article_page_of,
     default_group,
     get_article,
     index_stats,
     search,
 )
 from searchapp.web import CONTENT_SECURITY_POLICY, index_handle
-from searchapp.web.api import FILTER_PARAMS, search_params
+from searchapp.web.api import FILTER_PARAMS, int_param, search_params
 
 pages = Blueprint("pages", __name__)
 
@@ -67,6 +68,8 @@ EXAMPLE_QUERIES = ("Gwadar", "中老铁路", "community with a shared future", "
 
 #: Where ``/embed.js`` gets its stylesheet: the script sets it as the text of a <style>.
 EMBED_CSS_MARKER = '/*@embed-css*/""'
+#: Where ``/embed.js`` gets the link setting (``source`` or ``local``).
+EMBED_LINKS_MARKER = '/*@links*/"source"'
 
 
 @pages.app_context_processor
@@ -106,11 +109,16 @@ def search_page():
         dates=date_controls(result) if result else None,
         sorts=sort_links(result) if result else [],
         pagination=pagination(result) if result else None,
-        hit_url=lambda hit: article_url(hit["article_id"], marked_q, hit.get("position")),
-        article_href=lambda article: article_url(
-            article["article_id"],
+        hit_url=lambda hit: hit_url(hit, marked_q),
+        local_url=lambda hit: article_url(hit["article_id"], marked_q, hit.get("position")),
+        links=current_app.config["LINKS"],
+        article_href=lambda article: hit_url(
+            {
+                "article_id": article["article_id"],
+                "source_url": article["source_url"],
+                "position": article["passages"][0]["position"] if article["passages"] else None,
+            },
             marked_q,
-            article["passages"][0]["position"] if article["passages"] else None,
         ),
         page_url=page_url,
         clear_url=page_url(**dict.fromkeys(FILTER_PARAMS), page=None),
@@ -140,7 +148,11 @@ def api_args() -> dict:
 @pages.get("/articles/<path:article_id>")
 def article_page(article_id: str):
     q = request.args.get("q", "")
-    article = get_article(index_handle(), article_id, q=q)
+    page = int_param("page", 1, 1, 1000)
+    try:
+        article = get_article(index_handle(), article_id, q=q, page=page)
+    except InvalidParameter as exc:
+        abort(404, exc.message)
     if article is None:
         abort(404, f"No article with id {article_id[:100]!r}.")
     chunks = article["chunks"]
@@ -155,8 +167,29 @@ def article_page(article_id: str):
         has_title=bool(chunks) and chunks[0]["kind"] == "title",
         body_chunks=[c for c in chunks if c["kind"] != "title"],
         api_url=url_for("api.api_article", article_id=article_id, q=q or None),
+        page_links=_article_page_links(article, q),
         back_url=url_for("pages.search_page", q=q) if q.strip() else None,
     )
+
+
+def _article_page_links(article: dict, q: str) -> list[tuple[int, str | None]]:
+    """(number, URL or None for the current page) of each page of a long article."""
+    if article["pages"] <= 1:
+        return []
+    return [
+        (
+            n,
+            None
+            if n == article["page"]
+            else url_for(
+                "pages.article_page",
+                article_id=article["id"],
+                q=q or None,
+                page=n if n > 1 else None,
+            ),
+        )
+        for n in range(1, article["pages"] + 1)
+    ]
 
 
 @pages.get("/opensearch.xml")
@@ -206,7 +239,8 @@ def _embed_parts(static_folder: str) -> tuple[str, str]:
 
 def embed_script() -> str:
     """static/embed.js with static/embed.css inlined (one request gives the whole widget)."""
-    return _embed_parts(current_app.static_folder or "")[0]
+    script = _embed_parts(current_app.static_folder or "")[0]
+    return script.replace(EMBED_LINKS_MARKER, json.dumps(current_app.config["LINKS"]), 1)
 
 
 def embed_style_hash() -> str:
@@ -365,9 +399,23 @@ def pagination(result: dict) -> dict | None:
 
 
 def article_url(article_id: str, q: str = "", position: int | None = None) -> str:
-    """An article page, carrying the query so its terms are marked, at one chunk's anchor."""
-    url = url_for("pages.article_page", article_id=article_id, q=q.strip() or None)
+    """An article page, carrying the query so its terms are marked, at one chunk's anchor
+    (on the page of a long article that shows that chunk)."""
+    page = article_page_of(position) if position is not None else 1
+    url = url_for(
+        "pages.article_page",
+        article_id=article_id,
+        q=q.strip() or None,
+        page=page if page > 1 else None,
+    )
     return url if position is None else f"{url}#chunk-{position}"
+
+
+def hit_url(hit: dict, q: str = "") -> str:
+    """Where a result links: the original page when the setting says so and there is one."""
+    if current_app.config["LINKS"] == "source" and hit.get("source_url"):
+        return hit["source_url"]
+    return article_url(hit["article_id"], q, hit.get("position"))
 
 
 def page_url(**changes) -> str:

@@ -19,6 +19,9 @@
   "use strict";
 
   var CSS = /*@embed-css*/"";
+  // "source": a result links to its article's original page when it has one; "local": to
+  // the article page on this server. Set by the server when it sends this script.
+  var LINKS = /*@links*/"source";
   var STYLE_ID = "searchapp-embed-style";
   var DEBOUNCE_MS = 150;
   var KINDS = {
@@ -89,10 +92,16 @@
     (document.head || document.documentElement).appendChild(style);
   }
 
-  function articleUrl(articleId, q, position) {
+  /** The archive's page of an article, at one passage (a long article is shown 200 chunks
+   * a page: searching.ARTICLE_PAGE_CHUNKS), or its original page when the server links there
+   * (``source_url`` given) and it has one. */
+  function articleUrl(articleId, q, position, sourceUrl) {
+    if (LINKS === "source" && /^https?:\/\//i.test(sourceUrl || "")) return sourceUrl;
     var path = String(articleId).split("/").map(encodeURIComponent).join("/");
-    var anchor = position === undefined || position === null ? "" : "#chunk-" + position;
-    return server + "/articles/" + path + "?q=" + encodeURIComponent(q) + anchor;
+    var hasAnchor = position !== undefined && position !== null;
+    var page = hasAnchor ? Math.floor(position / 200) + 1 : 1;
+    return server + "/articles/" + path + "?q=" + encodeURIComponent(q) +
+      (page > 1 ? "&page=" + page : "") + (hasAnchor ? "#chunk-" + position : "");
   }
 
   function photoBits(hit) {
@@ -165,7 +174,8 @@
       var title = el("h3", "searchapp-embed__title");
       var link = el("a", "searchapp-embed__link");
       link.appendChild(snippetNodes(article.title_snippet || article.title || article.article_id));
-      link.href = articleUrl(article.article_id, shown, passages.length ? passages[0].position : null);
+      link.href = articleUrl(
+        article.article_id, shown, passages.length ? passages[0].position : null, article.source_url);
       title.appendChild(link);
       if (article.lang) title.lang = article.lang;
       li.appendChild(title);
@@ -211,7 +221,7 @@
         if (hit.section) context.appendChild(el("span", "searchapp-embed__section", hit.section));
         var title = el("h3", "searchapp-embed__title");
         var link = el("a", "searchapp-embed__link", hit.article_title || hit.article_id);
-        link.href = articleUrl(hit.article_id, shown, hit.position);
+        link.href = articleUrl(hit.article_id, shown, hit.position, hit.source_url);
         title.appendChild(link);
         var snippet = el("p", "searchapp-embed__snippet");
         snippet.appendChild(snippetNodes(hit.snippet));
