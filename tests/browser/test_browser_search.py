@@ -76,6 +76,8 @@ def test_results_appear_as_you_type(page):
 def test_follow_a_result_to_the_marked_passage(page):
     page.goto("/")
     page.locator("#q").press_sequentially("Gwadar")
+    # (an earlier answer, for "Gwada", shows the results of its correction "gwadar")
+    expect(page.locator("#status")).to_contain_text("for Gwadar")
     link = page.locator("#hits .kind-caption a.passage-link").first
     expect(link).to_be_visible()
     link.click()
