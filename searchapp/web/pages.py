@@ -124,6 +124,8 @@ def search_page():
         clear_url=page_url(**dict.fromkeys(FILTER_PARAMS), page=None),
         api_url=url_for("api.api_search", **api_args()) if result else None,
         page_title=f"{q.strip()} – searchapp" if q.strip() else "searchapp",
+        # the search form keeps the chosen order when the words change
+        keep_sort=request.args.get("sort") if request.args.get("sort") in SORT_LABELS else None,
     )
     if request.args.get("fragment"):
         return render_template("_results.html", **context), status
