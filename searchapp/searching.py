@@ -22,6 +22,7 @@ from urllib.parse import quote
 
 from whoosh import index as whoosh_index
 from whoosh import query
+from whoosh.support.levenshtein import damerau_levenshtein
 
 from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.articles import KINDS
@@ -494,24 +495,24 @@ MIN_SIMILARITY = 0.8
 
 def _closest_word(opened: OpenIndex, folded: str) -> str | None:
     """The most frequent vocabulary word nearest to ``folded``: one edit away if any, else two
-    (words of five letters or more only), sharing its first letter and ``MIN_SIMILARITY``."""
+    (words of five letters or more only), sharing its first letter and ``MIN_SIMILARITY``.
+
+    One scan of the vocabulary at the larger distance; the candidates' own distances decide.
+    """
     reader = opened.searcher.reader()
-    for distance in (1, 2) if len(folded) >= 5 else (1,):
-        try:
-            near = list(islice(reader.terms_within("spell", folded, distance, prefix=1), 200))
-        except (TypeError, ValueError):  # Whoosh fails on some input
-            return None
-        words = [w if isinstance(w, str) else w.decode() for w in near]
-        close = [
-            w
-            for w in words
-            if w != folded and SequenceMatcher(None, folded, w).ratio() >= MIN_SIMILARITY
-        ]
-        ranked = sorted((-_live_count(opened, w), w) for w in close)
-        best = next((w for count, w in ranked if count < 0), None)
-        if best:
-            return best
-    return None
+    most = 2 if len(folded) >= 5 else 1
+    try:
+        near = list(islice(reader.terms_within("spell", folded, most, prefix=1), 200))
+    except (TypeError, ValueError):  # Whoosh fails on some input
+        return None
+    words = [w if isinstance(w, str) else w.decode() for w in near]
+    close = [
+        (damerau_levenshtein(folded, w), -_live_count(opened, w), w)
+        for w in words
+        if w != folded and SequenceMatcher(None, folded, w).ratio() >= MIN_SIMILARITY
+    ]
+    best = min((c for c in close if c[1] < 0), default=None)
+    return best[2] if best else None
 
 
 def suggest_correction(opened: OpenIndex, q: str, allow_cjk: bool = False) -> str | None:
