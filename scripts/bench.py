@@ -24,6 +24,10 @@ To measure a committed searchapp while its working tree changes, export it and p
     git rev-parse --short HEAD > /tmp/sa/REVISION
     python scripts/bench.py --searchapp-src /tmp/sa
 
+``--html`` measures instead how fast real web pages are indexed: Debian's GIMP manual in English
+and Chinese (``gimp-help-en``, ``gimp-help-zh-cn``, about 1,400 DocBook pages, fetched with
+``apt-get download`` into bench-data/html/), a full build and a no-change rerun, in pages/s.
+
 The sources: ``apt-get -o Acquire::Languages=en,zh_CN update`` (translation lists, copied into
 bench-data/sources/ on first use) and ``apt-get install manpages-zh``; ``--fetch-sources`` runs
 both when they are missing.
@@ -44,7 +48,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from benchlib import corpus, load, profile, queries, report, servers  # noqa: E402
+from benchlib import corpus, html_corpus, load, profile, queries, report, servers  # noqa: E402
 from benchlib.sources import SourceMissing  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -94,6 +98,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fetch-sources",
         action="store_true",
         help="apt-get the missing text sources (translation lists, manpages-zh)",
+    )
+    parser.add_argument(
+        "--html",
+        action="store_true",
+        help="only measure the build rate of a real HTML corpus (the GIMP manual, en + zh_CN)",
     )
     args = parser.parse_args(argv)
     if args.chunks < 100:
@@ -383,6 +392,32 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
 # --- main --------------------------------------------------------------------------------
 
 
+def bench_html(args: argparse.Namespace) -> int:
+    """Index the GIMP manual's pages (full build, then a no-change rerun); print pages/s."""
+    try:
+        folders = html_corpus.ensure_html(args.data)
+    except html_corpus.HtmlMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    pages = html_corpus.count_pages(folders)
+    index = args.data / "html-index"
+    cmd = searchapp_cmd(args.searchapp_src) + ["index", "--index", str(index), "-q"]
+    for folder in folders:
+        cmd += ["--source", str(folder)]
+    wait_quiet(args)
+    env = {**os.environ, **searchapp_env(args.searchapp_src)}
+    build, out = run_timed(cmd + ["--rebuild"], env=env)
+    rerun, _ = run_timed(cmd, env=env)
+    chunks = _summary_chunks(out) or 0
+    packages = ", ".join(html_corpus.PACKAGES)
+    print(f"HTML corpus: {pages:,} pages ({packages})")
+    print(f"  full build        {build:7.1f} s   {pages / build:6.1f} pages/s   {chunks:,} chunks")
+    print(f"  no-change rerun   {rerun:7.2f} s")
+    print(f"  index size        {size_mb(index / 'current'):7.1f} MB")
+    print(f"  {out.strip()}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     args = parse_args(argv)
@@ -392,6 +427,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.searchapp_src:
         args.searchapp_src = args.searchapp_src.resolve()
     args.data.mkdir(parents=True, exist_ok=True)
+    if args.html:
+        return bench_html(args)
     try:
         manifest = ensure_corpus(args)
     except SourceMissing as exc:

@@ -19,7 +19,11 @@ One run, on 127.0.0.1 only, in a temporary folder:
 5. ``searchapp index`` (``--rebuild`` or incremental after the sources changed) SIGKILLed at
    ``--kills`` random moments (seeded): the index stays readable and equal to the old or the
    new content, and the next run completes.
-6. A ``*.seg`` file of ``index/current`` truncated: ``serve`` and ``search`` exit non-zero with
+6. Attacks (``stresslib.attacks``): query bombs (ranges, ``[TO`` x 330, long fuzzy terms,
+   stored fields...) each under 1 s of server CPU, no 5xx but a budget 503, no server path
+   in any answer; then many distinct 64-word and 300-character Chinese queries, with the
+   workers' memory flat (within 15%) from the first quarter of them to the end.
+7. A ``*.seg`` file of ``index/current`` truncated: ``serve`` and ``search`` exit non-zero with
    a message that says to rebuild (no traceback); ``index --rebuild`` repairs it.
 
 Prints one summary table; exits 1 if any check failed.
@@ -41,7 +45,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from stresslib import corpus, faults, mix, report, server  # noqa: E402
+from stresslib import attacks, corpus, faults, mix, report, server  # noqa: E402
 from stresslib.load import Load, load_during_loop, rebuild_and_watch, run_index  # noqa: E402
 
 FULL = {
@@ -53,6 +57,7 @@ FULL = {
     "kills": 20,
     "worker_kills": 3,
     "damage": ("half", "100 bytes", "empty"),
+    "attack_queries": 20_000,
 }
 SHORT = {
     "duration": 5.0,
@@ -63,6 +68,7 @@ SHORT = {
     "kills": 3,
     "worker_kills": 1,
     "damage": ("half",),
+    "attack_queries": 2_000,
 }
 
 
@@ -77,6 +83,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=6, help="seed of corpus, mix and kills [6]")
     parser.add_argument("--work", type=Path, help="work folder (default: a temporary one)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
+    parser.add_argument(
+        "--attacks-only",
+        type=int,
+        metavar="N",
+        help="only the attacks section, with N distinct queries (a server of the bundled "
+        "article and the fixture articles)",
+    )
     args = parser.parse_args(argv)
     settings = dict(SHORT if args.short else FULL)
     for name in ("duration", "clients", "kills", "worker_kills"):
@@ -181,6 +194,7 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
             seed=args.seed + 2,
             rebuild=False,
         )
+        out.attacks = attacks.run(srv, work, s["attack_queries"], seed=args.seed, log=log)
         out.server_log = srv.log_path.read_text(encoding="utf-8", errors="replace")
 
     if s["kills"]:
@@ -199,10 +213,28 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
     return out
 
 
+def run_attacks_only(args: argparse.Namespace, work: Path) -> int:
+    """The attacks section alone, against a server of a small generated corpus."""
+    try:
+        versions = corpus.make_versions(work / "corpus", generated=60, markers=4, seed=args.seed)
+        code, _, output = run_index(versions.a, work / "index", rebuild=True)
+        if code != 0:
+            raise RuntimeError(f"indexing failed:\n{output}")
+        with server.running(work / "index", work / "serve.log", workers=args.workers) as srv:
+            result = attacks.run(srv, work, args.attacks_only, seed=args.seed, log=log)
+    finally:
+        if not (args.keep or args.work):
+            shutil.rmtree(work, ignore_errors=True)
+    print(attacks.table(result))
+    return 0 if all(ok for _, ok, _ in attacks.rows(result)) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     work = args.work or Path(tempfile.mkdtemp(prefix="searchapp-stress-"))
     work.mkdir(parents=True, exist_ok=True)
+    if args.attacks_only:
+        return run_attacks_only(args, work)
     started = time.monotonic()
     try:
         result = run(args, work)

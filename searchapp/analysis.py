@@ -20,11 +20,15 @@ import os
 import re
 import tempfile
 import threading
+import time
 import unicodedata
 from pathlib import Path
 
 from whoosh.analysis import Composable, Filter, SpaceSeparatedTokenizer, Token, Tokenizer
 from whoosh.lang.porter2 import stem as porter2_stem
+
+from searchapp import budget
+from searchapp.caches import BoundedCache
 
 #: Chinese (and other CJK) characters: ideographs, radicals, 々 〇 and Suzhou numerals.
 CJK_CHARS = "\u2e80-\u2fff\u3005\u3007\u3021-\u3029\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
@@ -64,6 +68,7 @@ def jieba_tokenizer():
     """jieba's tokenizer, loaded once per process, with its cache in a writable place."""
     global _jieba
     if _jieba is None:
+        started = time.monotonic()
         with _jieba_lock:
             if _jieba is None:
                 import logging
@@ -86,6 +91,8 @@ def jieba_tokenizer():
                 tokenizer.cache_file = "jieba.cache"
                 tokenizer.initialize()
                 _jieba = tokenizer
+        # Loading the dictionary (1-2 s, once per process) is not the query's doing.
+        budget.extend(time.monotonic() - started)
     return _jieba
 
 
@@ -113,12 +120,18 @@ def fold_char(char: str) -> str:
     return folded.lower().translate(_QUOTES).translate(_t2s_table())
 
 
+#: Characters whose folding the translate table keeps (a bound: queries can hold any of the
+#: 1.1 million code points; the ones real text uses fit many times over).
+FOLD_TABLE_SIZE = 65536
+
+
 class _FoldTable(dict):
     """A ``str.translate`` table that folds each character once, on first sight."""
 
     def __missing__(self, codepoint: int) -> str:
         folded = fold_char(chr(codepoint))
-        self[codepoint] = folded
+        if len(self) < FOLD_TABLE_SIZE:
+            self[codepoint] = folded
         return folded
 
 
@@ -210,12 +223,14 @@ class BilingualTokenizer(Tokenizer):
             return offsets[j - 1] + 1 if j > 0 else 0
 
         subwords = self.subwords and mode == "index"
+        remember = mode == "index"  # queries: only short runs are worth keeping
         pos = start_pos
         for match in _TOKEN_RE.finditer(folded):
             if match.lastgroup == "cjk":
                 if not getattr(self, "chinese", True):
                     continue
-                for word, begin, end in _segment(match.group(), subwords):
+                primaries = primary_words(match.group(), remember)
+                for word, begin, end in _segment(primaries, subwords):
                     if word is None:  # marks the next primary word
                         continue
                     token.text = word
@@ -230,7 +245,7 @@ class BilingualTokenizer(Tokenizer):
                         token.startchar = start_char + orig(match.start() + begin[0])
                         token.endchar = start_char + orig_end(match.start() + end)
                     yield token
-                pos += _count_primary(match.group())
+                pos += len(primaries)
                 continue
             word = match.group()
             if match.lastgroup == "word" and "'" in word:
@@ -254,20 +269,29 @@ class BilingualTokenizer(Tokenizer):
             yield token
 
 
-@functools.lru_cache(maxsize=200_000)
-def _primary_words(run: str) -> tuple[tuple[str, int, int], ...]:
-    tokenizer = jieba_tokenizer()
-    return tuple((w, s, e) for w, s, e in tokenizer.tokenize(run, mode="default", HMM=True))
+#: jieba's segmentations kept: runs of an article are segmented for the text field and again
+#: for the vocabulary, and query words repeat. Bounded by entries and bytes; a query run
+#: longer than MAX_CACHED_QUERY_RUN is not kept (a stream of long distinct queries would
+#: only churn the cache).
+_SEGMENTATIONS = BoundedCache(max_entries=50_000, max_bytes=32 * 1024 * 1024)
+MAX_CACHED_QUERY_RUN = 16
 
 
-def _count_primary(run: str) -> int:
-    return len(_primary_words(run))
+def primary_words(run: str, remember: bool = True) -> tuple[tuple[str, int, int], ...]:
+    """jieba's words of a run of Chinese characters, as (word, start, end)."""
+    found = _SEGMENTATIONS.get(run)
+    if found is None:
+        tokenizer = jieba_tokenizer()
+        found = tuple((w, s, e) for w, s, e in tokenizer.tokenize(run, mode="default", HMM=True))
+        if remember or len(run) <= MAX_CACHED_QUERY_RUN:
+            _SEGMENTATIONS.put(run, found)
+    return found
 
 
-def _segment(run: str, subwords: bool):
-    """Yield (word, (start, index_of_primary), end) for a run of Chinese characters."""
+def _segment(primaries: tuple[tuple[str, int, int], ...], subwords: bool):
+    """Yield (word, (start, index_of_primary), end) for the words of a Chinese run."""
     freq = jieba_tokenizer().FREQ if subwords else None
-    for index, (word, start, end) in enumerate(_primary_words(run)):
+    for index, (word, start, end) in enumerate(primaries):
         if freq is not None and len(word) > 2:
             seen = set()
             for size in (2, 3):
@@ -292,8 +316,19 @@ class EnglishStemFilter(Filter):
             yield token
 
 
-@functools.lru_cache(maxsize=100_000)
+#: Longest word whose stem is cached (longer ones are rare in text and cheap enough to redo;
+#: keeping them would let distinct long query words grow the cache's bytes).
+MAX_CACHED_STEM_WORD = 32
+
+
 def _stem(word: str) -> str:
+    if len(word) > MAX_CACHED_STEM_WORD:
+        return porter2_stem(word) if word.isascii() else word
+    return _stem_short(word)
+
+
+@functools.lru_cache(maxsize=50_000)
+def _stem_short(word: str) -> str:
     return porter2_stem(word) if word.isascii() else word
 
 
@@ -320,7 +355,7 @@ def vocabulary_words(texts) -> set[str]:
             found.add((word[:-2] if word.endswith("'s") else word).replace("'", ""))
         words |= found
         for run in _CJK_RUN_RE.findall(folded):
-            words.update(w for w, _, _ in _primary_words(run))
+            words.update(w for w, _, _ in primary_words(run))
     words.discard("")
     return words
 

@@ -17,7 +17,14 @@ import click
 
 from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
-from searchapp.indexing import IndexingError, build_index, indexed_sources, resolved_sources
+from searchapp.budget import QueryTooExpensive
+from searchapp.indexing import (
+    IndexingError,
+    NothingIndexed,
+    build_index,
+    indexed_sources,
+    resolved_sources,
+)
 from searchapp.results import GROUPS, SORTS
 from searchapp.searching import InvalidParameter, index_stats, search
 from searchapp.store import IndexUnavailable
@@ -117,6 +124,10 @@ def run_index(
 
     try:
         return build_index(sources, index_dir, rebuild=rebuild, progress=progress, procs=procs)
+    except NothingIndexed as exc:
+        for path, reason in exc.skipped:
+            click.echo(f"skipped {path}: {reason}", err=True)
+        raise click.ClickException(str(exc)) from exc
     except IndexingError as exc:
         raise click.ClickException(str(exc)) from exc
     finally:
@@ -172,7 +183,7 @@ def search_command(
             kind=kind,
             lang=lang,
         )
-    except (IndexUnavailable, InvalidParameter) as exc:
+    except (IndexUnavailable, InvalidParameter, QueryTooExpensive) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
         click.echo(json.dumps(result, ensure_ascii=False, indent=2))
@@ -264,13 +275,38 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
 @click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option(
+    "--trusted-host",
+    "trusted_hosts",
+    multiple=True,
+    help="A host name the server answers to (repeatable) [default: $SEARCHAPP_TRUSTED_HOSTS, "
+    "else localhost, 127.0.0.1 and --host].",
+)
+@click.option(
+    "--base-url",
+    default=None,
+    help="The site's public address for absolute links [default: $SEARCHAPP_BASE_URL].",
+)
+@click.option(
+    "--rate-limit",
+    default=None,
+    help="Requests per client, like 60/minute [default: $SEARCHAPP_RATE_LIMIT, else none].",
+)
 def serve_command(
-    index_dir: Path | None, source_dir: Path | None, host: str, port: int, workers: int
+    index_dir: Path | None,
+    source_dir: Path | None,
+    host: str,
+    port: int,
+    workers: int,
+    trusted_hosts: tuple[str, ...],
+    base_url: str | None,
+    rate_limit: str | None,
 ) -> None:
     """Run the search app under gunicorn (builds the index first if there is none)."""
     from searchapp.serving import serve
 
     index_dir = index_dir or config.default_index_dir()
+    _web_settings(host, trusted_hosts, base_url, rate_limit)
     try:
         check_serve_source(index_dir, source_dir)
         serve(
@@ -281,6 +317,36 @@ def serve_command(
             workers=workers,
         )
     except (IndexingError, IndexUnavailable) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _web_settings(
+    host: str, trusted_hosts: tuple[str, ...], base_url: str | None, rate_limit: str | None
+) -> None:
+    """Hand the options to the app through its environment variables, checked now (a bad
+    value is a clear message here, not a traceback in a gunicorn worker)."""
+    from searchapp.web import create_app
+    from searchapp.web.security import LOCAL_HOSTS, ConfigurationError
+
+    if base_url is not None:
+        os.environ["SEARCHAPP_BASE_URL"] = base_url
+    if rate_limit is not None:
+        os.environ["SEARCHAPP_RATE_LIMIT"] = rate_limit
+    hosts = list(trusted_hosts) or config.trusted_hosts()
+    if not hosts and not config.base_url():
+        # Local use: the loopback names, and the address served on when it is a specific one.
+        hosts = LOCAL_HOSTS + ([host] if host not in ("0.0.0.0", "::", "") else [])
+        if host in ("0.0.0.0", "::"):
+            click.echo(
+                "Only requests for localhost or 127.0.0.1 are answered; name the public host "
+                "with --trusted-host or --base-url.",
+                err=True,
+            )
+    if hosts:
+        os.environ["SEARCHAPP_TRUSTED_HOSTS"] = ",".join(hosts)
+    try:
+        create_app({"INDEX_DIR": os.devnull})  # checks every setting; opens nothing
+    except (ConfigurationError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
 
 

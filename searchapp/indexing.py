@@ -23,6 +23,7 @@ import json
 import multiprocessing
 import os
 import queue
+import secrets
 import shutil
 import time
 from collections import Counter
@@ -41,6 +42,7 @@ from searchapp.sources import (
     Walk,
     read_source,
     walk_sources,
+    warm_up_readers,
 )
 from searchapp.sources.errors import UnreadableArticle
 from searchapp.sources.records import Article, Chunk
@@ -97,6 +99,14 @@ ProgressFn = Callable[[int, int, str], None]
 def source_files(source_dirs: Iterable[Path]) -> Walk:
     """Every indexable file in the source folders (recursively), plus what was skipped."""
     return walk_sources([Path(s) for s in source_dirs])
+
+
+class NothingIndexed(IndexingError):
+    """Every file was skipped: the run changes nothing rather than leave an empty index."""
+
+    def __init__(self, message: str, skipped: list[tuple[str, str]]):
+        super().__init__(message)
+        self.skipped = skipped
 
 
 class SourcesChanged(IndexingError):
@@ -228,7 +238,9 @@ def build_index(
                 claimed.setdefault(source.article_id, key)
         plan = _Plan(files, hashes, to_read, removed_files, old_files, claimed)
 
-        build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}-{time.time_ns() % 10**6:06d}"
+        # A timestamp and a random part: unique, and it says nothing about this machine (the
+        # build id is public in /healthz; it once held the indexer's process id).
+        build_id = time.strftime("%Y%m%dT%H%M%S") + f"-{secrets.token_hex(4)}"
         tmp_dir = index_dir / BUILDS / (build_id + ".tmp")
         final_dir = index_dir / BUILDS / build_id
         try:
@@ -237,6 +249,12 @@ def build_index(
             )
             outcome.merge_into(report)
             articles, manifest_files = _merge_manifest(plan, old_articles, outcome, rebuild)
+            if not articles:
+                raise NothingIndexed(
+                    f"none of the {len(files)} files in {', '.join(map(str, source_dirs))} "
+                    "could be indexed (see the messages above); the index was not changed",
+                    report.skipped,
+                )
             stats = _stats(articles)
             manifest = {
                 "schema_version": SCHEMA_VERSION,
@@ -518,6 +536,8 @@ def _parallel_build(
     alone decides between two objects with the same id.
     """
     analyze("预热 warm-up", mode="index")  # load jieba once, before forking
+    if any(plan.files[k].format != "txt" for k in plan.to_read):
+        warm_up_readers()  # and trafilatura (a second per process otherwise)
     tmp_dir.mkdir(parents=True)
     schema = build_schema()
     whoosh_index.create_in(str(tmp_dir), schema).close()

@@ -1,10 +1,16 @@
 """Turn what a user types into a Whoosh query, safely.
 
-The whole Whoosh query language works (words ANDed, ``"phrases"``, ``OR``, ``-exclusion``,
-``prefix*``, ``term~`` fuzzy, ``field:value``), plus what a bilingual archive needs: Chinese
-words match on jieba words or on character bigrams (so segmentation differences do not lose
-matches), synonyms from the archive's own vocabulary, and bounds on every expansion. A query
-the parser cannot make sense of is searched as plain words, never an error.
+Whoosh's query language works (words ANDed, ``"phrases"``, ``OR``, ``-exclusion``,
+``prefix*``, ``term~`` fuzzy, ``field:value`` for the documented fields), plus what a
+bilingual archive needs: Chinese words match on jieba words or on character bigrams (so
+segmentation differences do not lose matches), synonyms from the archive's own vocabulary,
+and bounds on every expansion. A query the parser cannot make sense of is searched as plain
+words, never an error.
+
+Range syntax (``[a TO z]``) is not part of it: a range expands to every term between its ends,
+beyond any bound, and Whoosh's range regex is superlinear (``[TO`` x 330 took 2 s to parse).
+Dates have the ``date_from``/``date_to`` parameters. Fields only shown (``id``, ``position``,
+``source``...) or internal (``spell``, ``cjk``) are not fields in a query, just words.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from itertools import islice
 
 from whoosh import qparser, query
 
+from searchapp import budget
 from searchapp.analysis import CJK_CHARS, analyze, cjk_bigrams, fold_text, has_cjk
 from searchapp.synonyms import expand_phrase_synonyms, synonym_queries
 from searchapp.whoosh_compat import (
@@ -34,18 +41,23 @@ MAX_EXPANSION_SCAN = 5000
 MAX_NESTING = 8
 #: Most prefix, wildcard and fuzzy terms in one query; further ones are searched as words.
 MAX_EXPANDING_TERMS = 8
+#: Longest fuzzy term (characters); a longer one is searched as a plain word (each fuzzy term
+#: builds Levenshtein automata whose cost grows with its length).
+MAX_FUZZY_CHARS = 24
 
 #: Words are looked for in the chunk text. Headings and the article title were searched too,
 #: but scripts/evaluate.py showed no gain, and one field makes every query cheaper.
 DEFAULT_FIELD = "text"
 FIELD_ALIASES = {"heading": ["section"], "text": ["body", "content"]}
+#: The fields a query may name (``kind:caption``); any other ``name:`` is part of a word.
+QUERY_FIELDS = ("kind", "lang", "section", "heading", "text", "body", "content", "date")
 
 _CJK_SPLIT_RE = re.compile(f"([{CJK_CHARS}]+)")
 _SYNTAX_CHARS_RE = re.compile(r"[\"()*?~^:+\-\[\]{}]")
 
 
 def _top_terms(reader, fieldname: str, btexts) -> list[bytes]:
-    candidates = list(islice(btexts, MAX_EXPANSION_SCAN))
+    candidates = list(islice(budget.checked(btexts), MAX_EXPANSION_SCAN))
     if len(candidates) <= MAX_EXPANSIONS:
         return candidates
     candidates.sort(key=lambda b: -reader.doc_frequency(fieldname, b))
@@ -53,10 +65,27 @@ def _top_terms(reader, fieldname: str, btexts) -> list[bytes]:
 
 
 class _Bounded(LimitedExpansion):
-    """Expansions capped at MAX_EXPANSIONS terms (the most frequent), once per query object."""
+    """Expansions capped at MAX_EXPANSIONS terms (the most frequent), worked out once per query
+    object and once per search: the strict, corrected and relaxed passes share them through
+    ``budget.memo()``."""
 
     def limit_expansions(self, reader, btexts) -> list[bytes]:
-        return _top_terms(reader, self.fieldname, btexts)
+        memo = budget.memo()
+        if memo is None:
+            return _top_terms(reader, self.fieldname, btexts)
+        key = (
+            "expansion",
+            id(reader),
+            type(self).__name__,
+            self.fieldname,
+            self.text,
+            getattr(self, "maxdist", None),
+            getattr(self, "prefixlength", None),
+        )
+        terms = memo.get(key)
+        if terms is None:
+            terms = memo[key] = _top_terms(reader, self.fieldname, btexts)
+        return terms
 
 
 class BoundedPrefix(_Bounded, query.Prefix):
@@ -139,9 +168,18 @@ class SearchQueryParser(qparser.QueryParser):
         self.add_plugin(qparser.FuzzyTermPlugin())
         self.add_plugin(qparser.FieldAliasPlugin(FIELD_ALIASES))
         self.remove_plugin_class(qparser.BoostPlugin)
+        self.remove_plugin_class(qparser.RangePlugin)
+        self.plugins = [
+            qparser.FieldsPlugin(expr=rf"(?<![\w:])(?P<text>{'|'.join(QUERY_FIELDS)}):")
+            if isinstance(plugin, qparser.FieldsPlugin)
+            else plugin
+            for plugin in self.plugins
+        ]
         self.phraseclass = make_phrase
 
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
+        if termclass is query.FuzzyTerm and len(text) > MAX_FUZZY_CHARS:
+            termclass = query.Term  # a documented bound: long fuzzy terms are plain words
         if termclass in _BOUNDED:
             text = fold_text(text)
             if termclass is query.Wildcard and not wildcard_has_literal_prefix(fieldname, text):

@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
-from collections import Counter, OrderedDict
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -26,6 +25,8 @@ from whoosh import query
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import terms as term_queries
 
+from searchapp.budget import check, checked
+from searchapp.caches import ENTRY_OVERHEAD, BoundedCache
 from searchapp.whoosh_compat import (
     BYTE_TO_LENGTH,
     expansions,
@@ -43,8 +44,11 @@ K1 = 1.2
 B = 0.75
 #: Values per facet in a response (most frequent first); sections can number thousands.
 FACET_LIMIT = 20
-#: Decoded posting lists kept per searcher (bytes): the words of instant search repeat.
+#: Decoded posting lists kept per searcher (bytes, and entries): the words of instant search
+#: repeat. Terms the index lacks are not kept (they are cheap to look up again, and a stream of
+#: distinct made-up words would otherwise fill the cache with entries "costing" nothing).
 TERM_CACHE_BYTES = 64 * 1024 * 1024
+TERM_CACHE_ENTRIES = 20_000
 
 _IDS = np.int64
 _SCORES = np.float64
@@ -85,9 +89,7 @@ class QueryEvaluator:
         self._lengths: dict[str, np.ndarray] = {}
         self._avg_length: dict[str, float] = {}
         self._facets: dict[str, tuple[np.ndarray, list[str]]] = {}
-        self._terms: OrderedDict[tuple[str, bytes], Matches] = OrderedDict()
-        self._terms_bytes = 0
-        self._terms_lock = threading.Lock()
+        self.terms_cache = BoundedCache(TERM_CACHE_ENTRIES, TERM_CACHE_BYTES, _term_entry_size)
 
     # -- evaluation -------------------------------------------------------------------
 
@@ -119,6 +121,7 @@ class QueryEvaluator:
         return ids[order], scores[order]
 
     def _eval(self, q: query.Query) -> Matches:
+        check()
         if is_null_query(q):
             return Matches.empty()
         if isinstance(q, query.Term):
@@ -166,20 +169,12 @@ class QueryEvaluator:
         field = self.reader.schema[fieldname]
         btext = text if isinstance(text, bytes) else field.to_bytes(text)
         key = (fieldname, btext)
-        with self._terms_lock:
-            cached = self._terms.get(key)
-            if cached is not None:
-                self._terms.move_to_end(key)
-                return cached
+        cached = self.terms_cache.get(key)
+        if cached is not None:
+            return cached
         found = self._read_term(field, fieldname, btext)
-        size = found.ids.nbytes + found.scores.nbytes
-        with self._terms_lock:
-            if key not in self._terms and size <= TERM_CACHE_BYTES // 4:
-                self._terms[key] = found
-                self._terms_bytes += size
-                while self._terms_bytes > TERM_CACHE_BYTES:
-                    _, old = self._terms.popitem(last=False)
-                    self._terms_bytes -= old.ids.nbytes + old.scores.nbytes
+        if len(found):
+            self.terms_cache.put(key, found)
         return found
 
     def _read_term(self, field, fieldname: str, btext: bytes) -> Matches:
@@ -249,7 +244,8 @@ class QueryEvaluator:
             return candidates.scaled(q.boost)
         # Positions decide; Whoosh's phrase matcher only visits documents with all the words.
         matcher = q.matcher(self.searcher)
-        found = np.fromiter(matcher.all_ids(), dtype=_IDS) if matcher.is_active() else None
+        active = matcher.is_active()
+        found = np.fromiter(checked(matcher.all_ids()), dtype=_IDS) if active else None
         if found is None or not len(found):
             return Matches.empty()
         keep = np.isin(candidates.ids, found, assume_unique=True)
@@ -266,6 +262,8 @@ class QueryEvaluator:
         ids: list[int] = []
         scores: list[float] = []
         while matcher.is_active():
+            if len(ids) % 256 == 0:
+                check()
             ids.append(matcher.id())
             scores.append(matcher.score())
             matcher.next()
@@ -320,6 +318,11 @@ class QueryEvaluator:
             labels, codes = np.unique(np.array(values, dtype=object), return_inverse=True)
             self._facets[name] = (codes.astype(np.int64), [str(x) for x in labels])
         return self._facets[name]
+
+
+def _term_entry_size(key: tuple[str, bytes], found: Matches) -> int:
+    """What a cached posting list costs: its arrays, its key and the bookkeeping."""
+    return found.ids.nbytes + found.scores.nbytes + len(key[0]) + len(key[1]) + ENTRY_OVERHEAD + 300
 
 
 def _text(value) -> str:

@@ -10,10 +10,12 @@ correction, any of its words), pages, snippets, and returns plain dicts in the A
 from __future__ import annotations
 
 import datetime as dt
+import pickle
 import re
+import struct
 import threading
 import time
-from collections import OrderedDict
+import zlib
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from itertools import islice
@@ -22,10 +24,15 @@ from urllib.parse import quote
 
 from whoosh import index as whoosh_index
 from whoosh import query
+from whoosh.qparser import QueryParserError
+from whoosh.reading import ReaderClosed, TermNotFound
 from whoosh.support.levenshtein import damerau_levenshtein
 
+from searchapp import config
 from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.articles import KINDS
+from searchapp.budget import QueryTooExpensive, check, query_budget
+from searchapp.caches import BoundedCache
 from searchapp.highlighting import HighlightTerms, highlight_terms, mark, snippet, term_spans
 from searchapp.querying import OPERATOR_WORDS, SearchQueryParser, parse_user_query, relax_to_any
 from searchapp.results import (
@@ -47,6 +54,21 @@ MAX_PAGE = 1000
 MAX_RESULTS_WINDOW = 10_000
 LANGS = ("en", "zh")
 CACHE_SIZE = 256
+#: Bytes of responses kept per build (a page of 100 long chunks is over 1 MB).
+CACHE_BYTES = 32 * 1024 * 1024
+#: Filter masks kept per build (each is one byte per document).
+FILTER_CACHE_SIZE = 32
+FILTER_CACHE_BYTES = 64 * 1024 * 1024
+#: What a damaged or vanished index raises while being read (anything else is a bug: a 500).
+INDEX_READ_ERRORS = (
+    OSError,
+    EOFError,
+    struct.error,
+    zlib.error,
+    pickle.UnpicklingError,
+    ReaderClosed,
+    whoosh_index.IndexError,
+)
 
 
 class InvalidParameter(ValueError):
@@ -138,15 +160,24 @@ class OpenIndex:
     evaluator: QueryEvaluator
     values: FieldValues
     manifest: dict
-    filters: OrderedDict = field(default_factory=OrderedDict)
-    results: OrderedDict = field(default_factory=OrderedDict)
+    filters: BoundedCache = field(
+        default_factory=lambda: BoundedCache(FILTER_CACHE_SIZE, FILTER_CACHE_BYTES)
+    )
+    results: BoundedCache = field(default_factory=lambda: BoundedCache(CACHE_SIZE, CACHE_BYTES))
 
 
 class IndexHandle:
-    """One index folder as this process sees it: the current build, opened once."""
+    """One index folder as this process sees it: the current build, opened once.
 
-    def __init__(self, index_dir: Path | str):
+    ``query_budget_ms`` bounds the CPU time of one search (see ``searchapp.budget``); the
+    default is ``$SEARCHAPP_QUERY_BUDGET_MS`` or 2 s.
+    """
+
+    def __init__(self, index_dir: Path | str, query_budget_ms: float | None = None):
         self.index_dir = Path(index_dir)
+        self.query_budget_ms = (
+            config.query_budget_ms() if query_budget_ms is None else float(query_budget_ms)
+        )
         self._lock = threading.Lock()
         self._open: OpenIndex | None = None
 
@@ -184,33 +215,20 @@ class IndexHandle:
         return dict(manifest["stats"], build=manifest.get("build"))
 
     def cached(self, opened: OpenIndex, key: tuple) -> dict | None:
-        with self._lock:
-            value = opened.results.get(key)
-            if value is not None:
-                opened.results.move_to_end(key)
-            return value
+        return opened.results.get(key)
 
     def remember(self, opened: OpenIndex, key: tuple, value: dict) -> None:
-        with self._lock:
-            opened.results[key] = value
-            while len(opened.results) > CACHE_SIZE:
-                opened.results.popitem(last=False)
+        opened.results.put(key, value)
 
     def filter_mask(self, opened: OpenIndex, flt: Filters):
         """The boolean mask of documents a filter allows (None: no filter), cached."""
         filter_query = flt.query()
         if filter_query is None:
             return None
-        with self._lock:
-            mask = opened.filters.get(flt.key())
-            if mask is not None:
-                opened.filters.move_to_end(flt.key())
-                return mask
-        mask = opened.evaluator.mask(filter_query)
-        with self._lock:
-            opened.filters[flt.key()] = mask
-            while len(opened.filters) > 32:
-                opened.filters.popitem(last=False)
+        mask = opened.filters.get(flt.key())
+        if mask is None:
+            mask = opened.evaluator.mask(filter_query)
+            opened.filters.put(flt.key(), mask)
         return mask
 
 
@@ -282,11 +300,16 @@ def search(
         return dict(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
     try:
-        allowed = handle.filter_mask(opened, flt)
-        response = _answer(opened, q, shape, allowed)
-    except InvalidParameter:
+        with query_budget(handle.query_budget_ms / 1000):
+            allowed = handle.filter_mask(opened, flt)
+            response = _answer(opened, q, shape, allowed)
+    except (InvalidParameter, QueryTooExpensive):
         raise
-    except Exception as exc:
+    except (TermNotFound, QueryParserError) as exc:  # the parser let through what cannot run
+        raise InvalidParameter(
+            "invalid_query", "This query cannot be searched; try it as plain words."
+        ) from exc
+    except INDEX_READ_ERRORS as exc:
         raise IndexUnavailable(
             f"the index in {handle.index_dir} could not be read ({type(exc).__name__}: {exc}); "
             f"repair it with `searchapp index --rebuild --index {handle.index_dir}`"
@@ -527,6 +550,7 @@ def suggest_correction(opened: OpenIndex, q: str, allow_cjk: bool = False) -> st
 
     def replace(match: re.Match) -> str:
         nonlocal changed
+        check()
         word = match.group(1)
         if word in _OPERATORS or (has_cjk(word) and not allow_cjk):
             return word

@@ -53,9 +53,15 @@ _PHRASE_RE = re.compile(
 SYNONYM_BOOST = 0.5
 
 
-@functools.cache
 def _expansions(word: str) -> tuple[tuple[str, ...], ...]:
-    return tuple(tuple(analyze(phrase, mode="query")) for phrase in SYNONYMS.get(word, ()))
+    # Only words that have synonyms reach the cache: it holds at most len(SYNONYMS) entries,
+    # whatever words queries bring.
+    return _analyzed_synonyms(word) if word in SYNONYMS else ()
+
+
+@functools.cache
+def _analyzed_synonyms(word: str) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(analyze(phrase, mode="query")) for phrase in SYNONYMS[word])
 
 
 def synonym_queries(word: str, fieldname: str = "text") -> list[query.Query]:

@@ -25,6 +25,8 @@ from whoosh.matching import ListMatcher
 from whoosh.query.terms import MultiTerm
 from whoosh.util.numeric import byte_to_length
 
+from searchapp import budget
+
 #: whoosh-reloaded releases whose internals this module was checked against: [low, high).
 SUPPORTED = ((2, 7, 5), (2, 8))
 DISTRIBUTION = "whoosh-reloaded"
@@ -132,6 +134,7 @@ def read_postings(matcher, ids_dtype, weights_dtype) -> tuple[np.ndarray, np.nda
     id_parts: list[np.ndarray] = []
     weight_parts: list[np.ndarray] = []
     while matcher.is_active():
+        budget.check()  # a long posting list is where a query's time goes
         if matcher._ids is None:
             matcher._read_ids()
         if matcher._weights is None:

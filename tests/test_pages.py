@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from searchapp.web import create_app
+
 SEED_ID = "2022-09-26-xinhua-major-country-diplomacy"
 GWADAR_CHUNK = 17  # "This is the port of Gwadar ... (Photo by Ahmed Kamal)"
 
@@ -367,8 +369,11 @@ def test_unknown_path_is_a_404_page(client):
 OS_NS = {"os": "http://a9.com/-/spec/opensearch/1.1/"}
 
 
-def test_opensearch_description(client):
-    response = client.get("/opensearch.xml", base_url="https://news.example.org")
+def test_opensearch_description(index_dir):
+    # Absolute links come from the configured public address (never from the Host header).
+    app = create_app({"INDEX_DIR": str(index_dir), "BASE_URL": "https://news.example.org"})
+    client = app.test_client()
+    response = client.get("/opensearch.xml", base_url="https://internal.example:8000")
     assert response.status_code == 200
     assert response.mimetype == "application/opensearchdescription+xml"
     root = ET.fromstring(response.data)

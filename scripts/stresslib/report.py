@@ -8,6 +8,8 @@ import re
 import textwrap
 from dataclasses import dataclass, field
 
+from stresslib.attacks import AttacksResult
+from stresslib.attacks import rows as attack_rows
 from stresslib.faults import DamageCase, KillsResult, WorkerKillResult
 from stresslib.load import LiveSwap, LoadResult, RebuildRun
 from stresslib.mix import BAD_INPUTS
@@ -67,6 +69,7 @@ class Report:
     kills: KillsResult | None = None
     damage: list[DamageCase] = field(default_factory=list)
     server_log: str = ""
+    attacks: AttacksResult | None = None
 
     # ----- the checks: (name, passed, details) -----
 
@@ -74,6 +77,7 @@ class Report:
         rows = [self._load_row(), self._rebuild_row(), self._incremental_row()]
         rows += self._fault_rows()
         rows += [self._bad_inputs_row(), self._lost_row(), self._ready_row(), self._swap_row()]
+        rows += attack_rows(self.attacks)
         rows.append(self._log_row())
         return rows
 

@@ -25,8 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from searchapp.sources.errors import UnreadableArticle
-from searchapp.sources.jsonl import FileResult, parse_json, parse_jsonl
-from searchapp.sources.records import KINDS, Article, Chunk
+from searchapp.sources.records import KINDS, Article, Chunk, FileResult
 from searchapp.sources.text import MAX_FILE_BYTES, read_bytes
 
 __all__ = [
@@ -40,6 +39,7 @@ __all__ = [
     "article_id_for",
     "read_source",
     "walk_sources",
+    "warm_up_readers",
 ]
 
 FORMATS = {
@@ -163,9 +163,20 @@ def _walk_dir(walk: Walk, shown: Path, real: Path, root: Path, rel: Path, depth,
         walk.files[article_id] = SourceFile(path, target, fmt, article_id, relative.as_posix())
 
 
+def warm_up_readers() -> None:
+    """Import the HTML and Markdown libraries (before a parallel build forks its processes)."""
+    import markdown_it  # noqa: F401
+    import trafilatura  # noqa: F401
+    import trafilatura.metadata  # noqa: F401
+
+
 def read_source(source: SourceFile) -> FileResult:
-    """The articles of one file. Raises UnreadableArticle for a file that cannot be read."""
-    from searchapp.sources import html, markdown, txt
+    """The articles of one file. Raises UnreadableArticle for a file that cannot be read.
+
+    The readers are imported here, on first use: lxml, YAML and markdown-it cost the server's
+    start-up time for nothing (it never reads a source file).
+    """
+    from searchapp.sources import html, jsonl, markdown, txt
 
     data = read_bytes(source.real, MAX_FILE_BYTES)
     fallback = source.path.stem
@@ -176,5 +187,5 @@ def read_source(source: SourceFile) -> FileResult:
     if source.format == "markdown":
         return FileResult([markdown.parse_bytes(data, source.article_id, fallback)])
     if source.format == "json":
-        return parse_json(data, source.article_id)
-    return parse_jsonl(data, source.article_id)
+        return jsonl.parse_json(data, source.article_id)
+    return jsonl.parse_jsonl(data, source.article_id)

@@ -49,13 +49,12 @@ def metadata(mapping: dict) -> dict:
     title = pick(mapping, "title")
     summary = pick(mapping, "summary")
     source = pick(mapping, "source")
+    lang = pick(mapping, "lang")
     return {
         "title": norm_space(title)[:500] if isinstance(title, str) else "",
         "url": clean_url(pick(mapping, "url")),
         "date": iso_date(pick(mapping, "date")),
-        "lang": normalise_lang(
-            pick(mapping, "lang") if isinstance(pick(mapping, "lang"), str) else None
-        ),
+        "lang": normalise_lang(lang if isinstance(lang, str) else None),
         "authors": split_list(pick(mapping, "authors"), r"[;；]| and |、|,"),
         "tags": split_list(pick(mapping, "tags")),
         "image": clean_url(_image_url(pick(mapping, "image"))),

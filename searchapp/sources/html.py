@@ -14,6 +14,7 @@ trafilatura's metadata reader; the language from ``<html lang>`` or the text.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import logging
 import re
@@ -90,14 +91,13 @@ def parse_page(data: bytes, article_id: str, fallback_title: str = "") -> Articl
     )
     marked = _mark_special_blocks(tree)
     builder = ArticleBuilder(article)
-    main = _trafilatura_main(tree)
-    if main is not None:
-        _add_blocks(builder, main, marked, article.title)
-    if not builder.blocks:  # too short for trafilatura, or nothing it recognised: the body
-        body = tree.find(".//body")
-        _add_blocks(
-            builder, _strip_chrome(body if body is not None else tree), marked, article.title
-        )
+    main = _trafilatura_main(copy.deepcopy(tree))
+    body = tree.find(".//body")
+    page = _blocks_of(_strip_chrome(body if body is not None else tree), marked, article.title)
+    kept = _blocks_of(main, marked, article.title) if main is not None else []
+    # too short for trafilatura, or nothing it recognised: the whole body but its chrome
+    for hint, text in _with_page_headings(kept, page) if kept else page:
+        builder.add(text, hint)
     if not builder.blocks and not meta["title"]:
         raise UnreadableArticle("no text found in this page")
     return builder.build()
@@ -115,7 +115,12 @@ def fragment_blocks(builder: ArticleBuilder, html_text: str) -> None:
     _add_blocks(builder, _strip_chrome(tree, chrome=False), marked, builder.article.title)
 
 
+_XML_DECLARATION_RE = re.compile(r"^\s*<\?xml[^>]{0,200}\?>")
+
+
 def _parse(text: str):
+    # lxml refuses a str that declares its encoding (XHTML pages often do); it is decoded.
+    text = _XML_DECLARATION_RE.sub("", text, count=1)
     try:
         return lxml_html.document_fromstring(text)
     except (etree.ParserError, ValueError) as exc:
@@ -123,8 +128,9 @@ def _parse(text: str):
 
 
 def _strip_chrome(tree, chrome: bool = True):
-    for element in tree.iter(*_DROP_TAGS, *(_CHROME_TAGS if chrome else ())):
-        element.drop_tree() if element.getparent() is not None else None
+    for element in list(tree.iter(*_DROP_TAGS, *(_CHROME_TAGS if chrome else ()))):
+        if element.getparent() is not None:
+            element.drop_tree()
     return tree
 
 
@@ -202,12 +208,11 @@ def _trafilatura_main(tree):
     return doc.find("main")
 
 
-def _add_blocks(builder: ArticleBuilder, root, marked: dict[str, str], title: str) -> None:
+def _blocks_of(root, marked: dict[str, str], title: str) -> list[tuple[str, str]]:
+    """(hint, text) of each innermost block element under ``root``, in document order."""
     title_key = norm_space(title)
-    for element in root.iter():
-        tag = element.tag if isinstance(element.tag, str) else ""
-        if tag not in _BLOCK_TAGS or _has_block_child(element):
-            continue
+    found = []
+    for element in _leaf_blocks(root):
         text = norm_space(
             element.text_content()
             if hasattr(element, "text_content")
@@ -215,20 +220,74 @@ def _add_blocks(builder: ArticleBuilder, root, marked: dict[str, str], title: st
         )
         if not text:
             continue
-        level = (element.get("rend") or "") if tag == "head" else tag
+        level = (element.get("rend") or "") if element.tag == "head" else element.tag
         if level in _HEADING_TAGS:
-            if level == "h1" and text == title_key:
-                continue
-            builder.add(text, "heading")
+            if text != title_key:  # the title again, as the page's first heading
+                found.append(("heading", text))
         else:
-            builder.add(text, marked.get(text, "text"))
+            found.append((marked.get(text, "text"), text))
+    return found
 
 
-def _has_block_child(element) -> bool:
-    return any(
-        isinstance(child.tag, str) and child.tag in _BLOCK_TAGS
-        for child in element.iterdescendants()
-    )
+def _add_blocks(builder: ArticleBuilder, root, marked: dict[str, str], title: str) -> None:
+    for hint, text in _blocks_of(root, marked, title):
+        builder.add(text, hint)
+
+
+def _with_page_headings(
+    kept: list[tuple[str, str]], page: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
+    """trafilatura's blocks with the page's own headings put back where they stood.
+
+    trafilatura decides what is content but drops many headings (DocBook's ``<h3
+    class="title">`` in a ``titlepage`` div, for one). Each kept block is found in the page by
+    its text; a page heading is put before the first kept block that follows it, and only the
+    last heading before the first kept block is used (earlier ones are site chrome), as none
+    after the last one.
+    """
+    position: dict[str, int] = {}
+    headings: list[tuple[int, str]] = []
+    for index, (hint, text) in enumerate(page):
+        position.setdefault(text, index)
+        if hint == "heading":
+            headings.append((index, text))
+    merged: list[tuple[str, str]] = []
+    emitted: set[str] = set()
+    last, pointer = -1, 0
+    for hint, text in kept:
+        index = max(position.get(text, last), last)
+        pending = []
+        while pointer < len(headings) and headings[pointer][0] < index:
+            if headings[pointer][0] > last:
+                pending.append(headings[pointer][1])
+            pointer += 1
+        if not merged:
+            pending = pending[-1:]
+        for heading in pending:
+            if heading not in emitted:
+                merged.append(("heading", heading))
+                emitted.add(heading)
+        if hint == "heading":
+            if text in emitted:
+                continue
+            emitted.add(text)
+        merged.append((hint, text))
+        last = index
+    return merged
+
+
+def _leaf_blocks(root) -> list:
+    """Block elements with no block element inside them, in document order (one pass)."""
+    blocks, containers = [], set()
+    for element in root.iter():
+        if not isinstance(element.tag, str) or element.tag not in _BLOCK_TAGS:
+            continue
+        blocks.append(element)
+        for ancestor in element.iterancestors():
+            if ancestor in containers:
+                break
+            containers.add(ancestor)
+    return [element for element in blocks if element not in containers]
 
 
 def page_metadata(tree) -> dict:

@@ -11,23 +11,14 @@ from __future__ import annotations
 import json
 import re
 import unicodedata
-from dataclasses import dataclass, field
 
 from searchapp.sources.errors import UnreadableArticle
 from searchapp.sources.markdown import article_from
-from searchapp.sources.records import Article
+from searchapp.sources.records import FileResult
 from searchapp.sources.text import CONTROL_CHARS_RE, decode_utf8
 
 #: At most this many articles are read from one JSON/JSONL file.
 MAX_OBJECTS_PER_FILE = 100_000
-
-
-@dataclass
-class FileResult:
-    """The articles read from one file and the problems met on the way (one line each)."""
-
-    articles: list[Article] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
 
 
 def parse_json(data: bytes, file_id: str) -> FileResult:

@@ -64,6 +64,14 @@ class Article:
 
 
 @dataclass
+class FileResult:
+    """The articles read from one file and the problems met on the way (one line each)."""
+
+    articles: list[Article] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Block:
     """A block of text found by a reader, with what the reader knows about it."""
 
@@ -90,9 +98,15 @@ _CREDIT_RE = re.compile(
     r"translated|translation|production|produced|design|designed) by\s",
     re.IGNORECASE,
 )
-_END_PUNCT = tuple(".!?。！？;；:：,，、…—–-\"'")
+_END_PUNCT = tuple(".!?。！？;；:：,，、…—–-\"'")  # a question may still be a heading (below)
 _CLOSERS = ")）]】」』》〉”’\"'"
+# Labels that stand alone on a line in documentation but head no section.
+_LABELS = {
+    *("note", "tip", "warning", "caution", "important", "todo", "example", "see also"),
+    *("注意", "注", "提示", "警告", "小心", "重要", "例如", "另见"),
+}
 _HEADING_MARKER_RE = re.compile(r"^#{2,6}[ \t]+")
+_SECTION_NUMBER_RE = re.compile(r"^(?:\d{1,3}\.){1,6}\d{0,3}\.?\s|^[A-Z]\.(?:\d{1,3}\.){0,5}\s")
 
 
 def classify_block(block: str, is_first: bool = False, hint: str | None = None) -> str:
@@ -126,12 +140,18 @@ def looks_like_heading(block: str) -> bool:
     if "\n" in block or len(block) > 160:
         return False
     core = block.rstrip(_CLOSERS)
-    if not core or core.endswith(_END_PUNCT):
+    question = core.endswith(("?", "？")) and not block.startswith(tuple("\"“「『'‘"))
+    if not core or (core.endswith(_END_PUNCT) and not question):
+        return False
+    if block.lower() in _LABELS:
         return False
     if CJK_RE.search(block):
         return len(block) <= 40 and not re.search(r"[。！？；]", block) and block.count("，") <= 1
     words = block.split()
-    return 1 <= len(words) <= 20 and len(block) <= 150 and not re.search(r"[.!?;]\s", block)
+    unnumbered = _SECTION_NUMBER_RE.sub("", block, count=1)  # "4.4.1. Activating the Tool"
+    if question and len(words) > 15:
+        return False
+    return 1 <= len(words) <= 20 and len(block) <= 150 and not re.search(r"[.!?;]\s", unnumbered)
 
 
 def heading_marker(block: str) -> str | None:

@@ -21,6 +21,8 @@ _LETTER_RE = re.compile(r"[^\W\d_]")
 
 #: Control characters never kept in indexed text: they could drive a terminal (ESC, CSI).
 CONTROL_CHARS_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: Bidi embeddings/overrides (U+202A-202E), isolates (U+2066-2069), zero-width space, BOM.
+INVISIBLE_CHARS_RE = re.compile("[\u200b\u202a-\u202e\u2066-\u2069\ufeff]")
 
 #: Files larger than this are refused: an archive of news articles has no use for them.
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -35,9 +37,11 @@ def detect_lang(text: str) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Normalise line ends and drop control characters (C0 but newline and tab, DEL, C1)."""
+    """Normalise line ends and drop control characters (C0 but newline and tab, DEL, C1), bidi
+    overrides and isolates and zero-width spaces: invisible, they can make a snippet read
+    differently from what it says (U+202E reverses the text after it)."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    return CONTROL_CHARS_RE.sub("", text)
+    return INVISIBLE_CHARS_RE.sub("", CONTROL_CHARS_RE.sub("", text))
 
 
 def read_bytes(path: os.PathLike | str, limit: int = MAX_FILE_BYTES) -> bytes:

@@ -12,11 +12,14 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 from flask_cors import CORS
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, SecurityError
 
 from searchapp import config as defaults
+from searchapp.budget import RETRY_AFTER_SECONDS, QueryTooExpensive
 from searchapp.searching import IndexHandle, InvalidParameter
 from searchapp.store import IndexUnavailable
+from searchapp.web import security
+from searchapp.web.ratelimit import init_rate_limit
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +33,19 @@ CONTENT_SECURITY_POLICY = (
 def create_app(config: dict | None = None) -> Flask:
     """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list),
     LINKS (``source``: results link to an article's original URL when it has one; ``local``:
-    to this app's article page)."""
+    to this app's article page), QUERY_BUDGET_MS, BASE_URL, TRUSTED_HOSTS, RATE_LIMIT (see
+    the README's Hardening).
+
+    A setting that cannot be used raises ``security.ConfigurationError`` here, at start-up.
+    """
     app = Flask(__name__)
     app.config.update(
         INDEX_DIR=str(defaults.default_index_dir()),
         CORS_ORIGINS=defaults.cors_origins(),
+        QUERY_BUDGET_MS=defaults.query_budget_ms(),
+        BASE_URL=defaults.base_url(),
+        TRUSTED_HOSTS=defaults.trusted_hosts() or None,
+        RATE_LIMIT=defaults.rate_limit(),
         LINKS=None,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
@@ -45,15 +56,19 @@ def create_app(config: dict | None = None) -> Flask:
         raise ValueError(f"LINKS must be 'source' or 'local'; got {app.config['LINKS']!r}")
     app.json.sort_keys = False
     app.json.ensure_ascii = False
-    app.extensions["searchapp.index"] = IndexHandle(Path(app.config["INDEX_DIR"]))
-
-    origins = app.config["CORS_ORIGINS"]
-    origins = (
-        "*" if origins.strip() == "*" else [o.strip() for o in origins.split(",") if o.strip()]
+    app.extensions["searchapp.index"] = IndexHandle(
+        Path(app.config["INDEX_DIR"]), query_budget_ms=app.config["QUERY_BUDGET_MS"]
     )
+    security.init_hosts(app)
+    security.hide_server_software()
+    init_rate_limit(app)
+
     CORS(
         app,
-        resources={r"/api/*": {"origins": origins}, r"/embed.js": {"origins": "*"}},
+        resources={
+            r"/api/*": {"origins": security.cors_origins(app.config["CORS_ORIGINS"])},
+            r"/embed.js": {"origins": "*"},
+        },
         supports_credentials=False,
         send_wildcard=True,
         methods=["GET", "HEAD", "OPTIONS"],
@@ -107,8 +122,33 @@ def _register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(IndexUnavailable)
     def index_unavailable(exc: IndexUnavailable):
+        # The message names the index folder: it goes to the log, never to the client.
         log.error("index unavailable: %s", exc)
-        return error_response(503, "index_unavailable", str(exc))
+        return error_response(
+            503, "index_unavailable", "The search index cannot be read right now; try later."
+        )
+
+    @app.errorhandler(QueryTooExpensive)
+    def too_expensive(exc: QueryTooExpensive):
+        log.warning("query over budget on %s: %s", request.path, exc)
+        response = app.make_response(
+            error_response(
+                503,
+                "query_too_expensive",
+                "This query took too long to answer; try fewer or more specific words.",
+            )
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
+    @app.errorhandler(SecurityError)
+    def untrusted_host(exc: SecurityError):
+        # No URL can be built for an untrusted host, so no page template: a bare answer.
+        message = "This server does not answer to that host name."
+        if wants_json():
+            return error_response(400, "untrusted_host", message)
+        body = f"<!doctype html><title>400 Bad Request</title><p>{message}</p>"
+        return body, 400, {"Content-Type": "text/html; charset=utf-8"}
 
     @app.errorhandler(UnicodeDecodeError)
     def undecodable(exc: UnicodeDecodeError):

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from searchapp.articles import KINDS
+from searchapp.querying import MAX_FUZZY_CHARS
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
 
 def _error_responses(*statuses: int) -> dict:
-    text = {400: "Bad parameter", 404: "Not found", 503: "Index unavailable"}
+    text = {
+        400: "Bad parameter",
+        404: "Not found",
+        503: "Index unavailable, or the query ran past its time budget (with Retry-After)",
+    }
     return {
         str(s): {"description": text[s], "content": {"application/json": {"schema": _ERROR}}}
         for s in statuses
@@ -231,7 +236,8 @@ def openapi_spec(
             f"used; each prefix, wildcard or fuzzy term expands to at most {max_expansions} "
             f"index terms (the most frequent), at most {max_expanding_terms} of them per query "
             "(further ones are searched as plain words); a wildcard needs a literal prefix "
-            "(`*foo` is searched as `foo`); fuzzy terms allow at most 2 edits. '?' is "
+            f"(`*foo` is searched as `foo`); fuzzy terms allow at most 2 edits and "
+            f"{MAX_FUZZY_CHARS} characters. No range syntax (use date_from/date_to). '?' is "
             "punctuation, not a wildcard.",
             {"type": "string"},
         ),

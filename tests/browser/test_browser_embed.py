@@ -157,3 +157,32 @@ def test_embed_demo_page(new_page, screenshots):
     expect(page.locator("#embed-demo-target .searchapp-embed__hit mark").first).to_be_visible()
     page.locator("#embed-demo-target").scroll_into_view_if_needed()
     page.screenshot(path=screenshots / "embed-demo.png", full_page=True)
+
+
+def test_embed_accepts_only_an_http_server(new_page, other_site, live_server):
+    """``data-server="javascript:..."`` would run in the embedding page when a link is used:
+    the widget falls back to the server it was loaded from."""
+    page = new_page(base_url=other_site)
+    page.goto("/")
+    page.evaluate(
+        """src => {
+            const target = document.createElement("div");
+            target.id = "hostile-embed";
+            document.body.appendChild(target);
+            const script = document.createElement("script");
+            script.src = src;
+            script.dataset.server = "javascript:document.title='pwned'//";
+            script.dataset.target = "#hostile-embed";
+            document.body.appendChild(script);
+        }""",
+        live_server.url + "/embed.js",
+    )
+    widget = page.locator("#hostile-embed .searchapp-embed")
+    expect(widget).to_have_count(1)
+    hrefs = widget.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    hrefs = [h for h in hrefs if h]
+    assert hrefs and all(h.startswith(live_server.url + "/") for h in hrefs), hrefs
+    assert widget.locator("form").get_attribute("action") == live_server.url + "/search"
+    widget.locator("input[type=search]").fill("Gwadar")
+    expect(widget.locator(".searchapp-embed__hit mark").first).to_have_text("Gwadar")
+    assert page.title() != "pwned"

@@ -9,7 +9,7 @@
  * data-group        article (default: one result per article, its best passages under it)
  *                   or none (one result per passage; the default with data-kind="caption")
  * data-placeholder  placeholder of the search box
- * data-server       the searchapp server (default: where this script was loaded from)
+ * data-server       the searchapp server, http(s) only (default: where this script came from)
  * data-theme        light (default), dark or auto (follows the reader's colour scheme)
  *
  * Styles live in one <style> element, every rule under .searchapp-embed. Only the API's
@@ -33,9 +33,27 @@
   var script = document.currentScript;
   if (!script) return; // loaded as a module or injected oddly: nothing to configure from
   var data = script.dataset;
-  var server = (data.server || new URL(script.src, location.href).origin).replace(/\/+$/, "");
+  var server = serverBase(data.server);
   var perPage = Math.min(20, Math.max(1, parseInt(data.perPage, 10) || 5));
   var counter = (window.__searchappEmbeds = (window.__searchappEmbeds || 0) + 1);
+
+  /** The server's base URL: data-server if it is an http(s) URL, else where this script
+   * came from (a javascript: or data: "server" would run in the page when a link is used). */
+  function serverBase(value) {
+    var own = new URL(script.src, location.href).origin;
+    if (!value) return own;
+    var url;
+    try {
+      url = new URL(value, location.href);
+    } catch (e) {
+      url = null;
+    }
+    if (!url || (url.protocol !== "http:" && url.protocol !== "https:")) {
+      if (window.console) console.warn("searchapp embed: data-server must be an http(s) URL");
+      return own;
+    }
+    return (url.origin + url.pathname).replace(/\/+$/, "");
+  }
 
   function el(tag, className, text) {
     var node = document.createElement(tag);

@@ -1,0 +1,505 @@
+"""Safe on the open internet (issue 13): no cheap request can stall, exhaust or expose the server.
+
+One test (or a few) per finding of the security review, each failing on the code before the
+fix: range syntax and a time budget (1), bounded caches (3), expensive syntax (4), stored-only
+fields and error mapping (7), the Host header (8), CORS wildcards (9), the smaller points (10)
+and the rate limit. Idle connections, symlinks and parser regexes are tested with the serving
+and indexing code that fixes them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import random
+import re
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+import requests
+from whoosh import query
+
+from searchapp import analysis, budget, querying, searching, synonyms
+from searchapp.articles import parse_text
+from searchapp.caches import BoundedCache, approx_size
+from searchapp.cli import _web_settings
+from searchapp.querying import MAX_FUZZY_CHARS, SearchQueryParser, parse_user_query
+from searchapp.schema import build_schema
+from searchapp.searching import IndexHandle, search
+from searchapp.web import create_app
+from searchapp.web.security import ConfigurationError
+from tests.conftest import assert_error_shape
+
+LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+@pytest.fixture(scope="module")
+def parser() -> SearchQueryParser:
+    return SearchQueryParser(build_schema())
+
+
+def leaves(q: query.Query) -> list[query.Query]:
+    if q.is_leaf():
+        return [q] if hasattr(q, "fieldname") else []
+    return [leaf for child in q.children() for leaf in leaves(child)]
+
+
+def make_client(index_dir: Path, **config):
+    return create_app({"INDEX_DIR": str(index_dir), "TESTING": True, **config}).test_client()
+
+
+# ---- 1. range syntax, and a time budget per search --------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["[a TO z]", "[a TO z] OR spell:[a TO z]", "{a TO}", "date:[2020 TO 2024]"]
+)
+def test_range_syntax_is_searched_as_words(parser, text):
+    found = parse_user_query(parser, text)
+    assert not any(isinstance(leaf, query.TermRange) for leaf in leaves(found)), found
+    assert {leaf.fieldname for leaf in leaves(found)} <= {"text", "date"}
+
+
+def test_range_bomb_answers_at_once(client):
+    started = time.process_time()
+    response = client.get("/api/search?" + urlencode({"q": "[a TO z] OR spell:[a TO z]"}))
+    assert response.status_code == 200
+    assert time.process_time() - started < 0.5
+
+
+def test_query_over_its_budget_is_a_503_with_retry_after(index_dir):
+    client = make_client(index_dir, QUERY_BUDGET_MS=0.001)
+    response = client.get("/api/search?q=railway+China")
+    assert_error_shape(response, 503, "query_too_expensive")
+    assert int(response.headers["Retry-After"]) >= 1
+    page = client.get("/search?q=railway+Gwadar")
+    assert page.status_code == 503 and page.mimetype == "text/html"
+    assert int(page.headers["Retry-After"]) >= 1
+
+
+def test_budget_comes_from_the_environment(index_dir, monkeypatch):
+    monkeypatch.setenv("SEARCHAPP_QUERY_BUDGET_MS", "0.001")
+    assert IndexHandle(index_dir).query_budget_ms == 0.001
+    assert_error_shape(make_client(index_dir).get("/api/search?q=port+China"), 503)
+    monkeypatch.setenv("SEARCHAPP_QUERY_BUDGET_MS", "soon")
+    with pytest.raises(ValueError, match="SEARCHAPP_QUERY_BUDGET_MS"):
+        create_app({"INDEX_DIR": str(index_dir)})
+
+
+def test_default_budget_answers_normal_queries(client):
+    assert client.get("/api/search?q=Gwadar+port").status_code == 200
+
+
+def _spin(seconds: float) -> None:
+    """Use ``seconds`` of this thread's CPU."""
+    until = time.thread_time() + seconds
+    while time.thread_time() < until:
+        pass
+
+
+def test_budget_counts_cpu_not_waiting():
+    with budget.query_budget(0.05):
+        time.sleep(0.1)  # a busy machine or a slow client is not the query's cost
+        budget.check()
+    with budget.query_budget(0.02), pytest.raises(budget.QueryTooExpensive):
+        _spin(0.03)
+        budget.check()
+    with budget.query_budget(0.001), pytest.raises(budget.QueryTooExpensive):
+        time.sleep(0.001 * budget.WALL_FACTOR + 0.01)  # the wall-clock cap
+        budget.check()
+
+
+def test_budget_does_not_count_loading_jieba():
+    with budget.query_budget(0.02):
+        _spin(0.03)
+        budget.extend(1.0)  # what jieba_tokenizer() does after loading its dictionary
+        budget.check()
+
+
+# ---- 3. memory: every cache bounded by entries and bytes ---------------------------------
+
+
+def test_bounded_cache_counts_entries_and_bytes():
+    cache = BoundedCache(max_entries=100, max_bytes=20_000)
+    for i in range(1000):
+        cache.put(("k", i), "x" * 50)
+    assert len(cache) <= 100 and cache.nbytes <= 20_000
+    cache = BoundedCache(max_entries=10_000, max_bytes=20_000)
+    for i in range(1000):
+        cache.put(("k", i), "x" * 500)  # few entries, but big ones: the byte bound decides
+    assert cache.nbytes <= 20_000 and len(cache) < 40
+    assert cache.get(("k", 999)) == "x" * 500 and cache.get(("k", 0)) is None
+    cache.put("huge", "x" * 10_000)  # over a quarter of the bytes: not kept
+    assert cache.get("huge") is None
+    assert approx_size("x" * 1000) > 1000
+
+
+def test_missing_terms_are_not_cached(seed_index):
+    handle = IndexHandle(seed_index)
+    evaluator = handle.open().evaluator
+    for i in range(500):
+        evaluator.term("text", f"zzmissing{i}")
+    assert len(evaluator.terms_cache) == 0
+    evaluator.term("text", "gwadar")
+    assert len(evaluator.terms_cache) == 1 and evaluator.terms_cache.nbytes > len("gwadar")
+
+
+def test_word_caches_hold_only_what_is_worth_keeping(monkeypatch):
+    rng = random.Random(3)
+    synonyms._analyzed_synonyms.cache_clear()
+    for _ in range(2000):
+        synonyms.synonym_queries("".join(rng.choices(LETTERS, k=8)))
+    assert synonyms._analyzed_synonyms.cache_info().currsize == 0
+    assert synonyms.synonym_queries("BRI")  # words with synonyms still work (and are cached)
+    assert synonyms._analyzed_synonyms.cache_info().currsize == 1
+
+    for _ in range(40):  # long Chinese query runs are segmented, not kept
+        run = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(100))
+        analysis.analyze(run, mode="query")
+        assert analysis._SEGMENTATIONS.get(analysis.fold_text(run)) is None
+    kept = [run for run in analysis._SEGMENTATIONS._items]
+    assert all(len(run) <= analysis.MAX_CACHED_QUERY_RUN for run in kept if len(run) > 100)
+    analysis._stem_short.cache_clear()
+    analysis.analyze(" ".join("".join(rng.choices(LETTERS, k=60)) for _ in range(50)))
+    assert analysis._stem_short.cache_info().currsize == 0
+    monkeypatch.setattr(analysis, "FOLD_TABLE_SIZE", len(analysis._FOLD_TABLE) + 100)
+    analysis.fold("".join(chr(c) for c in range(0x20000, 0x20000 + 2_000)))
+    assert len(analysis._FOLD_TABLE) <= analysis.FOLD_TABLE_SIZE
+
+
+def _distinct_query(rng: random.Random, i: int) -> str:
+    if i % 8 == 0:  # a Chinese run (segmented by jieba)
+        return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(10, 40)))
+    return " ".join("".join(rng.choices(LETTERS, k=rng.randint(3, 14))) for _ in range(3))
+
+
+def _rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+
+
+def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):
+    """20,000 distinct queries through the analyzer, synonyms and term cache (one in 400 as a
+    whole search, so the response cache fills too): every cache stays within its entries and
+    bytes, and the process's memory is flat after the first 5,000. The same against a live
+    server, with 64-word queries: ``scripts/stress.py`` (attacks)."""
+    monkeypatch.setattr(searching, "CACHE_SIZE", 16)  # fills within the searches made here
+    monkeypatch.setattr(analysis, "_SEGMENTATIONS", BoundedCache(2_000, 1_000_000))
+    handle = IndexHandle(seed_index)
+    opened = handle.open()
+    rng = random.Random(13)
+    rss = {}
+    for i in range(20_000):
+        q = _distinct_query(rng, i)
+        if i % 400 == 0:
+            search(handle, q, per_page=5)
+        else:
+            analysis.analyze(q, mode="query")
+            synonyms.synonym_queries(q.split(" ", 1)[0])
+            opened.evaluator.term("text", q[:12])
+        if i in (5_000, 19_999):
+            rss[i] = _rss_bytes()
+    assert len(opened.results) <= 16 and opened.results.nbytes <= searching.CACHE_BYTES
+    assert len(opened.evaluator.terms_cache) <= 1  # made-up words are misses, never kept
+    assert analysis._SEGMENTATIONS.nbytes <= 1_000_000
+    assert analysis._stem_short.cache_info().currsize <= analysis._stem_short.cache_info().maxsize
+    assert synonyms._analyzed_synonyms.cache_info().currsize <= len(synonyms.SYNONYMS)
+    assert rss[19_999] <= rss[5_000] * 1.15, rss
+
+
+# ---- 4. expensive syntax ------------------------------------------------------------------
+
+WORST_QUERIES = {
+    "[TO x 330": "[TO" * 330 + " qzzz",
+    "8 long fuzzy terms": " ".join(
+        "".join(random.Random(i).choices(LETTERS, k=120)) + "~2" for i in range(8)
+    ),
+    "8 fuzzy terms at the cap": " ".join(
+        "".join(random.Random(i).choices(LETTERS, k=MAX_FUZZY_CHARS)) + "~2" for i in range(8)
+    ),
+    "ranges everywhere": " OR ".join(["[a TO z]", "spell:[a TO z]", "{0 TO 9}"] * 30),
+    "1,000 characters of Chinese": "".join(
+        chr(random.Random(4).randint(0x4E00, 0x9FA5)) for _ in range(1000)
+    ),
+    "64 prefixes": " ".join(f"{c}{d}*" for c in LETTERS[:8] for d in LETTERS[:8]),
+    "nested 8 deep with colons": "(" * 8 + "a:b:c " * 100 + ")" * 8,
+}
+
+
+@pytest.mark.parametrize("q", WORST_QUERIES.values(), ids=WORST_QUERIES.keys())
+def test_worst_case_queries_take_little_cpu(index_dir, q):
+    handle = IndexHandle(index_dir)
+    search(handle, "warm up 中文")
+    started = time.process_time()
+    response = search(handle, q)
+    assert time.process_time() - started < 0.5
+    assert response["total"] >= 0
+
+
+def test_long_fuzzy_terms_are_plain_words(parser):
+    long_word = "x" * (MAX_FUZZY_CHARS + 1)
+    assert parse_user_query(parser, f"{long_word}~2") == query.Term("text", long_word)
+    short = parse_user_query(parser, "railwy~2")
+    assert isinstance(short, querying.BoundedFuzzyTerm)
+
+
+def test_parsing_is_linear_in_the_query_length(parser):
+    def cost(text: str) -> float:
+        started = time.process_time()
+        parse_user_query(parser, text)
+        return time.process_time() - started
+
+    assert cost("[TO" * 330) < 0.25
+    assert cost("[TO" * 330) < 40 * cost("[TO" * 33) + 0.05
+
+
+def test_expansions_are_shared_by_the_strict_and_relaxed_passes(index_dir, monkeypatch):
+    calls: list[str] = []
+    original = querying._top_terms
+
+    def counting(reader, fieldname, btexts):
+        calls.append(fieldname)
+        return original(reader, fieldname, btexts)
+
+    monkeypatch.setattr(querying, "_top_terms", counting)
+    response = search(IndexHandle(index_dir), "gwad* zzqqxxyy")
+    assert response["match"] == "any" and response["total"]  # the relaxed pass ran
+    assert calls == ["text"], calls  # "gwad*" expanded once for both passes
+
+
+# ---- 7. only documented fields; errors mapped honestly; no server path --------------------
+
+
+@pytest.mark.parametrize(
+    "q",
+    [
+        "id:x*",
+        "id:2022*",
+        "position:1",
+        "position:[0 TO 9]",
+        "source:xinhua",
+        "article_title:china",
+        "photo_date:2018*",
+        "spell:gwadar",
+        "cjk:中国",
+        "article_id:x*",
+    ],
+)
+def test_stored_and_internal_fields_are_plain_words(client, parser, q, caplog):
+    fields = {leaf.fieldname for leaf in leaves(parse_user_query(parser, q))}
+    assert fields <= {"text", "cjk", "date"}  # cjk: the bigrams of a Chinese word in text
+    assert "中国" not in q or fields == {"text", "cjk"}
+    with caplog.at_level(logging.WARNING):
+        response = client.get("/api/search?" + urlencode({"q": q}))
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    "q, field",
+    [("kind:caption", "kind"), ("lang:zh", "lang"), ("section:port", "heading")],
+)
+def test_documented_fields_still_work(parser, q, field):
+    assert field in {leaf.fieldname for leaf in leaves(parse_user_query(parser, q))}
+
+
+def test_a_bug_is_a_500_without_details(index_dir, monkeypatch, caplog):
+    def broken(*args, **kwargs):
+        raise RuntimeError(f"bug while reading {index_dir}/secret")
+
+    monkeypatch.setattr(searching, "_answer", broken)
+    client = make_client(index_dir)
+    with caplog.at_level(logging.ERROR):
+        response = client.get("/api/search?q=bug+one")
+        page = client.get("/search?q=bug+two")
+    assert_error_shape(response, 500, "internal_error")
+    assert page.status_code == 500
+    for body in (response.get_data(as_text=True), page.get_data(as_text=True)):
+        assert str(index_dir) not in body and "RuntimeError" not in body
+    assert any("bug while reading" in r.getMessage() or r.exc_info for r in caplog.records)
+
+
+def test_a_read_error_is_a_503_without_the_index_path(index_dir, monkeypatch, caplog):
+    def unreadable(*args, **kwargs):
+        raise OSError(5, "Input/output error", f"{index_dir}/segment.seg")
+
+    monkeypatch.setattr(searching, "_answer", unreadable)
+    with caplog.at_level(logging.ERROR):
+        response = make_client(index_dir).get("/api/search?q=read+error")
+    assert_error_shape(response, 503, "index_unavailable")
+    assert str(index_dir) not in response.get_data(as_text=True)
+    assert any(str(index_dir) in r.getMessage() for r in caplog.records)  # the log says where
+
+
+def test_no_index_answer_does_not_name_the_folder(tmp_path):
+    missing = tmp_path / "private-index-folder"
+    client = make_client(missing)
+    for path in ("/api/search?q=x", "/healthz", "/search?q=x", "/api/articles/x"):
+        response = client.get(path)
+        assert response.status_code == 503, path
+        assert "private-index-folder" not in response.get_data(as_text=True), path
+
+
+# ---- 8. the Host header -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/opensearch.xml", "/embed-demo", "/api/search?q=x", "/"])
+def test_untrusted_host_is_refused(client, path):
+    response = client.get(path, headers={"Host": "evil.example"})
+    assert response.status_code == 400
+    assert "evil.example" not in response.get_data(as_text=True)
+    if path.startswith("/api/"):
+        assert_error_shape(response, 400, "untrusted_host")
+
+
+@pytest.mark.parametrize("host", ["localhost", "127.0.0.1:8000", "localhost:5000"])
+def test_local_hosts_are_trusted_by_default(client, host):
+    response = client.get("/opensearch.xml", headers={"Host": host})
+    assert response.status_code == 200
+    assert f"http://{host}/" in response.get_data(as_text=True)
+
+
+def test_base_url_is_used_for_absolute_links(index_dir):
+    client = make_client(index_dir, BASE_URL="https://search.example.org/")
+    for path in ("/opensearch.xml", "/embed-demo"):
+        body = client.get(path, headers={"Host": "evil.example"}).get_data(as_text=True)
+        assert "https://search.example.org/" in body and "evil.example" not in body
+    redirect = client.get("/api//search?q=x", headers={"Host": "evil.example"})
+    assert redirect.status_code == 308
+    assert "evil.example" not in redirect.headers["Location"]
+    assert redirect.headers["Location"].startswith("/api/search")
+
+
+def test_configured_trusted_hosts(index_dir, monkeypatch):
+    monkeypatch.setenv("SEARCHAPP_TRUSTED_HOSTS", "search.example.org, .partner.org")
+    client = make_client(index_dir)
+    assert client.get("/healthz", headers={"Host": "search.example.org"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "a.partner.org:8443"}).status_code == 200
+    assert client.get("/healthz", headers={"Host": "localhost"}).status_code == 400
+
+
+def test_bad_base_url_is_refused_at_start(index_dir):
+    with pytest.raises(ConfigurationError, match="base URL"):
+        create_app({"INDEX_DIR": str(index_dir), "BASE_URL": "javascript:alert(1)"})
+
+
+def test_serve_options_reach_the_app(index_dir, monkeypatch):
+    for name in ("SEARCHAPP_TRUSTED_HOSTS", "SEARCHAPP_BASE_URL", "SEARCHAPP_RATE_LIMIT"):
+        monkeypatch.setenv(name, "")  # unset, and restored after the test
+    _web_settings("10.1.2.3", ("search.example.org",), None, "30/minute")
+    app = create_app({"INDEX_DIR": str(index_dir)})
+    assert app.config["TRUSTED_HOSTS"] == ["search.example.org"]
+    assert app.config["RATE_LIMIT"] == "30/minute"
+    monkeypatch.setenv("SEARCHAPP_TRUSTED_HOSTS", "")
+    _web_settings("10.1.2.3", (), None, None)  # the default: local names and the bind address
+    assert os.environ["SEARCHAPP_TRUSTED_HOSTS"] == "localhost,127.0.0.1,10.1.2.3"
+    import click
+
+    with pytest.raises(click.ClickException, match="rate limit"):
+        _web_settings("127.0.0.1", (), None, "lots")
+
+
+# ---- 9. CORS wildcards ----------------------------------------------------------------------
+
+
+def _allowed(client, origin: str) -> bool:
+    response = client.get("/api/search?q=port", headers={"Origin": origin})
+    return response.headers.get("Access-Control-Allow-Origin") == origin
+
+
+def test_cors_wildcard_is_anchored(index_dir):
+    client = make_client(index_dir, CORS_ORIGINS="https://*.partner.org, https://news.example")
+    assert _allowed(client, "https://a.partner.org")
+    assert _allowed(client, "https://www.cdn.partner.org")
+    assert _allowed(client, "https://news.example")
+    for origin in (
+        "https://xpartner.org.evil.net",
+        "https://a.partner.org.evil.net",
+        "https://evilpartner.org",
+        "https://partner.org",
+        "http://a.partner.org",
+        "https://news.example.evil",
+    ):
+        assert not _allowed(client, origin), origin
+
+
+@pytest.mark.parametrize(
+    "entry", ["https://(.*)", "https://a.partner.org$", "https://[a-z]+.org", "partner.org", "*"]
+)
+def test_cors_entries_with_pattern_characters_are_refused(index_dir, entry):
+    value = f"https://ok.example,{entry}"
+    with pytest.raises(ConfigurationError, match="CORS origin"):
+        create_app({"INDEX_DIR": str(index_dir), "CORS_ORIGINS": value})
+
+
+# ---- 10. smaller points ----------------------------------------------------------------------
+
+
+def test_build_id_does_not_show_a_process_id(client):
+    build = client.get("/healthz").get_json()["build"]
+    assert re.fullmatch(r"\d{8}T\d{6}-[0-9a-f]{8}", build), build
+    assert str(os.getpid()) not in build
+
+
+def test_responses_do_not_name_gunicorn(live_server):
+    response = requests.get(live_server.url + "/healthz", timeout=5)
+    assert "gunicorn" not in response.headers.get("Server", "").lower()
+    assert response.headers.get("Server") == "searchapp"
+
+
+def test_bidi_overrides_and_zero_width_spaces_are_not_indexed():
+    text = (
+        "date 2024-01-01 Example News, City, January 1:A title\n\n"
+        "Pay \u202eredro\u202c now\u200b to account \u2066123\u2069 today.\n"
+    )
+    article = parse_text(text, "bidi")
+    for chunk in article.chunks:
+        assert not re.search("[\u200b\u202a-\u202e\u2066-\u2069]", chunk.text), chunk.text
+    assert any("Pay redro now to account 123 today." in c.text for c in article.chunks)
+
+
+# ---- rate limit ------------------------------------------------------------------------------
+
+
+def test_rate_limit_is_off_by_default(client):
+    for _ in range(30):
+        assert client.get("/api/suggest?q=gw").status_code == 200
+
+
+def test_rate_limit_per_client_with_retry_after(index_dir):
+    client = make_client(index_dir, RATE_LIMIT="3/minute")
+    me = {"REMOTE_ADDR": "192.0.2.1"}
+    for _ in range(3):
+        assert client.get("/api/search?q=port", environ_base=me).status_code == 200
+    limited = client.get("/api/search?q=port", environ_base=me)
+    assert_error_shape(limited, 429, "too_many_requests")
+    assert int(limited.headers["Retry-After"]) >= 1
+    page = client.get("/search?q=port", environ_base=me)  # one limit across routes
+    assert page.status_code == 429 and page.mimetype == "text/html"
+    assert "Retry-After" in page.headers
+    # another client has its own budget; a forged X-Forwarded-For does not pick a new one
+    other = {"REMOTE_ADDR": "192.0.2.2"}
+    assert client.get("/api/search?q=port", environ_base=other).status_code == 200
+    forged = client.get(
+        "/api/search?q=port", environ_base=me, headers={"X-Forwarded-For": "203.0.113.9"}
+    )
+    assert forged.status_code == 429
+    assert client.get("/healthz", environ_base=me).status_code == 200  # monitors are exempt
+
+
+def test_bad_rate_limit_is_refused_at_start(index_dir):
+    with pytest.raises(ConfigurationError, match="rate limit"):
+        create_app({"INDEX_DIR": str(index_dir), "RATE_LIMIT": "many"})
+
+
+def test_cli_search_over_budget_is_a_clear_message(index_dir, monkeypatch):
+    from click.testing import CliRunner
+
+    from searchapp.cli import main
+
+    monkeypatch.setenv("SEARCHAPP_QUERY_BUDGET_MS", "0.001")
+    result = CliRunner().invoke(main, ["search", "railway China", "--index", str(index_dir)])
+    assert result.exit_code == 1
+    assert "budget" in result.output and "Traceback" not in result.output
