@@ -38,6 +38,17 @@ def copy_sources(dest: Path, *sources: Path) -> Path:
     return dest
 
 
+@pytest.fixture(autouse=True)
+def _restore_environment():
+    """Commands run in-process (``serve`` hands its options to the app through environment
+    variables) must not leak settings into the next test."""
+    saved = dict(os.environ)
+    yield
+    if os.environ != saved:
+        os.environ.clear()
+        os.environ.update(saved)
+
+
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:
     """The bundled article plus the fixture articles (English, Chinese, mixed)."""

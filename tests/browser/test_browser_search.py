@@ -57,7 +57,7 @@ def test_results_appear_as_you_type(page):
     expect(first.locator("a.hit-link")).to_contain_text("Serving National Rejuvenation")
     caption = page.locator("#hits .passage.kind-caption").first
     expect(caption).to_contain_text("Ahmed Kamal")
-    expect(caption).to_contain_text("2018-01-29")
+    expect(caption).to_contain_text("January 29, 2018")
     expect(caption.locator("a.passage-link")).to_have_attribute(
         "href", f"/articles/{SEED_ID}?q=Gwadar#chunk-17"
     )

@@ -21,6 +21,18 @@
   if (!form || !input) return;
   document.documentElement.classList.add("js");
 
+  /* The page says where the API is (url_for on the server), so the app works when it is
+   * mounted under a path such as /search/. The results' URLs are the search form's action
+   * and the links in the server's fragments: they carry the mount path already. */
+  const API_SUGGEST = document.body.dataset.apiSuggest || "/api/suggest";
+  /** The few strings this file shows itself, translated on the server. */
+  let STRINGS = {};
+  try {
+    STRINGS = JSON.parse(document.body.dataset.strings || "{}");
+  } catch (error) {
+    STRINGS = {};
+  }
+
   /* ---------- small DOM helpers ---------- */
 
   function el(tag, attrs, ...children) {
@@ -136,7 +148,7 @@
     }
     suggestController = new AbortController();
     try {
-      const url = "/api/suggest?" + new URLSearchParams({ q: typed, limit: "7" });
+      const url = API_SUGGEST + "?" + new URLSearchParams({ q: typed, limit: "7" });
       const response = await fetch(url, {
         signal: suggestController.signal,
         headers: { Accept: "application/json" },
@@ -340,7 +352,7 @@
     }
 
     function showProblem(params, how) {
-      const message = area.dataset.offline || "Search is unavailable right now. Check your connection and try again.";
+      const message = STRINGS.unavailable || "Search is unavailable right now. Check your connection and try again.";
       const box = document.createElement("section");
       box.className = "state state-error";
       box.setAttribute("role", "alert");
