@@ -28,13 +28,19 @@ from whoosh.qparser import QueryParserError
 from whoosh.reading import ReaderClosed, TermNotFound
 from whoosh.support.levenshtein import damerau_levenshtein
 
-from searchapp import config
+from searchapp import config, settings
 from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.articles import KINDS
 from searchapp.budget import QueryTooExpensive, check, query_budget
 from searchapp.caches import BoundedCache
 from searchapp.highlighting import HighlightTerms, highlight_terms, mark, snippet, term_spans
-from searchapp.querying import OPERATOR_WORDS, SearchQueryParser, parse_user_query, relax_to_any
+from searchapp.querying import (
+    OPERATOR_WORDS,
+    SearchQueryParser,
+    parse_user_query,
+    relax_to_any,
+    with_context,
+)
 from searchapp.results import (
     GROUPS,
     SORTS,
@@ -348,16 +354,32 @@ def _answer(opened: OpenIndex, q: str, shape: Shape, allowed) -> dict:
     "did you mean": its words are in the archive (``robots`` is not a misspelt ``robot``).
     """
 
-    def strict(text: str) -> dict:
-        return _execute(opened, parse_user_query(opened.parser, text), q, shape, allowed)
+    context = settings.current().heading_weight
 
-    def relaxed(text: str) -> dict | None:
+    def strict(text: str) -> dict:
+        parsed = with_context(parse_user_query(opened.parser, text), context)
+        return _execute(opened, parsed, q, shape, allowed)
+
+    def relaxed(text: str, first=None) -> dict | None:
         parsed = relax_to_any(opened.relaxed_parser, text)
         if parsed is None:
             return None
-        return dict(_execute(opened, parsed, q, shape, allowed), match="any")
+        return dict(_execute(opened, parsed, q, shape, allowed, first), match="any")
 
+    rules = settings.current()
     first = strict(q)
+    if (
+        q.strip()
+        and rules.describe_from_words
+        and first["total_passages"] < rules.describe_below  # chunks, grouped or not
+        and len(set(analyze(q, mode="query"))) >= rules.describe_from_words
+    ):
+        # A sentence whose words rarely meet: its few all-word chunks first, then chunks
+        # with most of its words (a sentence in the searcher's words seldom matches whole).
+        strict_query = with_context(parse_user_query(opened.parser, q), context)
+        described = relaxed(q, first=strict_query)
+        if described is not None and described["total"]:
+            return described
     if first["total"] or not q.strip():
         return first
     correction = suggest_correction(opened, q, allow_cjk=True)
@@ -375,11 +397,17 @@ def _answer(opened: OpenIndex, q: str, shape: Shape, allowed) -> dict:
 RESULT_FACETS = ("kind", "section", "lang", "year", "authors", "tags")
 
 
-def _execute(opened: OpenIndex, parsed, q: str, shape: Shape, allowed) -> dict:
+def _execute(opened: OpenIndex, parsed, q: str, shape: Shape, allowed, first=None) -> dict:
     """Matches and scores from the evaluator, grouped, sorted and paged; stored fields and
-    snippets for the page only."""
+    snippets for the page only.
+
+    ``first`` (a query) puts the chunks it matches ahead of the others, in their own order
+    (and so their articles, ranked by their best chunk).
+    """
     searcher, evaluator, values = opened.searcher, opened.evaluator, opened.values
     found = evaluator.evaluate(parsed, allowed)
+    if first is not None:
+        found = evaluator.lift(found, evaluator.evaluate(first, allowed))
     offset = (shape.page - 1) * shape.per_page
     browse = isinstance(parsed, query.Every)
     grouped = shape.group == "article"
