@@ -1,4 +1,4 @@
-"""The ``searchapp`` command: index, search, stats, serve.
+"""The ``searchapp`` command: index, search, stats, serve, config.
 
 Commands only parse options and print; the work is done by plain functions in the other
 modules, which the tests call directly. User mistakes exit with a clear message, no traceback.
@@ -25,18 +25,38 @@ from searchapp.indexing import (
     indexed_sources,
     resolved_sources,
 )
-from searchapp.searching import InvalidParameter, index_stats, search
+from searchapp.searching import IndexHandle, InvalidParameter, index_stats, search
 from searchapp.store import IndexUnavailable
+from searchapp.synonyms import Synonyms
 
 
 def _index_option(func):
-    return click.option(
+    func = click.option(
         "--index",
         "index_dir",
         type=click.Path(file_okay=False, path_type=Path),
         default=None,
-        help="Index folder [default: $SEARCHAPP_INDEX or ./index].",
+        help="Index folder [default: $SEARCHAPP_INDEX, the config file, or ./index].",
     )(func)
+    return _config_option(func)
+
+
+def _config_option(func):
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        default=None,
+        help="Settings file [default: $SEARCHAPP_CONFIG, or searchapp.toml beside the index].",
+    )(func)
+
+
+def settings(config_file: Path | None, **options) -> config.Config:
+    """The effective configuration, or a clear message (exit 1) when the file is bad."""
+    try:
+        return config.load(options, config_file=config_file)
+    except config.ConfigError as exc:
+        raise click.ClickException(str(exc)) from exc
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -52,8 +72,8 @@ def main() -> None:
     multiple=True,
     type=click.Path(path_type=Path),
     help="Folder of articles: .txt, .html, .md, .json, .jsonl files, searched recursively "
-    "(repeatable) [default: $SEARCHAPP_SOURCE, else the folders the index was built from, "
-    "else the bundled article].",
+    "(repeatable) [default: $SEARCHAPP_SOURCE, the config file's index.sources, else the "
+    "folders the index was built from, else the bundled article].",
 )
 @_index_option
 @click.option("--rebuild", is_flag=True, help="Re-index everything instead of only changes.")
@@ -67,16 +87,25 @@ def main() -> None:
 def index_command(
     source_dirs: tuple[Path, ...],
     index_dir: Path | None,
+    config_file: Path | None,
     rebuild: bool,
     procs: int | None,
     quiet: bool,
 ) -> None:
     """Build or update the index (incremental unless --rebuild)."""
-    index_dir = index_dir or config.default_index_dir()
-    sources, remembered = choose_sources(list(source_dirs), index_dir)
+    conf = settings(config_file, sources=list(source_dirs), index_dir=index_dir)
+    index_dir = conf["index_dir"]
+    sources, remembered = choose_sources(conf)
     if remembered:
         click.echo(f"note: indexing {', '.join(map(str, sources))} (as before)", err=True)
-    report = run_index(sources, index_dir, rebuild=rebuild, procs=procs, quiet=quiet)
+    report = run_index(
+        sources,
+        index_dir,
+        rebuild=rebuild,
+        procs=procs,
+        quiet=quiet,
+        synonyms=Synonyms(conf["synonyms"], conf["abbreviations"]),
+    )
     for note in report.notes:
         click.echo(f"note: {note}", err=True)
     for path, reason in report.skipped:
@@ -86,25 +115,29 @@ def index_command(
     click.echo(report.summary())
 
 
-def choose_sources(given: list[Path], index_dir: Path) -> tuple[list[Path], bool]:
+def choose_sources(conf: config.Config) -> tuple[list[Path], bool]:
     """(source folders, whether they are the index's own): ``--source``, else
-    ``$SEARCHAPP_SOURCE``, else the folders the index was built from, else the bundled article.
+    ``$SEARCHAPP_SOURCE``, else the config file's ``index.sources``, else the folders the index
+    was built from, else the bundled article.
 
     Without the index's memory, a plain ``searchapp index`` would index the bundled article
     and remove every article of a user's own archive.
     """
-    if given:
-        return given, False
-    if os.environ.get("SEARCHAPP_SOURCE"):
-        return [config.default_source_dir()], False
-    remembered = indexed_sources(index_dir)
+    if conf.origins["sources"] != "default":
+        return conf["sources"], False
+    remembered = indexed_sources(conf["index_dir"])
     if remembered:
         return [Path(s) for s in remembered], True
-    return [config.default_source_dir()], False
+    return conf["sources"], False
 
 
 def run_index(
-    sources, index_dir: Path, rebuild: bool, procs: int | None = None, quiet: bool = False
+    sources,
+    index_dir: Path,
+    rebuild: bool,
+    procs: int | None = None,
+    quiet: bool = False,
+    synonyms: Synonyms | None = None,
 ):
     """Run an indexing pass with a progress bar on a terminal."""
     show_bar = not quiet and sys.stderr.isatty()
@@ -122,7 +155,9 @@ def run_index(
         bar.update(1)
 
     try:
-        return build_index(sources, index_dir, rebuild=rebuild, progress=progress, procs=procs)
+        return build_index(
+            sources, index_dir, rebuild=rebuild, progress=progress, procs=procs, synonyms=synonyms
+        )
     except NothingIndexed as exc:
         for path, reason in exc.skipped:
             click.echo(f"skipped {path}: {reason}", err=True)
@@ -145,6 +180,7 @@ def run_index(
 def search_command(
     query: str,
     index_dir: Path | None,
+    config_file: Path | None,
     kind: str | None,
     lang: str | None,
     page: int,
@@ -152,9 +188,11 @@ def search_command(
     as_json: bool,
 ) -> None:
     """Search the index and print ranked hits with highlighted snippets."""
-    index_dir = index_dir or config.default_index_dir()
+    conf = settings(config_file, index_dir=index_dir)
+    # One search, with the configured time budget (a handle of its own: nothing is kept).
+    handle = IndexHandle(conf["index_dir"], query_budget_ms=conf["query_budget_ms"])
     try:
-        result = search(index_dir, query, page=page, per_page=per_page, kind=kind, lang=lang)
+        result = search(handle, query, page=page, per_page=per_page, kind=kind, lang=lang)
     except (IndexUnavailable, InvalidParameter, QueryTooExpensive) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -203,9 +241,9 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
 @main.command("stats")
 @_index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def stats_command(index_dir: Path | None, as_json: bool) -> None:
+def stats_command(index_dir: Path | None, config_file: Path | None, as_json: bool) -> None:
     """Print counts of articles and chunks, by kind and by language."""
-    index_dir = index_dir or config.default_index_dir()
+    index_dir = settings(config_file, index_dir=index_dir)["index_dir"]
     try:
         stats = index_stats(index_dir)
     except IndexUnavailable as exc:
@@ -226,35 +264,54 @@ def stats_command(index_dir: Path | None, as_json: bool) -> None:
     "source_dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Articles to index if there is no index yet [default: $SEARCHAPP_SOURCE or the "
+    help="Articles to index if there is no index yet [default: the configured sources, or the "
     "bundled article]; an existing index must have been built from this folder.",
 )
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True)
-@click.option("--workers", type=click.IntRange(1, 64), default=2, show_default=True)
+@click.option("--host", default=None, help="Address to listen on [default: 127.0.0.1].")
+@click.option("--port", type=click.IntRange(0, 65535), default=None, help="Port [default: 8000].")
+@click.option(
+    "--workers", type=click.IntRange(1, 64), default=None, help="Worker processes [default: 2]."
+)
+@click.option(
+    "--template-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="Folder of templates that replace the built-in ones of the same name.",
+)
+@click.option(
+    "--language",
+    type=click.Choice(config.LANGUAGES),
+    default=None,
+    help="Interface language when the browser asks for neither [default: en].",
+)
 @click.option(
     "--trusted-host",
     "trusted_hosts",
     multiple=True,
     help="A host name the server answers to (repeatable) [default: $SEARCHAPP_TRUSTED_HOSTS, "
-    "else localhost, 127.0.0.1 and --host].",
+    "the config file, else localhost, 127.0.0.1 and --host].",
 )
 @click.option(
     "--base-url",
     default=None,
-    help="The site's public address for absolute links [default: $SEARCHAPP_BASE_URL].",
+    help="The site's public address for absolute links [default: $SEARCHAPP_BASE_URL, "
+    "the config file].",
 )
 @click.option(
     "--rate-limit",
     default=None,
-    help="Requests per client, like 60/minute [default: $SEARCHAPP_RATE_LIMIT, else none].",
+    help="Requests per client, like 60/minute [default: $SEARCHAPP_RATE_LIMIT, the config "
+    "file, else none].",
 )
 def serve_command(
     index_dir: Path | None,
+    config_file: Path | None,
     source_dir: Path | None,
-    host: str,
-    port: int,
-    workers: int,
+    host: str | None,
+    port: int | None,
+    workers: int | None,
+    template_dir: Path | None,
+    language: str | None,
     trusted_hosts: tuple[str, ...],
     base_url: str | None,
     rate_limit: str | None,
@@ -262,49 +319,59 @@ def serve_command(
     """Run the search app under gunicorn (builds the index first if there is none)."""
     from searchapp.serving import serve
 
-    index_dir = index_dir or config.default_index_dir()
-    _web_settings(host, trusted_hosts, base_url, rate_limit)
+    conf = settings(
+        config_file,
+        index_dir=index_dir,
+        sources=[source_dir] if source_dir else None,
+        host=host,
+        port=port,
+        workers=workers,
+        template_dir=template_dir,
+        language=language,
+        trusted_hosts=list(trusted_hosts),
+        base_url=base_url,
+        rate_limit=rate_limit,
+    )
+    app_config = _web_settings(conf)
     try:
-        check_serve_source(index_dir, source_dir)
+        check_serve_source(conf["index_dir"], source_dir)
         serve(
-            index_dir,
-            source_dir or config.default_source_dir(),
-            host=host,
-            port=port,
-            workers=workers,
+            conf["index_dir"],
+            conf["sources"],
+            host=conf["host"],
+            port=conf["port"],
+            workers=conf["workers"],
+            app_config=app_config,
+            synonyms=Synonyms(conf["synonyms"], conf["abbreviations"]),
         )
     except (IndexingError, IndexUnavailable) as exc:
         raise click.ClickException(str(exc)) from exc
 
 
-def _web_settings(
-    host: str, trusted_hosts: tuple[str, ...], base_url: str | None, rate_limit: str | None
-) -> None:
-    """Hand the options to the app through its environment variables, checked now (a bad
-    value is a clear message here, not a traceback in a gunicorn worker)."""
+def _web_settings(conf: config.Config) -> dict:
+    """The app's settings for ``serve``, checked now (a bad value is a clear message here,
+    not a traceback in a gunicorn worker). Without trusted hosts or a base URL, the server
+    answers the loopback names and the address it is served on."""
     from searchapp.web import create_app
     from searchapp.web.security import LOCAL_HOSTS, ConfigurationError
 
-    if base_url is not None:
-        os.environ["SEARCHAPP_BASE_URL"] = base_url
-    if rate_limit is not None:
-        os.environ["SEARCHAPP_RATE_LIMIT"] = rate_limit
-    hosts = list(trusted_hosts) or config.trusted_hosts()
-    if not hosts and not config.base_url():
-        # Local use: the loopback names, and the address served on when it is a specific one.
-        hosts = LOCAL_HOSTS + ([host] if host not in ("0.0.0.0", "::", "") else [])
+    app_config = conf.app_config()
+    host = conf["host"]
+    if not app_config["TRUSTED_HOSTS"] and not app_config["BASE_URL"]:
+        app_config["TRUSTED_HOSTS"] = LOCAL_HOSTS + (
+            [host] if host not in ("0.0.0.0", "::", "") else []
+        )
         if host in ("0.0.0.0", "::"):
             click.echo(
                 "Only requests for localhost or 127.0.0.1 are answered; name the public host "
                 "with --trusted-host or --base-url.",
                 err=True,
             )
-    if hosts:
-        os.environ["SEARCHAPP_TRUSTED_HOSTS"] = ",".join(hosts)
     try:
-        create_app({"INDEX_DIR": os.devnull})  # checks every setting; opens nothing
+        create_app({**app_config, "INDEX_DIR": os.devnull})  # checks every setting; opens nothing
     except (ConfigurationError, ValueError) as exc:
         raise click.ClickException(str(exc)) from exc
+    return app_config
 
 
 def check_serve_source(index_dir: Path, source_dir: Path | None) -> None:
@@ -320,6 +387,51 @@ def check_serve_source(index_dir: Path, source_dir: Path | None) -> None:
             f"run `searchapp index --source {source_dir} --index {index_dir} --rebuild` first, "
             "or serve without --source"
         )
+
+
+@main.command("config")
+@_index_option
+@click.option("--json", "as_json", is_flag=True, help="Print JSON: values and where from.")
+def config_command(index_dir: Path | None, config_file: Path | None, as_json: bool) -> None:
+    """Print the effective configuration and where each value came from."""
+    conf = settings(config_file, index_dir=index_dir)
+    click.echo(format_config(conf, as_json))
+
+
+def format_config(conf: config.Config, as_json: bool = False) -> str:
+    """The configuration as `searchapp config` prints it."""
+    if as_json:
+        values = {
+            s.key: {"value": _jsonable(conf[s.name]), "from": conf.origins[s.name]}
+            for s in config.SETTINGS
+        }
+        return json.dumps(
+            {"file": str(conf.file) if conf.file else None, "settings": values},
+            ensure_ascii=False,
+            indent=2,
+        )
+    lines = [
+        f"config file: {conf.file} ({conf.file_reason})"
+        if conf.file
+        else f"config file: none (no --config, $SEARCHAPP_CONFIG or {config.CONFIG_NAME} "
+        "beside the index folder)"
+    ]
+    rows = [("setting", "value", "from"), *conf.rows()]
+    width_key = max(len(r[0]) for r in rows)
+    width_value = min(48, max(len(r[1]) for r in rows))
+    for key, value, origin in rows:
+        if len(value) > width_value:
+            value = value[: width_value - 1] + "…"
+        lines.append(f"{key:<{width_key}}  {value:<{width_value}}  {origin}")
+    return "\n".join(lines)
+
+
+def _jsonable(value):
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, list):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 if __name__ == "__main__":

@@ -1,73 +1,396 @@
-"""Where things are: defaults, overridden by environment variables, overridden by options."""
+"""Every setting in one table, layered: defaults < ``searchapp.toml`` < environment < options.
+
+Each setting has a name (how the code reads it), a key in the TOML file, an environment
+variable, the command-line option that sets it (if any), a default and a help text; the
+table is what ``searchapp config`` prints and what the README documents, so a setting cannot
+exist without them. The file is found by ``--config``, else ``$SEARCHAPP_CONFIG``, else as
+``searchapp.toml`` beside the index folder (``./searchapp.toml`` for the default ``./index``).
+Paths in the file are relative to the file. A bad file is a ``ConfigError`` naming the file,
+the line and the key, never a traceback.
+"""
 
 from __future__ import annotations
 
+import difflib
 import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 #: The bundled corpus: the Xinhua feature of 2022-09-26 on China's diplomacy.
 BUNDLED_CORPUS = Path(__file__).parent / "corpus"
-
-
-def default_source_dir() -> Path:
-    """``$SEARCHAPP_SOURCE``, or the bundled corpus."""
-    return Path(os.environ.get("SEARCHAPP_SOURCE") or BUNDLED_CORPUS)
-
-
-def default_index_dir() -> Path:
-    """``$SEARCHAPP_INDEX``, or ``./index`` in the current folder."""
-    return Path(os.environ.get("SEARCHAPP_INDEX") or "index")
-
-
-def cors_origins() -> str:
-    """``$SEARCHAPP_CORS_ORIGINS``: comma-separated origins allowed to call the API, or ``*``."""
-    return os.environ.get("SEARCHAPP_CORS_ORIGINS", "*")
-
-
-def _env_number(name: str, default: float) -> float:
-    raw = os.environ.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"${name} must be a number; got {raw!r}") from None
-    if value < 0:
-        raise ValueError(f"${name} must not be negative; got {raw!r}")
-    return value
-
-
-def query_budget_ms() -> float:
-    """``$SEARCHAPP_QUERY_BUDGET_MS``: the longest one search may take (0: no limit)."""
-    from searchapp.budget import DEFAULT_BUDGET_MS
-
-    return _env_number("SEARCHAPP_QUERY_BUDGET_MS", DEFAULT_BUDGET_MS)
-
-
-def base_url() -> str:
-    """``$SEARCHAPP_BASE_URL``: the public address of the site (for absolute links), or ``""``."""
-    return os.environ.get("SEARCHAPP_BASE_URL", "").strip()
-
-
-def trusted_hosts() -> list[str]:
-    """``$SEARCHAPP_TRUSTED_HOSTS``: comma-separated host names the server answers to."""
-    raw = os.environ.get("SEARCHAPP_TRUSTED_HOSTS", "")
-    return [host.strip() for host in raw.split(",") if host.strip()]
-
-
-def rate_limit() -> str:
-    """``$SEARCHAPP_RATE_LIMIT``: requests per client, like ``60/minute`` (``""``: no limit)."""
-    return os.environ.get("SEARCHAPP_RATE_LIMIT", "").strip()
-
-
+#: The synonyms used when the config has none: the bundled archive's own vocabulary.
+DEFAULT_SYNONYMS_FILE = Path(__file__).parent / "synonyms.toml"
+CONFIG_NAME = "searchapp.toml"
+LANGUAGES = ("en", "zh")
 #: Where result links point when an article has a URL: ``source`` (the original page) or
 #: ``local`` (this app's article page, which keeps a "read the original" link).
 LINK_TARGETS = ("source", "local")
 
 
+class ConfigError(ValueError):
+    """A setting that cannot be used; the message names where it came from."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: where it can come from, its default, and what it means."""
+
+    name: str
+    key: str
+    kind: str
+    default: Any
+    help: str
+    env: str | None = None
+    option: str | None = None
+    choices: tuple[str, ...] = ()
+    low: int | None = None
+    high: int | None = None
+
+    def default_value(self) -> Any:
+        return self.default() if callable(self.default) else self.default
+
+
+def _default_budget() -> float:
+    from searchapp.budget import DEFAULT_BUDGET_MS
+
+    return DEFAULT_BUDGET_MS
+
+
+def _default_synonyms() -> dict:
+    with DEFAULT_SYNONYMS_FILE.open("rb") as file:
+        return tomllib.load(file)
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("site_name", "site.name", "str", "searchapp",
+            "Site name: page header and title, OpenSearch, the widget's footer.",
+            env="SEARCHAPP_SITE_NAME"),
+    Setting("logo", "site.logo", "path", None,
+            "Logo image (SVG, PNG, JPEG, WebP or GIF) shown beside the site name.",
+            env="SEARCHAPP_LOGO"),
+    Setting("base_url", "site.base_url", "url", None,
+            "Public URL of the site (e.g. https://news.example.org/search/), for absolute links.",
+            env="SEARCHAPP_BASE_URL", option="--base-url"),
+    Setting("language", "site.language", "choice", "en",
+            "Interface language (en or zh) when the reader's browser asks for neither.",
+            env="SEARCHAPP_LANGUAGE", option="--language", choices=LANGUAGES),
+    Setting("links", "site.links", "choice", "source",
+            "Results link to the original article (source) or to this site's page (local).",
+            env="SEARCHAPP_LINKS", choices=LINK_TARGETS),
+    Setting("examples", "site.examples", "list", [],
+            "Example queries on the home page [default: frequent names found in the index].",
+            env="SEARCHAPP_EXAMPLES"),
+    Setting("template_dir", "site.template_dir", "path", None,
+            "Folder of templates that replace the built-in ones of the same name.",
+            env="SEARCHAPP_TEMPLATE_DIR", option="--template-dir"),
+    Setting("index_dir", "index.path", "path", Path("index"),
+            "Index folder.", env="SEARCHAPP_INDEX", option="--index"),
+    Setting("sources", "index.sources", "paths", lambda: [BUNDLED_CORPUS],
+            "Folders of articles to index [default: the bundled article].",
+            env="SEARCHAPP_SOURCE", option="--source"),
+    Setting("cors_origins", "api.cors_origins", "origins", "*",
+            "Origins allowed to call the API from browsers: * or a list.",
+            env="SEARCHAPP_CORS_ORIGINS"),
+    Setting("trusted_hosts", "server.trusted_hosts", "list", [],
+            "Host names the server answers to (.example.org: any subdomain) [default: "
+            "localhost, 127.0.0.1 and the address served on, unless site.base_url is set].",
+            env="SEARCHAPP_TRUSTED_HOSTS", option="--trusted-host"),
+    Setting("rate_limit", "server.rate_limit", "str", "",
+            "Requests per client, like 60/minute (empty: no limit).",
+            env="SEARCHAPP_RATE_LIMIT", option="--rate-limit"),
+    Setting("query_budget_ms", "server.query_budget_ms", "number", _default_budget,
+            "The longest one search may take, in milliseconds of CPU time (0: no limit).",
+            env="SEARCHAPP_QUERY_BUDGET_MS"),
+    Setting("host", "server.host", "str", "127.0.0.1",
+            "Address `serve` listens on.", env="SEARCHAPP_HOST", option="--host"),
+    Setting("port", "server.port", "int", 8000,
+            "Port `serve` listens on.", env="SEARCHAPP_PORT", option="--port", low=0, high=65535),
+    Setting("workers", "server.workers", "int", 2,
+            "gunicorn worker processes.", env="SEARCHAPP_WORKERS", option="--workers",
+            low=1, high=64),
+    Setting("synonyms", "synonyms", "synonyms", lambda: _default_synonyms()["synonyms"],
+            "Query words and what they also match (replaces the built-in list); "
+            "takes effect at the next `searchapp index`."),
+    Setting("abbreviations", "abbreviations", "abbreviations",
+            lambda: _default_synonyms()["abbreviations"],
+            "Multi-word names and the abbreviation they also match (replaces the built-in "
+            "list); takes effect at the next `searchapp index`."),
+)  # fmt: skip
+BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
+BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
+#: TOML keys that hold a whole table of the user's own words.
+_TABLE_KEYS = {s.key for s in SETTINGS if s.kind in ("synonyms", "abbreviations")}
+
+
+@dataclass
+class Config:
+    """The effective settings and, for each, where its value came from."""
+
+    values: dict[str, Any]
+    origins: dict[str, str]
+    file: Path | None = None
+    file_reason: str = ""
+    notes: list[str] = field(default_factory=list)
+
+    def __getitem__(self, name: str) -> Any:
+        return self.values[name]
+
+    def app_config(self) -> dict[str, Any]:
+        """The settings as Flask config keys (``site_name`` -> ``SITE_NAME``)."""
+        out = {name.upper(): value for name, value in self.values.items()}
+        out["INDEX_DIR"] = str(self.values["index_dir"])
+        out["BASE_URL"] = self.values["base_url"] or ""
+        # None: the app's default (local names only, unless a base URL is set)
+        out["TRUSTED_HOSTS"] = self.values["trusted_hosts"] or None
+        return out
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """(key, value as shown, origin) for every setting, in the table's order."""
+        return [(s.key, show(self.values[s.name]), self.origins[s.name]) for s in SETTINGS]
+
+
+def show(value: Any) -> str:
+    """A value as `searchapp config` prints it."""
+    if value is None:
+        return "(none)"
+    if isinstance(value, dict):
+        return f"{len(value)} entries"
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value) or "(none)"
+    return str(value)
+
+
+def load(
+    options: Mapping[str, Any] | None = None,
+    config_file: Path | str | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Config:
+    """The effective configuration: defaults < file < environment < ``options``.
+
+    ``options`` maps setting names to command-line values (None means "not given").
+    """
+    environ = os.environ if environ is None else environ
+    options = {k: v for k, v in (options or {}).items() if v is not None and v not in ((), [])}
+    values = {s.name: s.default_value() for s in SETTINGS}
+    origins = {s.name: "default" for s in SETTINGS}
+
+    from_env: dict[str, Any] = {}
+    for setting in SETTINGS:
+        raw = environ.get(setting.env) if setting.env else None
+        if raw is not None and raw != "":
+            from_env[setting.name] = _parse(setting, raw, f"${setting.env}", None, True)
+
+    path, reason = _find_file(options, config_file, environ, from_env)
+    config = Config(values, origins, path, reason)
+    if path is not None:
+        for name, (value, where) in read_file(path).items():
+            values[name], origins[name] = value, where
+    for name, value in from_env.items():
+        values[name], origins[name] = value, f"${BY_NAME[name].env}"
+    for name, value in options.items():
+        setting = BY_NAME[name]
+        values[name] = _parse(setting, value, setting.option or name, None, False)
+        origins[name] = f"option {setting.option or name}"
+    return config
+
+
+def _find_file(options, config_file, environ, from_env) -> tuple[Path | None, str]:
+    if config_file is not None:
+        return _must_exist(Path(config_file), "--config"), "--config"
+    if environ.get("SEARCHAPP_CONFIG"):
+        return _must_exist(Path(environ["SEARCHAPP_CONFIG"]), "$SEARCHAPP_CONFIG"), (
+            "$SEARCHAPP_CONFIG"
+        )
+    index_dir = Path(options.get("index_dir") or from_env.get("index_dir") or "index")
+    beside = index_dir.absolute().parent / CONFIG_NAME
+    if beside.is_file():
+        return beside, "found beside the index folder"
+    return None, ""
+
+
+def _must_exist(path: Path, how: str) -> Path:
+    if not path.is_file():
+        raise ConfigError(f"config file {path} (from {how}) does not exist")
+    return path
+
+
+def read_file(path: Path) -> dict[str, tuple[Any, str]]:
+    """Setting name -> (value, "file:line") for every setting the file sets."""
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: cannot read the config file: {exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    found: dict[str, tuple[Any, str]] = {}
+    base = path.absolute().parent
+    for key, value in _flatten(data):
+        where = f"{path}:{_line_of(text, key)}"
+        setting = BY_KEY.get(key)
+        if setting is None:
+            close = difflib.get_close_matches(key, list(BY_KEY), n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"{where}: unknown setting {key}{hint}")
+        found[setting.name] = (_parse(setting, value, where, base, False), where)
+    return found
+
+
+def _flatten(data: dict, prefix: str = ""):
+    for key, value in data.items():
+        full = f"{prefix}{key}"
+        if isinstance(value, dict) and full not in _TABLE_KEYS:
+            yield from _flatten(value, full + ".")
+        else:
+            yield full, value
+
+
+def _line_of(text: str, key: str) -> int:
+    """The line of ``key`` (``section.name``) in the file, or of its table (best effort)."""
+    *tables, name = key.split(".")
+    table = ".".join(tables)
+    current = ""
+    name_re = re.compile(rf"""^\s*(?:{re.escape(name)}|["']{re.escape(name)}["'])\s*=""")
+    for number, line in enumerate(text.splitlines(), 1):
+        header = re.match(r"^\s*\[\s*([^\]]+?)\s*\]", line)
+        if header:
+            current = header.group(1).replace(" ", "")
+            if current == key:
+                return number
+            continue
+        if current == table and name_re.match(line):
+            return number
+        if not table and not current and name_re.match(line):
+            return number
+    return 1
+
+
+def _parse(setting: Setting, value: Any, where: str, base: Path | None, from_text: bool) -> Any:
+    """Check and convert one value; ``from_text`` for environment variables (strings)."""
+
+    def bad(expected: str) -> ConfigError:
+        return ConfigError(f"{where}: {setting.key} must be {expected}; got {value!r}")
+
+    kind = setting.kind
+    if kind in ("str", "url", "choice"):
+        if not isinstance(value, str):
+            raise bad("a string")
+        value = value.strip()
+        if kind == "choice" and value not in setting.choices:
+            raise bad(" or ".join(setting.choices))
+        if kind == "url" and not re.match(r"^https?://[^/\s]+", value):
+            raise bad("an http:// or https:// URL")
+        return value
+    if kind == "int":
+        if from_text and isinstance(value, str):
+            try:
+                value = int(value.strip())
+            except ValueError:
+                raise bad("a whole number") from None
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise bad("a whole number")
+        if not (setting.low or 0) <= value <= (setting.high or value):
+            raise bad(f"from {setting.low} to {setting.high}")
+        return value
+    if kind == "number":
+        if from_text and isinstance(value, str):
+            try:
+                value = float(value.strip())
+            except ValueError:
+                raise bad("a number") from None
+        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
+            raise bad("a number, 0 or more")
+        return float(value)
+    if kind == "path":
+        if not isinstance(value, str | Path) or not str(value).strip():
+            raise bad("a path")
+        return _resolve(value, base)
+    if kind == "paths":
+        items = _as_list(value, os.pathsep if from_text else None)
+        if items is None or not items:
+            raise bad("a list of paths")
+        return [_resolve(item, base) for item in items]
+    if kind == "list":
+        items = _as_list(value, "," if from_text else None)
+        if items is None:
+            raise bad("a list of strings")
+        return [item for item in items if item]
+    if kind == "origins":
+        items = _as_list(value, ",")
+        if items is None:
+            raise bad('"*" or a list of origins')
+        return "*" if "*" in items else ",".join(items)
+    if kind == "synonyms":
+        if not isinstance(value, dict) or not all(
+            isinstance(v, list) and all(isinstance(x, str) for x in v) for v in value.values()
+        ):
+            raise bad('a table of word = ["what it also matches", ...]')
+        return {str(k): list(v) for k, v in value.items()}
+    if kind == "abbreviations":
+        if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+            raise bad('a table of "multi-word name" = "ABBR"')
+        return {str(k).lower(): v for k, v in value.items()}
+    raise AssertionError(f"unknown kind {kind}")
+
+
+def _as_list(value: Any, separator: str | None) -> list[str] | None:
+    if isinstance(value, str | Path):
+        value = str(value).split(separator) if separator else [value]
+    if isinstance(value, list | tuple) and all(isinstance(v, str | Path) for v in value):
+        return [str(v).strip() for v in value if str(v).strip()]
+    return None
+
+
+def _resolve(value: str | Path, base: Path | None) -> Path:
+    """A path from the file is relative to the file; from elsewhere, to the current folder."""
+    path = Path(value).expanduser()
+    return path if path.is_absolute() or base is None else base / path
+
+
+# The functions the rest of the code called before the file existed: the effective value of
+# one setting (file and environment included; the command line passes its own).
+
+
+def default_source_dir() -> Path:
+    """The first source folder: ``$SEARCHAPP_SOURCE``, the config file, or the bundled corpus."""
+    return load()["sources"][0]
+
+
+def default_index_dir() -> Path:
+    """``$SEARCHAPP_INDEX``, the config file, or ``./index`` in the current folder."""
+    return load()["index_dir"]
+
+
+def cors_origins() -> str:
+    """Origins allowed to call the API (``*`` or a comma-separated list)."""
+    return load()["cors_origins"]
+
+
 def links_setting() -> str:
-    """``$SEARCHAPP_LINKS``: ``source`` (default) or ``local``."""
-    value = (os.environ.get("SEARCHAPP_LINKS") or "source").strip().lower()
-    if value not in LINK_TARGETS:
-        raise ValueError(f"SEARCHAPP_LINKS must be 'source' or 'local'; got {value!r}")
-    return value
+    """Where result links point when an article has a URL: ``source`` or ``local``."""
+    return load()["links"]
+
+
+def query_budget_ms() -> float:
+    """The longest one search may take (milliseconds; 0: no limit)."""
+    return load()["query_budget_ms"]
+
+
+def base_url() -> str:
+    """The public address of the site (for absolute links), or ``""``."""
+    return load()["base_url"] or ""
+
+
+def trusted_hosts() -> list[str]:
+    """Host names the server answers to (empty: the default)."""
+    return load()["trusted_hosts"]
+
+
+def rate_limit() -> str:
+    """Requests per client, like ``60/minute`` (``""``: no limit)."""
+    return load()["rate_limit"]

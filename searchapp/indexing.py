@@ -55,6 +55,7 @@ from searchapp.store import (  # noqa: F401  (IndexUnavailable is re-exported fo
     current_build,
     read_manifest,
 )
+from searchapp.synonyms import Synonyms, default_synonyms
 from searchapp.whoosh_compat import join_segments
 
 
@@ -142,14 +143,18 @@ def build_index(
     rebuild: bool = False,
     progress: ProgressFn | None = None,
     procs: int | None = None,
+    synonyms: Synonyms | None = None,
 ) -> IndexReport:
     """Index the article files of ``source_dirs`` into ``index_dir``.
 
     Incremental unless ``rebuild``: only files whose content changed are read again and
     articles whose file is gone are removed. Refuses, leaving the index as it was, a source
     with no indexable file and (without ``rebuild``) other folders than the index was built
-    from when that would remove articles. Returns what was done.
+    from when that would remove articles. ``synonyms`` (default: the built-in ones) are
+    recorded in the build for its searchers; a change makes a new build even when no file
+    changed. Returns what was done.
     """
+    synonyms_data = (synonyms or default_synonyms()).as_data()
     started = time.perf_counter()
     procs = procs or default_procs()
     if isinstance(source_dirs, str | Path):
@@ -170,6 +175,7 @@ def build_index(
     with _exclusive_lock(index_dir):
         previous = current_build(index_dir)
         old_articles: dict[str, dict] = {}
+        synonyms_changed = False
         old_files: dict[str, dict] = {}
         if previous is not None and not rebuild:
             try:
@@ -180,6 +186,10 @@ def build_index(
                 else:
                     _check_readable(previous)
                     old_articles = manifest["articles"]
+                    old_synonyms = manifest.get("synonyms") or default_synonyms().as_data()
+                    if old_synonyms != synonyms_data:
+                        report.notes.append("synonyms changed: the new build uses them")
+                        synonyms_changed = True
                     old_files = manifest["files"]
                     _check_same_sources(manifest, source_dirs, files, report)
             except SourcesChanged:
@@ -223,7 +233,7 @@ def build_index(
             len(old_files.get(k, {}).get("articles", ())) for k in unchanged_files
         )
 
-        if not rebuild and not to_read and not removed_files:
+        if not rebuild and not to_read and not removed_files and not synonyms_changed:
             stats = read_manifest(previous)["stats"]
             report.articles, report.chunks = stats["articles"], stats["chunks"]
             report.build = previous.name
@@ -264,6 +274,7 @@ def build_index(
                 "files": manifest_files,
                 "articles": articles,
                 "stats": stats,
+                "synonyms": synonyms_data,
             }
             _write_json(tmp_dir / MANIFEST, manifest)
             os.rename(tmp_dir, final_dir)

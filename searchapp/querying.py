@@ -22,7 +22,7 @@ from whoosh import qparser, query
 
 from searchapp import budget
 from searchapp.analysis import CJK_CHARS, analyze, cjk_bigrams, fold_text, has_cjk
-from searchapp.synonyms import expand_phrase_synonyms, synonym_queries
+from searchapp.synonyms import Synonyms, default_synonyms
 from searchapp.whoosh_compat import (
     LimitedExpansion,
     is_null_query,
@@ -156,10 +156,11 @@ class SearchQueryParser(qparser.QueryParser):
     when the strict AND query found nothing.
     """
 
-    def __init__(self, schema, relaxed: bool = False):
+    def __init__(self, schema, relaxed: bool = False, synonyms: Synonyms | None = None):
         group = qparser.OrGroup.factory(0.9) if relaxed else qparser.AndGroup
         super().__init__(DEFAULT_FIELD, schema, group=group)
         self.relaxed = relaxed
+        self.synonyms = synonyms or default_synonyms()
         # "-" and "+" are operators only at the start of a word: "high-speed" is one word.
         self.remove_plugin_class(qparser.PlusMinusPlugin)
         self.add_plugin(
@@ -193,7 +194,7 @@ class SearchQueryParser(qparser.QueryParser):
         if termclass is query.Term and fieldname == "text" and tokenize:
             if has_cjk(text):
                 return self._mixed_query(text, boost)
-            synonyms = synonym_queries(text)
+            synonyms = self.synonyms.queries(text)
             if synonyms:
                 plain = super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
                 parts = [plain] if plain is not None else []
@@ -217,7 +218,7 @@ class SearchQueryParser(qparser.QueryParser):
             combined = query.Or(parts, scale=0.9)
         else:
             combined = query.And(parts)
-        synonyms = synonym_queries(text)
+        synonyms = self.synonyms.queries(text)
         if synonyms:
             combined = query.Or([combined] + synonyms)
         combined.boost = boost
@@ -232,7 +233,7 @@ def parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
     if _syntax_is_broken(text):
         return parse_plain_words(parser, text)
     try:
-        parsed = parser.parse(expand_phrase_synonyms(text))
+        parsed = parser.parse(parser.synonyms.expand_phrases(text))
     except Exception:  # Whoosh raises odd errors on odd input; plain words never fail
         return parse_plain_words(parser, text)
     if _is_empty(parsed) or _has_error(parsed):

@@ -36,7 +36,7 @@ from searchapp.querying import OPERATOR_WORDS, SearchQueryParser, parse_user_que
 from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import QueryEvaluator
 from searchapp.store import IndexUnavailable, current_build, read_manifest
-from searchapp.synonyms import synonym_queries
+from searchapp.synonyms import Synonyms
 
 MAX_PER_PAGE = 100
 MAX_PAGE = 1000
@@ -166,13 +166,17 @@ class IndexHandle:
             if self._open is None or self._open.build != build:
                 try:
                     searcher = whoosh_index.open_dir(str(build)).searcher()
+                    manifest = read_manifest(build)
+                    synonyms = Synonyms.from_data(manifest.get("synonyms"))
                     self._open = OpenIndex(
                         build=build,
                         searcher=searcher,
-                        parser=SearchQueryParser(searcher.schema),
-                        relaxed_parser=SearchQueryParser(searcher.schema, relaxed=True),
+                        parser=SearchQueryParser(searcher.schema, synonyms=synonyms),
+                        relaxed_parser=SearchQueryParser(
+                            searcher.schema, relaxed=True, synonyms=synonyms
+                        ),
                         evaluator=QueryEvaluator(searcher, FACET_FIELDS),
-                        manifest=read_manifest(build),
+                        manifest=manifest,
                     )
                 except Exception as exc:
                     raise IndexUnavailable(
@@ -389,7 +393,9 @@ def suggest_correction(opened: OpenIndex, q: str, allow_cjk: bool = False) -> st
         if word in _OPERATORS or (has_cjk(word) and not allow_cjk):
             return word
         tokens = analyze(word, mode="query", stem=False)
-        if len(tokens) != 1 or len(tokens[0]) < 4 or has_cjk(tokens[0]) or synonym_queries(word):
+        if len(tokens) != 1 or len(tokens[0]) < 4 or has_cjk(tokens[0]):
+            return word
+        if opened.parser.synonyms.queries(word):
             return word
         folded = tokens[0]
         if _live_count(opened, folded):

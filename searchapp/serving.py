@@ -28,9 +28,10 @@ log = logging.getLogger(__name__)
 class SearchApplication(BaseApplication):
     """gunicorn's application interface around ``create_app``."""
 
-    def __init__(self, index_dir: Path, options: dict):
+    def __init__(self, index_dir: Path, options: dict, app_config: dict | None = None):
         self.index_dir = Path(index_dir)
         self.options = options
+        self.app_config = app_config or {}
         super().__init__()
 
     def load_config(self) -> None:
@@ -40,7 +41,7 @@ class SearchApplication(BaseApplication):
 
     def load(self):
         analyze("预热 jieba warm-up", mode="index")  # load the dictionary once, before forking
-        app = create_app({"INDEX_DIR": str(self.index_dir)})
+        app = create_app({**self.app_config, "INDEX_DIR": str(self.index_dir)})
         app.debug = False  # never, whatever FLASK_DEBUG says: a debugger is remote code execution
         return app
 
@@ -56,11 +57,13 @@ def _warm_up(worker) -> None:
         log.warning("warm-up query failed: %s", exc)
 
 
-def ensure_index(index_dir: Path, source_dir: Path) -> None:
-    """Build the index from ``source_dir`` when ``index_dir`` has none; check it opens."""
+def ensure_index(index_dir: Path, sources: Path | list[Path], synonyms=None) -> None:
+    """Build the index from ``sources`` when ``index_dir`` has none; check it opens."""
+    sources = [sources] if isinstance(sources, str | Path) else list(sources)
     if current_build(index_dir) is None:
-        click.echo(f"No index in {index_dir}: indexing {source_dir} ...", err=True)
-        report = build_index([source_dir], index_dir)
+        shown = ", ".join(str(s) for s in sources)
+        click.echo(f"No index in {index_dir}: indexing {shown} ...", err=True)
+        report = build_index(sources, index_dir, synonyms=synonyms)
         click.echo(report.summary(), err=True)
     handle_for(index_dir).open()  # raises IndexUnavailable with a clear message if damaged
 
@@ -79,10 +82,18 @@ def check_address(host: str, port: int) -> None:
         ) from exc
 
 
-def serve(index_dir: Path, source_dir: Path, host: str, port: int, workers: int) -> None:
-    """Serve until interrupted. Never in debug mode."""
+def serve(
+    index_dir: Path,
+    sources: Path | list[Path],
+    host: str,
+    port: int,
+    workers: int,
+    app_config: dict | None = None,
+    synonyms=None,
+) -> None:
+    """Serve until interrupted. Never in debug mode. ``app_config``: see ``create_app``."""
     check_address(host, port)
-    ensure_index(index_dir, source_dir)
+    ensure_index(index_dir, sources, synonyms=synonyms)
     options = {
         "bind": f"[{host}]:{port}" if ":" in host else f"{host}:{port}",
         "workers": workers,
@@ -102,4 +113,4 @@ def serve(index_dir: Path, source_dir: Path, host: str, port: int, workers: int)
     }
     click.echo(f"searchapp serving {index_dir} on http://{host}:{port}/", err=True)
     sys.stderr.flush()
-    SearchApplication(index_dir, options).run()
+    SearchApplication(index_dir, options, app_config).run()

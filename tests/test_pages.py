@@ -85,8 +85,12 @@ def test_home_page_is_a_search_box(client):
     assert form["method"] == "get"
     assert "Search the news" in page.html
     assert not hits_html(page)
-    # example queries link to result pages
-    assert "/search?q=Gwadar" in page.hrefs(class_="chip")
+    # example queries come from the index (no config): each finds passages with all its words
+    chips = page.hrefs(class_="chip")
+    assert len(chips) >= 3
+    for href in chips:
+        result = client.get("/api" + href).get_json()
+        assert result["total"] and result["match"] == "all", href
 
 
 def test_gwadar_caption_result(client):
@@ -97,7 +101,8 @@ def test_gwadar_caption_result(client):
     assert "<mark>Gwadar</mark>" in caption
     assert "Photo caption" in caption
     assert "Ahmed Kamal" in caption
-    assert 'datetime="2018-01-29"' in caption and ">2018-01-29</time>" in caption
+    # dates in the reader's language; the machine-readable date stays ISO
+    assert 'datetime="2018-01-29"' in caption and ">January 29, 2018</time>" in caption
     assert "Guiding the direction for the future and destiny of mankind" in caption  # section
     assert "Serving National Rejuvenation" in caption  # article title
     link = f'href="/articles/{SEED_ID}?q=Gwadar#chunk-{GWADAR_CHUNK}"'
@@ -295,7 +300,7 @@ def test_article_page_renders_the_whole_article(client):
     (h1,) = page.find("h1")
     assert h1["id"] == "chunk-0"
     assert "Serving National Rejuvenation and Promoting Human Progress" in html
-    assert '<time datetime="2022-09-26">2022-09-26</time>' in html
+    assert '<time datetime="2022-09-26">September 26, 2022</time>' in html
     assert "Xinhua News Agency, Beijing, September 25th" in html
     assert page.find("p", class_="chunk-byline")
     assert "Zheng Mingda and Feng Xinran" in html
@@ -445,7 +450,8 @@ def test_embed_js_carries_its_scoped_styles(client):
     css = embedded_css(script)
     preludes = [p.strip() for p in re.findall(r"([^{};]+)\{", css)]
     selectors = [s.strip() for p in preludes if not p.startswith("@") for s in p.split(",")]
-    assert selectors and all(s.startswith(".searchapp-embed") for s in selectors), selectors
+    scoped = (".searchapp-embed", ":where(.searchapp-embed")
+    assert selectors and all(s.startswith(scoped) for s in selectors), selectors
     for option in ("target", "perPage", "kind", "lang", "placeholder", "server"):
         assert f"data.{option}" in script
 

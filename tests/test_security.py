@@ -25,6 +25,7 @@ from searchapp import analysis, budget, querying, searching, synonyms
 from searchapp.articles import parse_text
 from searchapp.caches import BoundedCache, approx_size
 from searchapp.cli import _web_settings
+from searchapp.config import load
 from searchapp.querying import MAX_FUZZY_CHARS, SearchQueryParser, parse_user_query
 from searchapp.schema import build_schema
 from searchapp.searching import IndexHandle, search
@@ -148,12 +149,12 @@ def test_missing_terms_are_not_cached(seed_index):
 
 def test_word_caches_hold_only_what_is_worth_keeping(monkeypatch):
     rng = random.Random(3)
-    synonyms._analyzed_synonyms.cache_clear()
+    words = synonyms.Synonyms(*synonyms.default_synonyms().as_data().values())
     for _ in range(2000):
-        synonyms.synonym_queries("".join(rng.choices(LETTERS, k=8)))
-    assert synonyms._analyzed_synonyms.cache_info().currsize == 0
-    assert synonyms.synonym_queries("BRI")  # words with synonyms still work (and are cached)
-    assert synonyms._analyzed_synonyms.cache_info().currsize == 1
+        words.queries("".join(rng.choices(LETTERS, k=8)))
+    assert len(words._expansions) == 0
+    assert words.queries("BRI")  # words with synonyms still work (and are cached)
+    assert len(words._expansions) == 1
 
     for _ in range(40):  # long Chinese query runs are segmented, not kept
         run = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(100))
@@ -197,7 +198,7 @@ def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):
             search(handle, q, per_page=5)
         else:
             analysis.analyze(q, mode="query")
-            synonyms.synonym_queries(q.split(" ", 1)[0])
+            opened.parser.synonyms.queries(q.split(" ", 1)[0])
             opened.evaluator.term("text", q[:12])
         if i in (5_000, 19_999):
             rss[i] = _rss_bytes()
@@ -205,7 +206,8 @@ def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):
     assert len(opened.evaluator.terms_cache) <= 1  # made-up words are misses, never kept
     assert analysis._SEGMENTATIONS.nbytes <= 1_000_000
     assert analysis._stem_short.cache_info().currsize <= analysis._stem_short.cache_info().maxsize
-    assert synonyms._analyzed_synonyms.cache_info().currsize <= len(synonyms.SYNONYMS)
+    words = opened.parser.synonyms
+    assert len(words._expansions) <= len(words.synonyms)
     assert rss[19_999] <= rss[5_000] * 1.15, rss
 
 
@@ -388,17 +390,26 @@ def test_bad_base_url_is_refused_at_start(index_dir):
 def test_serve_options_reach_the_app(index_dir, monkeypatch):
     for name in ("SEARCHAPP_TRUSTED_HOSTS", "SEARCHAPP_BASE_URL", "SEARCHAPP_RATE_LIMIT"):
         monkeypatch.setenv(name, "")  # unset, and restored after the test
-    _web_settings("10.1.2.3", ("search.example.org",), None, "30/minute")
-    app = create_app({"INDEX_DIR": str(index_dir)})
+
+    def serve_settings(**options):
+        return _web_settings(load({"index_dir": index_dir, **options}))
+
+    app_config = serve_settings(
+        host="10.1.2.3", trusted_hosts=["search.example.org"], rate_limit="30/minute"
+    )
+    app = create_app({**app_config, "INDEX_DIR": str(index_dir)})
     assert app.config["TRUSTED_HOSTS"] == ["search.example.org"]
     assert app.config["RATE_LIMIT"] == "30/minute"
-    monkeypatch.setenv("SEARCHAPP_TRUSTED_HOSTS", "")
-    _web_settings("10.1.2.3", (), None, None)  # the default: local names and the bind address
-    assert os.environ["SEARCHAPP_TRUSTED_HOSTS"] == "localhost,127.0.0.1,10.1.2.3"
+    # the default: local names and the bind address
+    assert serve_settings(host="10.1.2.3")["TRUSTED_HOSTS"] == [
+        "localhost",
+        "127.0.0.1",
+        "10.1.2.3",
+    ]
     import click
 
     with pytest.raises(click.ClickException, match="rate limit"):
-        _web_settings("127.0.0.1", (), None, "lots")
+        serve_settings(host="127.0.0.1", rate_limit="lots")
 
 
 # ---- 9. CORS wildcards ----------------------------------------------------------------------

@@ -12,13 +12,14 @@ from pathlib import Path
 
 from flask import Flask, jsonify, render_template, request
 from flask_cors import CORS
+from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException, SecurityError
 
 from searchapp import config as defaults
 from searchapp.budget import RETRY_AFTER_SECONDS, QueryTooExpensive
 from searchapp.searching import IndexHandle, InvalidParameter
 from searchapp.store import IndexUnavailable
-from searchapp.web import security
+from searchapp.web import i18n, security
 from searchapp.web.ratelimit import init_rate_limit
 
 log = logging.getLogger(__name__)
@@ -31,29 +32,31 @@ CONTENT_SECURITY_POLICY = (
 
 
 def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` keys: INDEX_DIR, CORS_ORIGINS (``*`` or a comma list),
-    LINKS (``source``: results link to an article's original URL when it has one; ``local``:
-    to this app's article page), QUERY_BUDGET_MS, BASE_URL, TRUSTED_HOSTS, RATE_LIMIT (see
-    the README's Hardening).
+    """Build the app from the effective settings (``searchapp.config``), then ``config``.
 
-    A setting that cannot be used raises ``security.ConfigurationError`` here, at start-up.
+    ``config`` holds Flask keys named after the settings: INDEX_DIR, CORS_ORIGINS (``*`` or a
+    comma list), LINKS (``source``: results link to an article's original URL when it has
+    one; ``local``: to this app's article page), QUERY_BUDGET_MS, BASE_URL, TRUSTED_HOSTS,
+    RATE_LIMIT (see the README's Hardening), SITE_NAME, LOGO, LANGUAGE, EXAMPLES,
+    TEMPLATE_DIR, ... (tests pass a few; ``serve`` passes them all, options included).
+
+    A setting that cannot be used raises ``security.ConfigurationError`` (or the config
+    file's ``ConfigError``) here, at start-up.
     """
     app = Flask(__name__)
-    app.config.update(
-        INDEX_DIR=str(defaults.default_index_dir()),
-        CORS_ORIGINS=defaults.cors_origins(),
-        QUERY_BUDGET_MS=defaults.query_budget_ms(),
-        BASE_URL=defaults.base_url(),
-        TRUSTED_HOSTS=defaults.trusted_hosts() or None,
-        RATE_LIMIT=defaults.rate_limit(),
-        LINKS=None,
-        MAX_CONTENT_LENGTH=64 * 1024,
-    )
+    # The settings file beside the index folder this app serves (or the one named elsewhere).
+    index_dir = (config or {}).get("INDEX_DIR")
+    app.config.update(defaults.load({"index_dir": index_dir}).app_config())
+    app.config.update(MAX_CONTENT_LENGTH=64 * 1024)
     app.config.update(config or {})
-    if app.config["LINKS"] is None:
-        app.config["LINKS"] = defaults.links_setting()
     if app.config["LINKS"] not in defaults.LINK_TARGETS:
         raise ValueError(f"LINKS must be 'source' or 'local'; got {app.config['LINKS']!r}")
+    if app.config.get("TEMPLATE_DIR"):
+        # The site's own templates first, the built-in ones for whatever it does not override.
+        app.jinja_loader = ChoiceLoader(
+            [FileSystemLoader(str(app.config["TEMPLATE_DIR"])), app.jinja_loader]
+        )
+    i18n.init_app(app)
     app.json.sort_keys = False
     app.json.ensure_ascii = False
     app.extensions["searchapp.index"] = IndexHandle(

@@ -10,14 +10,26 @@ suggestions); ``/embed.js`` puts a search box on other sites through the JSON AP
 from __future__ import annotations
 
 import base64
-import functools
 import hashlib
 import json
+from pathlib import Path
 from urllib.parse import urlencode
 
-from flask import Blueprint, Response, abort, current_app, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
+from flask_babel import force_locale, gettext
+from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from searchapp.examples import example_queries
 from searchapp.searching import (
     MAX_PAGE,
     MAX_RESULTS_WINDOW,
@@ -29,33 +41,65 @@ from searchapp.searching import (
 )
 from searchapp.web import CONTENT_SECURITY_POLICY, index_handle
 from searchapp.web.api import FILTER_PARAMS, int_param, search_params
+from searchapp.web.i18n import LANGUAGES, current_language, script_strings
 from searchapp.web.security import public_base
 
 pages = Blueprint("pages", __name__)
 
 KIND_LABELS = {
-    "title": "Title",
-    "byline": "Byline",
-    "paragraph": "Paragraph",
-    "heading": "Heading",
-    "caption": "Photo caption",
-    "credit": "Credits",
+    "title": _l("Title"),
+    "byline": _l("Byline"),
+    "paragraph": _l("Paragraph"),
+    "heading": _l("Heading"),
+    "caption": _l("Photo caption"),
+    "credit": _l("Credits"),
 }
 LANG_LABELS = {"en": "English", "zh": "中文"}
 FILTER_LABELS = {
-    "kind": "Kind",
-    "lang": "Language",
-    "section": "Section",
-    "article": "Article",
-    "date_from": "From",
-    "date_to": "To",
+    "kind": _l("Kind"),
+    "lang": _l("Language"),
+    "section": _l("Section"),
+    "article": _l("Article"),
+    "date_from": _l("From"),
+    "date_to": _l("To"),
 }
+#: What the error pages say in a language other than the API's English, by error code.
+ERROR_MESSAGES = {
+    "invalid_page": _l("The page number is not one of the result pages (1 to 1000)."),
+    "invalid_per_page": _l("The number of results per page must be from 1 to 100."),
+    "invalid_kind": _l("That kind of passage does not exist."),
+    "invalid_lang": _l("The language must be en or zh."),
+    "invalid_date": _l("Dates must be written as YYYY-MM-DD, the first before the last."),
+    "invalid_section": _l("The section name is too long."),
+    "invalid_article": _l("The article id is too long."),
+    "invalid_parameter": _l("The search has a parameter that does not exist."),
+    "invalid_encoding": _l("The address is not valid UTF-8."),
+    "not_found": _l("There is nothing at this address."),
+    "method_not_allowed": _l("This address only answers GET requests."),
+    "index_unavailable": _l("The index cannot be read right now. Please try again later."),
+    "internal_error": _l("An unexpected error occurred."),
+    "query_too_expensive": _l(
+        "This query took too long to answer; try fewer or more specific words."
+    ),
+    "too_many_requests": _l("Too many requests from your address; wait a moment and try again."),
+}
+
 #: Facets in the order the sidebar shows them.
 FACETS = ("kind", "lang", "section")
-EXAMPLE_QUERIES = ("Gwadar", "中老铁路", "community with a shared future", "wind power", "香蕉")
 
 #: Where ``/embed.js`` gets its stylesheet: the script sets it as the text of a <style>.
 EMBED_CSS_MARKER = '/*@embed-css*/""'
+#: Where ``/embed.js`` gets the site's name, language and its strings in every language.
+EMBED_SITE_MARKER = "/*@embed-site*/{}"
+#: Logo files the site may name, and how they are served.
+LOGO_TYPES = {
+    ".svg": "image/svg+xml",
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".webp": "image/webp",
+    ".gif": "image/gif",
+}
 #: Where ``/embed.js`` gets the link setting (``source`` or ``local``).
 EMBED_LINKS_MARKER = '/*@links*/"source"'
 
@@ -64,11 +108,29 @@ EMBED_LINKS_MARKER = '/*@links*/"source"'
 def labels() -> dict:
     """Helpers every template (also the error page rendered by the app) can use."""
     return {
-        "kind_label": lambda kind: KIND_LABELS.get(kind or "", kind or ""),
+        "kind_label": lambda kind: str(KIND_LABELS.get(kind or "", kind or "")),
         "lang_label": lambda lang: LANG_LABELS.get(lang or "", lang or ""),
-        "filter_label": lambda name: FILTER_LABELS.get(name, name),
+        "filter_label": lambda name: str(FILTER_LABELS.get(name, name)),
         "safe_html": Markup,
+        "site_name": current_app.config.get("SITE_NAME") or "searchapp",
+        "logo_url": url_for("pages.site_logo") if current_app.config.get("LOGO") else None,
+        "script_strings": script_strings,
+        "articles_base": articles_base,
+        "error_message": error_message,
     }
+
+
+def error_message(code: str, message: str) -> str:
+    """The error's own message in English; in other languages, the catalogue's for its code."""
+    if current_language() == "en" or code not in ERROR_MESSAGES:
+        return message
+    return str(ERROR_MESSAGES[code])
+
+
+def articles_base() -> str:
+    """The URL prefix of article pages (``/articles/``, or ``/search/articles/`` when mounted
+    under ``/search``), for the scripts."""
+    return url_for("pages.article_page", article_id="_", hl=None)[:-1]
 
 
 @pages.get("/", endpoint="home")
@@ -100,12 +162,12 @@ def search_page():
         links=current_app.config["LINKS"],
         page_url=page_url,
         api_url=url_for("api.api_search", **request.args) if result else None,
-        examples=EXAMPLE_QUERIES,
+        examples=_examples() if result is None and not error else [],
         stats=_stats() if result is None and not error else None,
         client_config={
-            "kinds": KIND_LABELS,
+            "kinds": {k: str(v) for k, v in KIND_LABELS.items()},
             "langs": LANG_LABELS,
-            "filters": FILTER_LABELS,
+            "filters": {k: str(v) for k, v in FILTER_LABELS.items()},
             "links": current_app.config["LINKS"],
         },
     )
@@ -161,13 +223,33 @@ def _article_page_links(article: dict, q: str) -> list[tuple[int, str | None]]:
 
 @pages.get("/opensearch.xml")
 def opensearch():
-    body = render_template("opensearch.xml", base=public_base())
+    logo = Path(current_app.config.get("LOGO") or "")
+    body = render_template(
+        "opensearch.xml",
+        base=public_base(),
+        examples=_examples()[:1],
+        logo_type=LOGO_TYPES.get(logo.suffix.lower(), ""),
+    )
     return Response(body, mimetype="application/opensearchdescription+xml")
+
+
+@pages.get("/site-logo")
+def site_logo():
+    """The logo named by the config (``site.logo``), or 404."""
+    path = current_app.config.get("LOGO")
+    if not path or Path(path).suffix.lower() not in LOGO_TYPES or not Path(path).is_file():
+        abort(404, gettext("This site has no logo."))
+    response = send_file(Path(path).absolute(), mimetype=LOGO_TYPES[Path(path).suffix.lower()])
+    # An SVG opened on its own is a document: it may draw, never run scripts.
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
 
 
 @pages.get("/embed.js")
 def embed_js():
     response = Response(embed_script(), mimetype="text/javascript")
+    response.headers["Vary"] = "Accept-Encoding"
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
 
@@ -195,25 +277,57 @@ def _read_static(name: str) -> str:
         return file.read().decode("utf-8")
 
 
-@functools.cache
-def _embed_parts(static_folder: str) -> tuple[str, str]:
-    css = _read_static("embed.css")
-    script = _read_static("embed.js")
-    if EMBED_CSS_MARKER not in script:
-        raise RuntimeError(f"static/embed.js lacks the marker {EMBED_CSS_MARKER}")
-    return script.replace(EMBED_CSS_MARKER, json.dumps(css), 1), css
+def _embed_parts() -> tuple[str, str]:
+    """(script, css), made once per app: the CSS, site name and strings inlined."""
+    cached = current_app.extensions.get("searchapp.embed")
+    if cached is None:
+        css = _read_static("embed.css")
+        script = _read_static("embed.js")
+        for marker in (EMBED_CSS_MARKER, EMBED_SITE_MARKER, EMBED_LINKS_MARKER):
+            if marker not in script:
+                raise RuntimeError(f"static/embed.js lacks the marker {marker}")
+        site = {
+            "name": current_app.config.get("SITE_NAME") or "searchapp",
+            "logo": bool(current_app.config.get("LOGO")),
+            "language": current_app.config.get("LANGUAGE") or "en",
+            "strings": {lang: embed_strings(lang) for lang in LANGUAGES},
+        }
+        script = script.replace(EMBED_CSS_MARKER, json.dumps(css), 1)
+        script = script.replace(EMBED_SITE_MARKER, json.dumps(site, ensure_ascii=False), 1)
+        script = script.replace(EMBED_LINKS_MARKER, json.dumps(current_app.config["LINKS"]), 1)
+        cached = current_app.extensions["searchapp.embed"] = (script, css)
+    return cached
+
+
+def embed_strings(language: str) -> dict:
+    """The widget's strings and labels in one language."""
+    with force_locale(language):
+        strings = script_strings()
+        strings["kinds"] = {k: str(v) for k, v in KIND_LABELS.items()}
+        strings["langs"] = LANG_LABELS
+        return strings
 
 
 def embed_script() -> str:
-    """static/embed.js with static/embed.css inlined (one request gives the whole widget)."""
-    script = _embed_parts(current_app.static_folder or "")[0]
-    return script.replace(EMBED_LINKS_MARKER, json.dumps(current_app.config["LINKS"]), 1)
+    """static/embed.js with static/embed.css and the site's settings inlined (one request)."""
+    return _embed_parts()[0]
 
 
 def embed_style_hash() -> str:
     """The CSP hash source of the widget's <style> text."""
-    css = _embed_parts(current_app.static_folder or "")[1]
+    css = _embed_parts()[1]
     return "sha256-" + base64.b64encode(hashlib.sha256(css.encode("utf-8")).digest()).decode()
+
+
+def _examples() -> list[str]:
+    """The config's example queries, or names the index itself answers."""
+    configured = current_app.config.get("EXAMPLES") or []
+    if configured:
+        return list(configured)
+    try:
+        return example_queries(index_handle())
+    except Exception:  # the home page works without examples; searching reports the problem
+        return []
 
 
 def _stats() -> dict | None:
@@ -245,7 +359,7 @@ def active_filters() -> list[dict]:
 def value_label(name: str, value: str) -> str:
     """How a filter or facet value is shown: kinds and languages by name, others as they are."""
     labels = {"kind": KIND_LABELS, "lang": LANG_LABELS}.get(name, {})
-    return labels.get(value, value)
+    return str(labels.get(value, value))
 
 
 def facet_links(result: dict) -> list[dict]:
@@ -324,4 +438,4 @@ def page_url(**changes) -> str:
             args[key] = value
     if "page" in args and str(args["page"]) == "1":
         args.pop("page")
-    return url_for("pages.search_page") + ("?" + urlencode(args) if args else "")
+    return url_for("pages.search_page", hl=None) + ("?" + urlencode(args) if args else "")

@@ -79,8 +79,8 @@ def base_url(value: str) -> str:
 
 def public_base() -> str:
     """Where this site lives, for absolute links: the configured base URL or the (trusted)
-    host of the request."""
-    return current_app.config.get("BASE_URL") or request.host_url.rstrip("/")
+    host of the request, with the path the app is mounted under (``SCRIPT_NAME``)."""
+    return current_app.config.get("BASE_URL") or request.url_root.rstrip("/")
 
 
 def init_hosts(app: Flask) -> None:

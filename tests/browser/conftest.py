@@ -76,15 +76,17 @@ def _watch(page, problems: Problems) -> None:
 
 @pytest.fixture()
 def new_page(browser, live_server):
-    """A factory of pages on the live server: ``new_page(viewport=..., color_scheme=...)``."""
+    """A factory of pages on the live server (or ``base_url``):
+    ``new_page(viewport=..., color_scheme=..., locale=...)``."""
     contexts = []
     problems = Problems()
 
-    def make(viewport=DESKTOP, color_scheme="light", base_url=None):
+    def make(viewport=DESKTOP, color_scheme="light", base_url=None, locale="en-US"):
         context = browser.new_context(
             base_url=base_url or live_server.url,
             viewport=viewport,
             color_scheme=color_scheme,
+            locale=locale,
             device_scale_factor=2 if viewport["width"] < 600 else 1,
             reduced_motion="reduce",
         )

@@ -50,7 +50,7 @@ def test_embed_on_another_site(new_page, other_site, live_server, screenshots):
     assert searches and all(u.startswith(live_server.url) for u in searches)
     assert parse_qs(urlsplit(searches[-1]).query)["per_page"] == ["3"]
     caption = first.locator(".searchapp-embed__hit", has_text="Ahmed Kamal")
-    expect(caption.locator(".searchapp-embed__meta")).to_contain_text("2018-01-29")
+    expect(caption.locator(".searchapp-embed__meta")).to_contain_text("January 29, 2018")
 
     # the second widget passes its kind and language filters
     other = second.locator("input[type=search]")

@@ -52,7 +52,7 @@ def test_results_appear_as_you_type(page):
     # the caption result, with its photographer and date, linking to its anchor
     caption = page.locator("#hits .hit.kind-caption").first
     expect(caption).to_contain_text("Ahmed Kamal")
-    expect(caption).to_contain_text("2018-01-29")
+    expect(caption).to_contain_text("January 29, 2018")
     expect(caption.locator("a.hit-link")).to_have_attribute(
         "href", f"/articles/{SEED_ID}?q=Gwadar#chunk-17"
     )

@@ -22,6 +22,55 @@
   if (!form || !input) return;
   document.documentElement.classList.add("js");
 
+  /* ---------- where things are, and the interface's strings ----------
+   * The page says where the API and the articles are (url_for on the server), so the app
+   * works when it is mounted under a path such as /search/. Strings come translated from
+   * the server's catalogue; {name} placeholders are filled in here. */
+
+  const site = document.body.dataset;
+  const SITE_NAME = site.siteName || "searchapp";
+  const API_SEARCH = site.apiSearch || "/api/search";
+  const API_SUGGEST = site.apiSuggest || "/api/suggest";
+  const ARTICLES = site.articles || "/articles/";
+  const LANG = document.documentElement.lang || "en";
+  const HL = new URLSearchParams(location.search).get("hl");
+  let STRINGS = {};
+  try {
+    STRINGS = JSON.parse(site.strings || "{}");
+  } catch (error) {
+    STRINGS = {};
+  }
+
+  /** A translated string with {name} placeholders replaced by text or nodes. */
+  function t(key, values) {
+    const parts = fill(STRINGS[key] || key, values || {});
+    return parts.every((p) => typeof p === "string") ? parts.join("") : parts;
+  }
+
+  function fill(template, values) {
+    const out = [];
+    for (const piece of String(template).split(/(\{[a-z]+\})/)) {
+      const name = /^\{([a-z]+)\}$/.exec(piece);
+      if (name && name[1] in values) {
+        const value = values[name[1]];
+        out.push(value instanceof Node ? value : String(value));
+      }
+      else if (piece) out.push(piece);
+    }
+    return out;
+  }
+
+  function plural(key, n, values) {
+    return t(key + (n === 1 ? "_one" : "_other"), { n: n.toLocaleString(LANG), ...values });
+  }
+
+  function formatDay(iso) {
+    const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso || ""));
+    if (!match) return String(iso || "");
+    const day = new Date(Date.UTC(+match[1], +match[2] - 1, +match[3]));
+    return new Intl.DateTimeFormat(LANG, { dateStyle: "long", timeZone: "UTC" }).format(day);
+  }
+
   /* ---------- small DOM helpers ---------- */
 
   function el(tag, attrs, ...children) {
@@ -175,7 +224,7 @@
     }
     suggestController = new AbortController();
     try {
-      const url = "/api/suggest?" + new URLSearchParams({ q: typed, limit: "7" });
+      const url = API_SUGGEST + "?" + new URLSearchParams({ q: typed, limit: "7" });
       const response = await fetch(url, {
         signal: suggestController.signal,
         headers: { Accept: "application/json" },
@@ -315,12 +364,21 @@
 
     function articleUrl(articleId, q, position) {
       const path = String(articleId).split("/").map(encodeURIComponent).join("/");
-      const params = new URLSearchParams(q.trim() ? { q: q.trim() } : {});
+      const args = new URLSearchParams();
+      if (q.trim()) args.set("q", q.trim());
       // a long article is shown 200 chunks a page (searching.ARTICLE_PAGE_CHUNKS)
       const page = Math.floor((position || 0) / 200) + 1;
-      if (page > 1) params.set("page", String(page));
-      const query = params.toString() ? "?" + params : "";
-      return "/articles/" + path + query + "#chunk-" + position;
+      if (page > 1) args.set("page", String(page));
+      if (HL) args.set("hl", HL);
+      const query = args.toString() ? "?" + args : "";
+      return ARTICLES + path + query + "#chunk-" + position;
+    }
+
+    /** The API does not take the page's own parameters (hl: the interface language). */
+    function apiParams(params) {
+      const copy = new URLSearchParams(params);
+      copy.delete("hl");
+      return copy;
     }
 
     function currentParams() {
@@ -359,14 +417,14 @@
       const mine = ++sequence;
       results.setAttribute("aria-busy", "true");
       try {
-        const response = await fetch("/api/search?" + params, {
+        const response = await fetch(API_SEARCH + "?" + apiParams(params), {
           signal: controller.signal,
           headers: { Accept: "application/json" },
         });
         const body = await response.json();
         if (mine !== sequence) return;
         if (!response.ok) {
-          const message = (body && body.error && body.error.message) || "Search failed.";
+          const message = (body && body.error && body.error.message) || t("search_failed");
           showError(message, params);
         } else {
           render(body, params);
@@ -374,7 +432,7 @@
       } catch (error) {
         if (error.name === "AbortError" || mine !== sequence) return;
         lastKey = null;
-        showError("Search is unavailable right now. Check your connection and try again.", params);
+        showError(t("unavailable"), params);
       } finally {
         if (mine === sequence) results.removeAttribute("aria-busy");
       }
@@ -384,7 +442,7 @@
       const q = params.get("q") || "";
       const url = q.trim() || hasFilters(params) ? pageUrl(params) : searchPath;
       history.replaceState(history.state, "", url);
-      document.title = q.trim() ? q.trim() + " – searchapp" : "searchapp";
+      document.title = q.trim() ? q.trim() + " – " + SITE_NAME : SITE_NAME;
     }
 
     function clearResults() {
@@ -409,7 +467,7 @@
       status.textContent = "";
       empty.append(
         el("section", { class: "state state-error", role: "alert" },
-          el("h2", null, "That search didn’t work"),
+          el("h2", null, t("search_didnt_work")),
           el("p", { class: "state-message" }, message)),
       );
       updateLocation(params);
@@ -423,15 +481,15 @@
       const marked = result.showing_results_for || q;
       const pages = paging(result);
 
+      const count = el("strong", null, Number(result.total).toLocaleString(LANG));
+      const shown = result.showing_results_for || q.trim();
       status.replaceChildren(...el("span", null,
-        el("strong", null, Number(result.total).toLocaleString("en")),
-        result.total === 1 ? " result" : " results",
-        result.showing_results_for || q.trim()
-          ? [" for ", el("q", null, result.showing_results_for || q)]
-          : null,
-        pages ? " · page " + pages.page + " of " + pages.last : null,
+        shown
+          ? plural("results_for", result.total, { n: count, q: el("q", null, shown) })
+          : plural("results", result.total, { n: count }),
+        pages ? " · " + t("page_of", { page: pages.page, last: pages.last }) : null,
       ).childNodes);
-      jsonLink.href = "/api/search?" + params;
+      jsonLink.href = API_SEARCH + "?" + apiParams(params);
       jsonLink.hidden = false;
 
       renderFilters(params);
@@ -449,20 +507,22 @@
       const lang = hit.lang || null;
       const meta = el("p", { class: "hit-meta" });
       if (kind === "caption" && (hit.photographer || hit.photo_date)) {
-        const photo = el("span", { class: "photo-meta" }, cameraIcon());
-        if (hit.photographer) {
-          photo.append(" Photo by ", el("span", { class: "photographer" }, hit.photographer));
-        }
-        if (hit.photo_date) {
-          photo.append(
-            hit.photographer ? ", taken " : " Photo taken ",
-            el("time", { class: "photo-date", datetime: hit.photo_date }, hit.photo_date),
-          );
+        const photo = el("span", { class: "photo-meta" }, cameraIcon(), " ");
+        const name = el("span", { class: "photographer" }, hit.photographer || "");
+        const date = el("time", { class: "photo-date", datetime: hit.photo_date || "" },
+          formatDay(hit.photo_date));
+        if (hit.photographer && hit.photo_date) {
+          photo.append(...[t("photo_by_taken", { name, date })].flat());
+        } else if (hit.photographer) {
+          photo.append(...[t("photo_by", { name })].flat());
+        } else {
+          photo.append(...[t("photo_taken", { date })].flat());
         }
         meta.append(photo);
       }
       if (hit.date) {
-        meta.append(el("span", null, "Published ", el("time", { datetime: hit.date }, hit.date)));
+        const date = el("time", { datetime: hit.date }, formatDay(hit.date));
+        meta.append(el("span", null, t("published", { date })));
       }
       meta.append(el("span", null, langLabel(hit.lang)));
       // the original page when the server links there (it is an http(s) URL from the index);
@@ -501,7 +561,7 @@
           el("a", {
             class: "filter-chip",
             href: pageUrl(params, { [name]: null, page: null }),
-            "aria-label": "Remove filter " + filterLabel(name) + ": " + shown,
+            "aria-label": t("remove_filter_named", { name: filterLabel(name), value: shown }),
           },
           el("span", { class: "filter-name" }, filterLabel(name) + ":"), " " + shown + " ",
           el("span", { class: "filter-x", "aria-hidden": "true" }, "×")),
@@ -509,10 +569,10 @@
       }
       if (chips.length > 2) {
         const none = Object.fromEntries(FILTERS.map((name) => [name, null]));
-        chips.push(" ", el("a", { class: "clear-filters", href: pageUrl(params, { ...none, page: null }) }, "Clear all"));
+        chips.push(" ", el("a", { class: "clear-filters", href: pageUrl(params, { ...none, page: null }) }, t("clear_all")));
       }
       activeFilters.replaceChildren(
-        ...(chips.length ? [el("span", { class: "active-filters-label" }, "Filtered by")] : []),
+        ...(chips.length ? [el("span", { class: "active-filters-label" }, t("filtered_by"))] : []),
         ...chips,
       );
       activeFilters.hidden = !chips.length;
@@ -520,48 +580,49 @@
 
     function renderNotices(result, params, q) {
       if (result.showing_results_for) {
-        notices.append(el("p", { class: "notice notice-correction" },
-          "No results for ", el("q", { class: "original" }, q), ". Showing results for ",
-          el("a", { href: pageUrl(params, { q: result.showing_results_for, page: null }) },
+        notices.append(el("p", { class: "notice notice-correction" }, t("correction", {
+          original: el("q", { class: "original" }, q),
+          corrected: el("a", { href: pageUrl(params, { q: result.showing_results_for, page: null }) },
             el("strong", null, result.showing_results_for)),
-          " instead."));
+        })));
       } else if (result.suggestion) {
         notices.append(el("p", { class: "notice notice-suggestion" },
-          "Did you mean ",
+          t("did_you_mean"), " ",
           el("a", { href: pageUrl(params, { q: result.suggestion, page: null }) },
             el("strong", null, result.suggestion)),
           "?"));
       }
       if (result.match === "any" && result.total) {
         notices.append(el("p", { class: "notice notice-any" },
-          "No passage has all the words; showing passages with some of them."));
+          t("match_any")));
       }
     }
 
     function renderEmpty(result, params, q) {
       if (result.page > 1 && result.total) {
         empty.append(el("section", { class: "state state-empty" },
-          el("h2", null, "No results on page " + result.page),
-          el("p", null, "There are only " + result.total + " results. ",
-            el("a", { href: pageUrl(params, { page: null }) }, "Go to the first page"), ".")));
+          el("h2", null, t("no_results_on_page", { page: result.page })),
+          el("p", null, t("only_n_results", { n: result.total }), " ",
+            el("a", { href: pageUrl(params, { page: null }) }, t("first_page")), ".")));
         return;
       }
       const tips = el("ul", { class: "empty-tips" });
       if (result.suggestion) {
-        tips.append(el("li", null, "Did you mean ",
+        tips.append(el("li", null, t("did_you_mean"), " ",
           el("a", { href: pageUrl(params, { q: result.suggestion, page: null }) }, result.suggestion), "?"));
       }
       if (hasFilters(params)) {
         const none = Object.fromEntries(FILTERS.map((name) => [name, null]));
         tips.append(el("li", null,
-          el("a", { href: pageUrl(params, { ...none, page: null }) }, "Search without filters")));
+          el("a", { href: pageUrl(params, { ...none, page: null }) }, t("without_filters"))));
       }
       tips.append(
-        el("li", null, "Check the spelling, or try fewer or more general words."),
-        el("li", null, "Try the other language: the archive has English and Chinese articles."),
+        el("li", null, t("tip_spelling")),
+        el("li", null, t("tip_language")),
       );
       empty.append(el("section", { class: "state state-empty" },
-        el("h2", null, "No results", q.trim() ? [" for ", el("q", null, q)] : null), tips));
+        el("h2", null, q.trim() ? t("no_results_for_q", { q: el("q", null, q) }) : t("no_results")),
+        tips));
     }
 
     function paging(result) {
@@ -587,20 +648,20 @@
           class: "page-number",
           href: pageUrl(params, { page: n }),
           "aria-current": n === page ? "page" : null,
-          "aria-label": "Page " + n + (n === page ? ", current page" : ""),
+          "aria-label": t(n === page ? "page_n_current" : "page_n", { page: n }),
         }, String(n))));
         previous = n;
       }
       pagination.append(
         page > 1
           ? el("a", { class: "page-prev", rel: "prev", href: pageUrl(params, { page: page - 1 }) },
-            el("span", { "aria-hidden": "true" }, "‹"), " Previous")
-          : el("span", { class: "page-prev is-disabled", "aria-hidden": "true" }, "‹ Previous"),
+            el("span", { "aria-hidden": "true" }, "‹"), " " + t("previous"))
+          : el("span", { class: "page-prev is-disabled", "aria-hidden": "true" }, "‹ " + t("previous")),
         el("ol", { class: "page-numbers" }, items),
         page < last
           ? el("a", { class: "page-next", rel: "next", href: pageUrl(params, { page: page + 1 }) },
-            "Next ", el("span", { "aria-hidden": "true" }, "›"))
-          : el("span", { class: "page-next is-disabled", "aria-hidden": "true" }, "Next ›"),
+            t("next") + " ", el("span", { "aria-hidden": "true" }, "›"))
+          : el("span", { class: "page-next is-disabled", "aria-hidden": "true" }, t("next") + " ›"),
       );
       pagination.hidden = false;
     }
@@ -616,7 +677,7 @@
             class: "facet-link" + (on ? " is-active" : ""),
             href: pageUrl(params, { [name]: on ? null : value, page: null }),
             "aria-current": on ? "true" : null,
-            title: on ? "Remove this filter" : null,
+            title: on ? t("remove_filter") : null,
           }, el("span", { class: "facet-value" }, shown), " ",
           el("span", { class: "facet-count" }, String(count))));
         });

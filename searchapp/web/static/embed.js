@@ -5,39 +5,48 @@
  * data-per-page     results to show, 1-20 (default 5)
  * data-kind         only this kind of passage (paragraph, caption, heading, ...)
  * data-lang         only en or zh passages
+ * data-hl           interface language, en or zh (default: the page's <html lang> if it is
+ *                   one of them, else the server's configured language)
  * data-placeholder  placeholder of the search box
- * data-server       the searchapp server, http(s) only (default: where this script came from)
+ * data-server       the searchapp server, http(s) only, with its path if it is mounted under
+ *                   one (default: where this script came from, without "/embed.js")
  * data-theme        light (default), dark or auto (follows the reader's colour scheme)
  *
- * Styles live in one <style> element, every rule under .searchapp-embed. Only the API's
- * `snippet` field is parsed as HTML, and only its text and <mark> elements are kept.
+ * Styles live in one <style> element, every rule under .searchapp-embed; the colours are
+ * custom properties whose defaults have no specificity (:where), so the host page's own
+ * `.searchapp-embed { --searchapp-accent: ... }` wins wherever its stylesheet is. The server
+ * inlines its name, language and the strings of every interface language below. Only the
+ * API's `snippet` field is parsed as HTML, and only its text and <mark> elements are kept.
  */
 (function () {
   "use strict";
 
   var CSS = /*@embed-css*/"";
+  var SITE = /*@embed-site*/{};
   // "source": a result links to its article's original page when it has one; "local": to
   // the article page on this server. Set by the server when it sends this script.
   var LINKS = /*@links*/"source";
   var STYLE_ID = "searchapp-embed-style";
   var DEBOUNCE_MS = 150;
-  var KINDS = {
-    title: "Title", byline: "Byline", paragraph: "Paragraph", heading: "Heading",
-    caption: "Photo caption", credit: "Credits",
-  };
-  var LANGS = { en: "English", zh: "中文" };
 
   var script = document.currentScript;
   if (!script) return; // loaded as a module or injected oddly: nothing to configure from
   var data = script.dataset;
   var server = serverBase(data.server);
+  var strings = SITE.strings || {};
+  var hl = pickLanguage();
+  var T = strings[hl] || strings.en || {};
+  var KINDS = T.kinds || {};
+  var LANGS = T.langs || {};
   var perPage = Math.min(20, Math.max(1, parseInt(data.perPage, 10) || 5));
   var counter = (window.__searchappEmbeds = (window.__searchappEmbeds || 0) + 1);
 
   /** The server's base URL: data-server if it is an http(s) URL, else where this script
-   * came from (a javascript: or data: "server" would run in the page when a link is used). */
+   * came from, path included (example.org/search/embed.js: example.org/search); a
+   * javascript: or data: "server" would run in the page when a link is used. */
   function serverBase(value) {
-    var own = new URL(script.src, location.href).origin;
+    var src = new URL(script.src, location.href);
+    var own = (src.origin + src.pathname.replace(/\/embed\.js$/, "")).replace(/\/+$/, "");
     if (!value) return own;
     var url;
     try {
@@ -50,6 +59,31 @@
       return own;
     }
     return (url.origin + url.pathname).replace(/\/+$/, "");
+  }
+
+  function pickLanguage() {
+    var wanted = [data.hl, document.documentElement.lang, SITE.language, "en"];
+    for (var i = 0; i < wanted.length; i++) {
+      var code = String(wanted[i] || "").toLowerCase().split("-")[0];
+      if (strings[code]) return code;
+    }
+    return "en";
+  }
+
+  /** A translated string with its {name} placeholders filled in (text only). */
+  function t(key, values) {
+    return String(T[key] || key).replace(/\{([a-z]+)\}/g, function (whole, name) {
+      return values && name in values ? String(values[name]) : whole;
+    });
+  }
+
+  function formatDay(iso) {
+    var match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(String(iso || ""));
+    if (!match || !window.Intl) return String(iso || "");
+    var day = new Date(Date.UTC(+match[1], +match[2] - 1, +match[3]));
+    return new Intl.DateTimeFormat(hl === "zh" ? "zh-CN" : "en", {
+      dateStyle: "long", timeZone: "UTC",
+    }).format(day);
   }
 
   function el(tag, className, text) {
@@ -113,7 +147,8 @@
     // a long article is shown 200 chunks a page (searching.ARTICLE_PAGE_CHUNKS)
     var page = Math.floor((hit.position || 0) / 200) + 1;
     return server + "/articles/" + path + "?q=" + encodeURIComponent(q) +
-      (page > 1 ? "&page=" + page : "") + "#chunk-" + hit.position;
+      (page > 1 ? "&page=" + page : "") + (data.hl ? "&hl=" + encodeURIComponent(hl) : "") +
+      "#chunk-" + hit.position;
   }
 
   function build(container) {
@@ -121,18 +156,19 @@
     var theme = data.theme === "dark" || data.theme === "auto" ? data.theme : "light";
     var root = el("div", "searchapp-embed searchapp-embed--" + theme);
     root.setAttribute("role", "search");
+    root.lang = hl === "zh" ? "zh-CN" : "en";
     var form = el("form", "searchapp-embed__form");
     form.setAttribute("action", server + "/search");
     form.setAttribute("method", "get");
     var inputId = "searchapp-embed-q-" + counter;
-    var label = el("label", "searchapp-embed__label", "Search news articles");
+    var label = el("label", "searchapp-embed__label", t("search_label"));
     label.setAttribute("for", inputId);
     var input = el("input", "searchapp-embed__input");
     input.id = inputId;
     input.type = "search";
     input.name = "q";
     input.autocomplete = "off";
-    input.placeholder = data.placeholder || "Search news…";
+    input.placeholder = data.placeholder || t("placeholder");
     form.appendChild(label);
     form.appendChild(icon());
     form.appendChild(input);
@@ -143,9 +179,17 @@
     var footer = el("p", "searchapp-embed__footer");
     var more = el("a", "searchapp-embed__more");
     more.hidden = true;
-    var brand = el("span", null, "Search by ");
-    var home = el("a", null, "searchapp");
-    home.href = server + "/";
+    var brand = el("span", null, t("search_by") + " ");
+    var home = el("a", "searchapp-embed__site");
+    if (SITE.logo) {
+      var logo = el("img", "searchapp-embed__logo");
+      logo.src = server + "/site-logo";
+      logo.alt = "";
+      logo.width = logo.height = 16;
+      home.appendChild(logo);
+    }
+    home.appendChild(document.createTextNode(SITE.name || "searchapp"));
+    home.href = server + "/" + (data.hl ? "?hl=" + encodeURIComponent(hl) : "");
     brand.appendChild(home);
     footer.appendChild(more);
     footer.appendChild(brand);
@@ -171,8 +215,12 @@
       hits.textContent = "";
       var shown = result.showing_results_for || q;
       status.textContent = result.total
-        ? result.total + (result.total === 1 ? " result" : " results") + " for “" + shown + "”"
-        : "No results for “" + q + "”" + (result.suggestion ? ". Try “" + result.suggestion + "”." : ".");
+        ? t(result.total === 1 ? "results_for_one" : "results_for_other", {
+          n: result.total, q: "“" + shown + "”",
+        })
+        : result.suggestion
+          ? t("no_results_try", { q: q, suggestion: result.suggestion })
+          : t("no_results_for", { q: q });
       result.hits.forEach(function (hit) {
         var li = el("li", "searchapp-embed__hit");
         var context = el("p", "searchapp-embed__context");
@@ -189,9 +237,15 @@
           snippet.lang = hit.lang;
         }
         var bits = [];
-        if (hit.kind === "caption" && hit.photographer) bits.push("Photo by " + hit.photographer);
-        if (hit.kind === "caption" && hit.photo_date) bits.push("taken " + hit.photo_date);
-        if (hit.date) bits.push(hit.date);
+        var caption = hit.kind === "caption";
+        if (caption && hit.photographer && hit.photo_date) {
+          bits.push(t("photo_by_taken", { name: hit.photographer, date: formatDay(hit.photo_date) }));
+        } else if (caption && hit.photographer) {
+          bits.push(t("photo_by", { name: hit.photographer }));
+        } else if (caption && hit.photo_date) {
+          bits.push(t("photo_taken", { date: formatDay(hit.photo_date) }));
+        }
+        if (hit.date) bits.push(formatDay(hit.date));
         if (hit.lang) bits.push(LANGS[hit.lang] || hit.lang);
         li.appendChild(context);
         li.appendChild(title);
@@ -201,8 +255,9 @@
       });
       if (result.total > result.hits.length) {
         var all = params(shown);
+        if (data.hl) all.set("hl", hl);
         more.href = server + "/search?" + all;
-        more.textContent = "All " + result.total + " results →";
+        more.textContent = t("all_results", { n: result.total });
         more.hidden = false;
       } else {
         more.hidden = true;
@@ -232,7 +287,7 @@
       })
         .then(function (response) {
           return response.json().then(function (body) {
-            if (!response.ok) throw new Error((body.error && body.error.message) || "Search failed.");
+            if (!response.ok) throw new Error((body.error && body.error.message) || t("search_failed"));
             return body;
           });
         })
@@ -244,7 +299,7 @@
           last = "";
           hits.textContent = "";
           more.hidden = true;
-          status.textContent = "Search failed: " + error.message;
+          status.textContent = t("search_failed_because", { reason: error.message });
         })
         .finally(function () {
           if (mine === controller) root.classList.remove("searchapp-embed--busy");
