@@ -532,8 +532,8 @@
       const href = labels.links === "source" && original ? original : local;
       if (original) {
         meta.append(labels.links === "source"
-          ? el("a", { class: "hit-alt-link", href: local }, "Archive copy")
-          : el("a", { class: "hit-alt-link", href: original, rel: "noopener noreferrer" }, "Original"));
+          ? el("a", { class: "hit-alt-link", href: local }, t("archive_copy"))
+          : el("a", { class: "hit-alt-link", href: original, rel: "noopener noreferrer" }, t("original")));
       }
       // a title or heading is itself the link, highlighted; other passages get a snippet
       const isTitle = kind === "title" || kind === "heading";
