@@ -56,6 +56,19 @@ SCRIPTS = ROOT / "scripts"
 FIRST_QUERY = "debian"
 BUILD_TIMEOUT = 3600
 LOAD_POOL = 1000  # distinct queries for the req/s run (same mix of kinds, another seed)
+SCALE_SIZES = (50_000, 150_000, 500_000)
+
+
+def _sizes(text: str) -> tuple[int, ...]:
+    try:
+        sizes = tuple(int(part.replace("_", "")) for part in text.split(",") if part.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"sizes must be numbers like 50000,150000: {text!r}"
+        ) from None
+    if not sizes or min(sizes) < 100:
+        raise argparse.ArgumentTypeError("each size must be at least 100 chunks")
+    return tuple(sorted(set(sizes)))
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -72,7 +85,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--data", type=Path, default=ROOT / "bench-data", help="work folder")
     parser.add_argument("--workers", type=int, default=2, help="server worker processes")
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients for req/s")
-    parser.add_argument("--load-seconds", type=float, default=20.0, help="req/s run length")
+    parser.add_argument(
+        "--load-seconds", type=float, help="req/s run length (default 20 s, 10 s with --scale)"
+    )
+    parser.add_argument(
+        "--scale",
+        action="store_true",
+        help="growth curve: build and serve searchapp and FTS5 at each of --sizes chunks",
+    )
+    parser.add_argument(
+        "--sizes",
+        type=_sizes,
+        default=SCALE_SIZES,
+        help="with --scale: corpus sizes in chunks, comma-separated (default 50000,150000,500000)",
+    )
     parser.add_argument("--queries", type=int, default=200, help="size of the query mix")
     parser.add_argument("--seed", type=int, default=5, help="seed for queries and edits")
     parser.add_argument(
@@ -105,6 +131,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         help="only measure the build rate of a real HTML corpus (the GIMP manual, en + zh_CN)",
     )
     args = parser.parse_args(argv)
+    if args.load_seconds is None:
+        args.load_seconds = 10.0 if args.scale else 20.0
     if args.chunks < 100:
         parser.error("--chunks must be at least 100")
     return args
@@ -257,8 +285,11 @@ def _summary_chunks(summary: str) -> int | None:
     return int(match.group(1).replace(",", "")) if match else None
 
 
-def build_searchapp(args: argparse.Namespace, manifest: dict, cached: dict | None) -> dict:
-    """Full build, no-change rerun and incremental run of ``searchapp index``."""
+def build_searchapp(
+    args: argparse.Namespace, manifest: dict, cached: dict | None, full_only: bool = False
+) -> dict:
+    """Full build, no-change rerun and incremental run (unless ``full_only``) of ``searchapp
+    index``."""
     index = args.data / "index-searchapp"
     source = args.data / "corpus"
     base = [*searchapp_cmd(args.searchapp_src), "index", "--source", str(source)]
@@ -288,6 +319,10 @@ def build_searchapp(args: argparse.Namespace, manifest: dict, cached: dict | Non
             "build_other_cpu_cores": other,
         }
         print(f"  {seconds:.1f} s: {summary}", flush=True)
+    if full_only:
+        current = index / "current"
+        build["index_mb"] = size_mb(current if current.exists() else index)
+        return build
     seconds, stdout = run_timed(base, env=env)
     build["rerun_s"] = round(seconds, 2)
     build["rerun_summary"] = stdout.strip().splitlines()[-1] if stdout.strip() else ""
@@ -381,7 +416,8 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
         f"  first answer {result['first_answer_s']} s; p50/p95/p99 {lat['p50_ms']}/"
         f"{lat['p95_ms']}/{lat['p99_ms']} ms; {thr['rps']} req/s "
         f"(load generator used {thr['client_cpu_share']:.0%} of a core); "
-        f"worker RSS {result['memory']['worker_rss_mb']} MB; errors "
+        f"worker RSS {result['memory']['worker_rss_mb']} MB, "
+        f"PSS {result['memory']['worker_pss_mb']} MB; errors "
         f"{lat['errors'] + thr['errors']}; other processes used "
         f"{result['other_cpu_cores']} cores meanwhile",
         flush=True,
@@ -389,7 +425,23 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
     return result
 
 
-# --- main --------------------------------------------------------------------------------
+def make_mixes(args: argparse.Namespace, chunks: list[dict]) -> dict[str, list[dict]]:
+    """The measured, warm-up and req/s query mixes (disjoint), saved to queries.json."""
+    mix = queries.make_queries(chunks, args.queries, args.seed)
+    measured = {q["q"] for q in mix}
+    mixes = {
+        "latency": mix,
+        "warm": [
+            q
+            for q in queries.make_queries(chunks, args.queries, args.seed + 1)
+            if q["q"] not in measured
+        ],
+        "load": queries.make_queries(chunks, LOAD_POOL, args.seed + 2),
+    }
+    (args.data / "queries.json").write_text(
+        json.dumps(mixes, ensure_ascii=False, indent=1), encoding="utf-8"
+    )
+    return mixes
 
 
 def bench_html(args: argparse.Namespace) -> int:
@@ -418,6 +470,72 @@ def bench_html(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- growth curve ------------------------------------------------------------------------
+
+
+def scale_point(args: argparse.Namespace, size: int) -> dict:
+    """Corpus, builds and both servers at one size; the naive build only at the smallest."""
+    point = argparse.Namespace(**vars(args))
+    point.data = args.data / "scale" / str(size)
+    point.data.mkdir(parents=True, exist_ok=True)
+    print(f"\n=== {size:,} chunks ===", flush=True)
+    start = time.perf_counter()
+    manifest = corpus.build_corpus(
+        point.data, size, fetch=args.fetch_sources, sources_dir=args.data / "sources"
+    )
+    print(
+        f"  corpus: {manifest['articles']:,} articles, {manifest['chunks']:,} chunks "
+        f"({manifest['zh_share']:.0%} Chinese), {manifest['bytes'] / 1e6:.1f} MB "
+        f"in {time.perf_counter() - start:.0f} s",
+        flush=True,
+    )
+    mixes = make_mixes(point, corpus.load_chunks(point.data))
+    result: dict = {"size": size, "corpus": manifest, "engines": {}}
+    for engine in ("searchapp", "fts5"):
+        if engine == "searchapp":
+            build = build_searchapp(point, manifest, None, full_only=True)
+        else:
+            build = build_peer(point, engine, None)
+        serve = measure_server(point, engine, mixes)
+        result["engines"][engine] = {"build": build, "serve": serve}
+    if size == min(args.sizes):
+        result["naive_build"] = build_peer(point, "naive", None)
+    return result
+
+
+def run_scale(args: argparse.Namespace) -> int:
+    """``--scale``: the growth curve over ``--sizes``, printed as one table."""
+    started = time.perf_counter()
+    points = []
+    revision = searchapp_revision(args.searchapp_src)
+    try:
+        for size in args.sizes:
+            points.append(scale_point(args, size))
+            if args.json:  # after each size, so a long run that is stopped keeps its points
+                payload = {"settings": vars(args), "revision": revision, "points": points}
+                args.json.write_text(
+                    json.dumps(payload, indent=2, ensure_ascii=False, default=str),
+                    encoding="utf-8",
+                )
+    except SourceMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    minutes = (time.perf_counter() - started) / 60
+    print()
+    print(
+        f"growth curve: searchapp revision {revision}; "
+        f"{args.queries} queries; {args.workers} workers; {args.clients} clients for req/s; "
+        f"{os.cpu_count()} CPUs; {minutes:.1f} minutes"
+    )
+    print(report.scale_table(points, args.clients))
+    if args.json:
+        print(f"\nresults written to {args.json}")
+    return 0
+
+
+# --- main --------------------------------------------------------------------------------
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     args = parse_args(argv)
@@ -429,26 +547,16 @@ def main(argv: list[str] | None = None) -> int:
     args.data.mkdir(parents=True, exist_ok=True)
     if args.html:
         return bench_html(args)
+    if args.scale:
+        return run_scale(args)
     try:
         manifest = ensure_corpus(args)
     except SourceMissing as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     chunks = corpus.load_chunks(args.data)
-    mix = queries.make_queries(chunks, args.queries, args.seed)
-    measured = {q["q"] for q in mix}
-    mixes = {
-        "latency": mix,
-        "warm": [
-            q
-            for q in queries.make_queries(chunks, args.queries, args.seed + 1)
-            if q["q"] not in measured
-        ],
-        "load": queries.make_queries(chunks, LOAD_POOL, args.seed + 2),
-    }
-    (args.data / "queries.json").write_text(
-        json.dumps(mixes, ensure_ascii=False, indent=1), encoding="utf-8"
-    )
+    mixes = make_mixes(args, chunks)
+    mix = mixes["latency"]
     engines = {"peers": ["naive", "fts5"], "searchapp": ["searchapp"]}.get(
         args.only or "", ["searchapp", "naive", "fts5"]
     )

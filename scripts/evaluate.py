@@ -19,8 +19,12 @@ For each: success@1 and success@3 (a relevant chunk is first / in the top 3), MR
     python scripts/evaluate.py --json          # the metrics as JSON
     python scripts/evaluate.py --failures      # queries whose first searchapp hit is wrong
     python scripts/evaluate.py --systems searchapp whoosh
+    python scripts/evaluate.py --corpus large  # 150 queries over the 55,000-chunk bench corpus
 
-Tests import ``evaluate()`` from here.
+``--corpus large`` runs ``tests/relevance/large_queries.json`` over the benchmark corpus (built
+once into ``bench-data/``) for searchapp, Whoosh, FTS5 and FTS5 + jieba, per language, query
+type and held-out third; see ``scripts/benchlib/judged.py``. Tests import ``evaluate()`` from
+here.
 """
 
 from __future__ import annotations
@@ -42,6 +46,8 @@ if str(ROOT) not in sys.path:  # run as a script from a checkout without install
     sys.path.insert(0, str(ROOT))
 
 QUERIES_FILE = ROOT / "tests" / "relevance" / "queries.json"
+LARGE_QUERIES_FILE = ROOT / "tests" / "relevance" / "large_queries.json"
+DATA_DIR = ROOT / "bench-data"
 SOURCE_DIRS = (ROOT / "searchapp" / "corpus", ROOT / "tests" / "fixtures" / "articles")
 SYSTEMS = ("searchapp", "whoosh", "fts5")
 METRICS = ("success@1", "success@3", "mrr", "ndcg@10")
@@ -297,11 +303,31 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--failures", action="store_true", help="list queries whose first searchapp hit is wrong"
     )
+    parser.add_argument("--systems", nargs="+", help="systems to run (default: all)")
+    parser.add_argument("--queries", type=Path, help="judged query file")
     parser.add_argument(
-        "--systems", nargs="+", default=list(SYSTEMS), choices=SYSTEMS, help="systems to run"
+        "--corpus",
+        choices=("small", "large"),
+        default="small",
+        help="small: the bundled and fixture articles; large: the 55,000-chunk bench corpus",
     )
-    parser.add_argument("--queries", type=Path, default=QUERIES_FILE, help="judged query file")
+    parser.add_argument("--data", type=Path, default=DATA_DIR, help="large corpus work folder")
+    parser.add_argument(
+        "--fresh-peers", action="store_true", help="rerun the peers instead of their cache"
+    )
+    parser.add_argument(
+        "--write-sample",
+        type=Path,
+        metavar="DIR",
+        help="with --corpus large: write the test's small sample of the corpus into DIR",
+    )
     args = parser.parse_args(argv)
+    if args.corpus == "large":
+        return main_large(parser, args)
+    if args.systems and set(args.systems) - set(SYSTEMS):
+        parser.error(f"--systems: choose from {', '.join(SYSTEMS)}")
+    args.systems = args.systems or list(SYSTEMS)
+    args.queries = args.queries or QUERIES_FILE
 
     report = evaluate(args.systems, args.queries)
     if args.json:
@@ -326,6 +352,33 @@ def main(argv: Sequence[str] | None = None) -> int:
             parser.error("--failures needs the searchapp system")
         print(f"\nsearchapp failures at rank 1 ({len(failures(report))}):")
         print(format_failures(report))
+    return 0
+
+
+def main_large(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    """``--corpus large``: the table for searchapp and the three peers."""
+    from scripts.benchlib import judged
+
+    systems = args.systems or list(judged.SYSTEMS)
+    if set(systems) - set(judged.SYSTEMS):
+        parser.error(f"--systems: choose from {', '.join(judged.SYSTEMS)}")
+    queries_file = args.queries or LARGE_QUERIES_FILE
+    if args.write_sample:
+        judged.ensure_corpus(args.data)
+        print(judged.write_sample(args.data, queries_file, args.write_sample))
+        return 0
+    report = judged.run(queries_file, args.data, systems, fresh_peers=args.fresh_peers)
+    if args.json:
+        out = {
+            name: {"groups": s["groups"], "ms_per_query": s["ms_per_query"]}
+            for name, s in report["systems"].items()
+        }
+        print(json.dumps({"queries": report["queries"], "systems": out}, indent=2))
+        return 0
+    print(judged.format_table(report))
+    if args.failures and "searchapp" in report["systems"]:
+        print("\nsearchapp queries whose first hit is wrong:")
+        print(judged.format_misses(report, judged.load_queries(queries_file)))
     return 0
 
 

@@ -33,6 +33,7 @@ from pathlib import Path
 
 from whoosh import index as whoosh_index
 
+from searchapp import settings
 from searchapp.analysis import analyze, vocabulary_words
 from searchapp.schema import SCHEMA_VERSION, build_schema
 from searchapp.sources import (
@@ -180,8 +181,12 @@ def build_index(
         if previous is not None and not rebuild:
             try:
                 manifest = read_manifest(previous)
+                changed = _settings_change(manifest)
                 if manifest.get("schema_version") != SCHEMA_VERSION:
                     report.notes.append("index format changed: rebuilding everything")
+                    rebuild = True
+                elif changed:
+                    report.notes.append(f"{changed}: rebuilding everything")
                     rebuild = True
                 else:
                     _check_readable(previous)
@@ -268,6 +273,7 @@ def build_index(
             stats = _stats(articles)
             manifest = {
                 "schema_version": SCHEMA_VERSION,
+                "settings": _settings_record(),
                 "build": build_id,
                 "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
                 "sources": resolved_sources(source_dirs),
@@ -297,6 +303,33 @@ def build_index(
     report.build = build_id
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _settings_record() -> dict:
+    """What the manifest records of the ranking settings and the analyzer."""
+    rules = settings.current()
+    return {
+        "fingerprint": rules.fingerprint(),
+        "analyzer": settings.analyzer_fingerprint(),
+        "synonyms": settings.synonyms_fingerprint(),
+        "values": rules.as_dict(),
+    }
+
+
+def _settings_change(manifest: dict) -> str | None:
+    """Why the current build no longer matches the settings in force (None: it does)."""
+    recorded = manifest.get("settings") or {}
+    rules = settings.current()
+    if recorded.get("fingerprint") == rules.fingerprint():
+        return None
+    if not recorded:
+        return "the index records no ranking settings"
+    if recorded.get("analyzer") != settings.analyzer_fingerprint():
+        return "the text analyzer changed"
+    names = rules.changes_from(recorded.get("values", {}))
+    if names:
+        return "ranking settings changed (" + ", ".join(names) + ")"
+    return "the synonyms changed"
 
 
 def _check_same_sources(
@@ -344,12 +377,6 @@ def _merge_manifest(
     return articles, files
 
 
-#: Per-kind boosts of a chunk's text: a title or heading that matches says more about what
-#: the article or section is about than a paragraph that mentions the words. Tuned with
-#: scripts/evaluate.py.
-KIND_BOOSTS = {"title": 4.0, "heading": 1.5}
-
-
 def _check_readable(build: Path) -> None:
     """Open every segment of a build and read from it; raises if any part is damaged."""
     ix = whoosh_index.open_dir(str(build))
@@ -373,6 +400,7 @@ def chunk_lang(article: Article, chunk: Chunk) -> str:
 def chunk_documents(article: Article) -> Iterator[dict]:
     """The Whoosh documents of one article, one per chunk."""
     vocabulary = " ".join(sorted(vocabulary_words(c.text for c in article.chunks)))
+    boosts = settings.current().kind_boosts  # see searchapp/settings.py
     for chunk in article.chunks:
         doc = {
             "id": chunk.id,
@@ -396,8 +424,8 @@ def chunk_documents(article: Article) -> Iterator[dict]:
             doc["authors"] = ",".join(article.authors)
         if article.tags:
             doc["tags"] = ",".join(article.tags)
-        if chunk.kind in KIND_BOOSTS:
-            doc["_text_boost"] = doc["_cjk_boost"] = KIND_BOOSTS[chunk.kind]
+        if chunk.kind in boosts:
+            doc["_text_boost"] = doc["_cjk_boost"] = boosts[chunk.kind]
         if chunk.section:
             doc["section"] = chunk.section
             doc["heading"] = chunk.section

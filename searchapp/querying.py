@@ -15,12 +15,13 @@ Dates have the ``date_from``/``date_to`` parameters. Fields only shown (``id``, 
 
 from __future__ import annotations
 
+import copy
 import re
 from itertools import islice
 
 from whoosh import qparser, query
 
-from searchapp import budget
+from searchapp import budget, settings
 from searchapp.analysis import CJK_CHARS, analyze, cjk_bigrams, fold_text, has_cjk
 from searchapp.synonyms import Synonyms, default_synonyms
 from searchapp.whoosh_compat import (
@@ -65,27 +66,11 @@ def _top_terms(reader, fieldname: str, btexts) -> list[bytes]:
 
 
 class _Bounded(LimitedExpansion):
-    """Expansions capped at MAX_EXPANSIONS terms (the most frequent), worked out once per query
-    object and once per search: the strict, corrected and relaxed passes share them through
-    ``budget.memo()``."""
+    """Expansions capped at MAX_EXPANSIONS terms (the most frequent), once per query object
+    (and once per search: see ``LimitedExpansion``)."""
 
     def limit_expansions(self, reader, btexts) -> list[bytes]:
-        memo = budget.memo()
-        if memo is None:
-            return _top_terms(reader, self.fieldname, btexts)
-        key = (
-            "expansion",
-            id(reader),
-            type(self).__name__,
-            self.fieldname,
-            self.text,
-            getattr(self, "maxdist", None),
-            getattr(self, "prefixlength", None),
-        )
-        terms = memo.get(key)
-        if terms is None:
-            terms = memo[key] = _top_terms(reader, self.fieldname, btexts)
-        return terms
+        return _top_terms(reader, self.fieldname, btexts)
 
 
 class BoundedPrefix(_Bounded, query.Prefix):
@@ -97,12 +82,15 @@ class BoundedWildcard(_Bounded, query.Wildcard):
 
 
 class BoundedFuzzyTerm(_Bounded, query.FuzzyTerm):
-    """A fuzzy term: edit distance at most 2, a 2-letter prefix (1 under 5), bounded expansions."""
+    """A fuzzy term with bounded edit distance, prefix and expansions (see settings)."""
 
     def prepare_expansion(self) -> None:
-        self.maxdist = max(0, min(self.maxdist, 2))
+        rules = settings.current()
+        self.maxdist = max(0, min(self.maxdist, rules.fuzzy_max_distance))
         # Terms sharing a 2-letter prefix are compared (1 for short words): a bounded scan.
-        self.prefixlength = max(2 if len(self.text) >= 5 else 1, self.prefixlength)
+        short = len(self.text) < rules.fuzzy_short_word
+        prefix = rules.fuzzy_prefix_short if short else rules.fuzzy_prefix
+        self.prefixlength = max(prefix, self.prefixlength)
 
 
 _BOUNDED = {
@@ -121,7 +109,9 @@ def cjk_run_query(run: str, boost: float = 1.0, relaxed: bool = False) -> query.
     if len(words) == 1:
         by_words: query.Query = query.Term("text", words[0])
     elif relaxed:
-        return query.Or([query.Term("text", w) for w in words], boost=boost, scale=0.9)
+        return query.Or(
+            [query.Term("text", w) for w in words], boost=boost, scale=settings.current().or_scale
+        )
     else:
         by_words = query.And([query.Term("text", w) for w in words])
     grams = [g for g, _, _ in cjk_bigrams(run)]
@@ -131,6 +121,7 @@ def cjk_run_query(run: str, boost: float = 1.0, relaxed: bool = False) -> query.
         by_grams = query.Term("cjk", grams[0])
     else:
         by_grams = query.Phrase("cjk", grams, slop=1)
+    by_grams.boost = settings.current().bigram_weight
     return query.Or([by_words, by_grams], boost=boost)
 
 
@@ -157,7 +148,8 @@ class SearchQueryParser(qparser.QueryParser):
     """
 
     def __init__(self, schema, relaxed: bool = False, synonyms: Synonyms | None = None):
-        group = qparser.OrGroup.factory(0.9) if relaxed else qparser.AndGroup
+        scale = settings.current().or_scale
+        group = qparser.OrGroup.factory(scale) if relaxed else qparser.AndGroup
         super().__init__(DEFAULT_FIELD, schema, group=group)
         self.relaxed = relaxed
         self.synonyms = synonyms or default_synonyms()
@@ -215,7 +207,7 @@ class SearchQueryParser(qparser.QueryParser):
         if len(parts) == 1:
             combined = parts[0]
         elif self.relaxed:
-            combined = query.Or(parts, scale=0.9)
+            combined = query.Or(parts, scale=settings.current().or_scale)
         else:
             combined = query.And(parts)
         synonyms = self.synonyms.queries(text)
@@ -223,6 +215,25 @@ class SearchQueryParser(qparser.QueryParser):
             combined = query.Or([combined] + synonyms)
         combined.boost = boost
         return combined
+
+
+def with_context(q: query.Query, weight: float) -> query.Query:
+    """Let every word of ``q`` also match the chunk's section heading, at ``weight``.
+
+    A passage is about what its heading says: ``remote desktop viewer`` finds the paragraph
+    under ``xtightvncviewer - virtual network computing client`` even when the paragraph never
+    says "viewer". Phrases stay in the text, and so do Chinese words: a Chinese section
+    heading (``描述``, ``选项``) names a kind of section, not its subject.
+    """
+    if weight <= 0:
+        return q
+    if isinstance(q, query.Term) and q.fieldname == DEFAULT_FIELD and not has_cjk(q.text):
+        heading = query.Term("heading", q.text, boost=weight)
+        return query.Or([query.Term(q.fieldname, q.text), heading], boost=q.boost)
+    if isinstance(q, query.And | query.Or) and not isinstance(q, query.Phrase):
+        q = copy.copy(q)
+        q.subqueries = [with_context(child, weight) for child in q.subqueries]
+    return q
 
 
 def parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
@@ -264,6 +275,8 @@ def relax_to_any(relaxed_parser: SearchQueryParser, text: str) -> query.Query | 
     if len(text.split()) < 2 and not has_cjk(text):
         return None
     parsed = parse_user_query(relaxed_parser, text)
+    if isinstance(parsed, query.Or) and not getattr(parsed, "scale", None):
+        parsed.scale = settings.current().or_scale  # Whoosh's OrGroup drops its scale
     return None if _is_empty(parsed) else parsed
 
 

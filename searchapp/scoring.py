@@ -25,6 +25,7 @@ from whoosh import query
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import terms as term_queries
 
+from searchapp import settings
 from searchapp.budget import check, checked
 from searchapp.caches import ENTRY_OVERHEAD, BoundedCache
 from searchapp.whoosh_compat import (
@@ -40,15 +41,19 @@ log = logging.getLogger(__name__)
 #: Query types evaluated by Whoosh's own matcher since start-up (see ``_with_whoosh``).
 SLOW_PATH: Counter[str] = Counter()
 
-K1 = 1.2
-B = 0.75
 #: Values per facet in a response (most frequent first); sections can number thousands.
 FACET_LIMIT = 20
 #: Decoded posting lists kept per searcher (bytes, and entries): the words of instant search
 #: repeat. Terms the index lacks are not kept (they are cheap to look up again, and a stream of
 #: distinct made-up words would otherwise fill the cache with entries "costing" nothing).
-TERM_CACHE_BYTES = 64 * 1024 * 1024
+#: 32 MB: a miss costs a decode from the memory-mapped segment (shared page cache), not a disk
+#: read, while every cached byte is private to its worker (16 bytes a posting: a word in a
+#: third of 500,000 chunks takes 2.7 MB).
+TERM_CACHE_BYTES = 32 * 1024 * 1024
 TERM_CACHE_ENTRIES = 20_000
+#: Unions of many postings add scores in an array over all documents instead of sorting
+#: (same results; off only to compare the two in tests/test_scoring_equivalence.py).
+DENSE_UNION = True
 
 _IDS = np.int64
 _SCORES = np.float64
@@ -81,6 +86,7 @@ class QueryEvaluator:
         self.segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
         self.doc_count = searcher.doc_count_all()
         self.facet_fields = facet_fields
+        self.settings = settings.current()  # cached scores depend on them: fixed per searcher
         self.live = np.ones(self.doc_count, dtype=bool)
         for reader, offset in self.segments:
             if reader.has_deletions():
@@ -109,6 +115,16 @@ class QueryEvaluator:
         mask[self._eval(q).ids] = True
         return mask & self.live
 
+    def lift(self, found: Matches, ahead: Matches) -> Matches:
+        """``found`` with the documents of ``ahead`` ranked before all others (by their
+        ``ahead`` scores); the set of documents is ``found``'s."""
+        _, ia, ib = np.intersect1d(found.ids, ahead.ids, assume_unique=True, return_indices=True)
+        if not len(ia):
+            return found
+        scores = found.scores.copy()
+        scores[ia] = ahead.scores[ib] + (scores.max() - ahead.scores[ib].min() + 1.0)
+        return Matches(found.ids, scores)
+
     def top(self, found: Matches, k: int) -> tuple[np.ndarray, np.ndarray]:
         """The ``k`` best (docnums, scores), best first; ties go to the earlier document."""
         ids, scores = found.ids, found.scores
@@ -136,19 +152,17 @@ class QueryEvaluator:
             return self._or(children, getattr(q, "scale", None)).scaled(q.boost)
         if isinstance(q, query.AndNot):
             positive, negative = self._eval(q.a), self._eval(q.b)
-            keep = ~np.isin(positive.ids, negative.ids, assume_unique=True)
+            keep = ~_members(positive.ids, negative.ids)[0]
             return Matches(positive.ids[keep], positive.scores[keep]).scaled(q.boost)
         if isinstance(q, query.AndMaybe):
             required, optional = self._eval(q.a), self._eval(q.b)
             scores = required.scores.copy()
-            _, ia, ib = np.intersect1d(
-                required.ids, optional.ids, assume_unique=True, return_indices=True
-            )
-            scores[ia] += optional.scores[ib]
+            hit, where = _members(required.ids, optional.ids)
+            scores[hit] += optional.scores[where[hit]]
             return Matches(required.ids, scores).scaled(q.boost)
         if isinstance(q, query.Require):
             scored, required = self._eval(q.a), self._eval(q.b)
-            keep = np.isin(scored.ids, required.ids, assume_unique=True)
+            keep = _members(scored.ids, required.ids)[0]
             return Matches(scored.ids[keep], scored.scores[keep]).scaled(q.boost)
         if isinstance(q, query.Not):
             excluded = self._eval(q.query)
@@ -199,8 +213,9 @@ class QueryEvaluator:
         doc_freq = self.reader.doc_frequency(fieldname, btext)
         idf = math.log(self.doc_count / (doc_freq + 1)) + 1
         lengths = self.lengths(fieldname)[ids]
-        norm = K1 * ((1 - B) + B * lengths / self.avg_length(fieldname))
-        scores = idf * (weights * (K1 + 1)) / (weights + norm)
+        k1, b = self.settings.bm25_k1, self.settings.bm25_b
+        norm = k1 * ((1 - b) + b * lengths / self.avg_length(fieldname))
+        scores = idf * (weights * (k1 + 1)) / (weights + norm)
         return Matches(ids, scores)
 
     def _and(self, children: list[Matches]) -> Matches:
@@ -211,10 +226,8 @@ class QueryEvaluator:
         for other in children[1:]:
             if not len(result):
                 break
-            ids, ia, ib = np.intersect1d(
-                result.ids, other.ids, assume_unique=True, return_indices=True
-            )
-            result = Matches(ids, result.scores[ia] + other.scores[ib])
+            hit, where = _members(result.ids, other.ids)
+            result = Matches(result.ids[hit], result.scores[hit] + other.scores[where[hit]])
         return result
 
     def _or(self, children: list[Matches], scale: float | None) -> Matches:
@@ -225,12 +238,30 @@ class QueryEvaluator:
             return children[0]
         all_ids = np.concatenate([c.ids for c in children])
         all_scores = np.concatenate([c.scores for c in children])
-        ids, inverse = np.unique(all_ids, return_inverse=True)
-        scores = np.bincount(inverse, weights=all_scores, minlength=len(ids))
-        if scale:
+        dense = DENSE_UNION and len(all_ids) * 8 >= self.doc_count
+        if dense:
+            # Many postings: add them up in one array over all documents, O(n + documents),
+            # instead of sorting them, O(n log n). Same sums, added in the same order.
+            counts = np.bincount(all_ids, minlength=self.doc_count)
+            ids = np.flatnonzero(counts)
+            scores = np.bincount(all_ids, weights=all_scores, minlength=self.doc_count)[ids]
+            matched = counts[ids]
+            slots, size = all_ids, self.doc_count
+        else:
+            ids, inverse = np.unique(all_ids, return_inverse=True)
+            scores = np.bincount(inverse, weights=all_scores, minlength=len(ids))
+            matched = np.bincount(inverse, minlength=len(ids)) if scale else None
+            slots, size = inverse, len(ids)
+        if scale and self.settings.coverage_power:
+            # IDF-weighted coverage: one rare word must not beat three common ones.
+            weight = np.array([c.scores.max() for c in children])
+            per_posting = np.repeat(weight, [len(c) for c in children])
+            covered = np.bincount(slots, weights=per_posting, minlength=size)
+            covered = covered[ids] if dense else covered
+            scores = scores * (covered / weight.sum()) ** self.settings.coverage_power
+        elif scale:
             # Whoosh's coordination bonus (CoordMatcher): favour documents matching more parts.
             count = len(children)
-            matched = np.bincount(inverse, minlength=len(ids))
             if count != scale:
                 scores = (scores + (matched - 1) / (count - scale) ** 2) * ((count - 1) / count)
         return Matches(ids.astype(_IDS), scores)
@@ -318,6 +349,20 @@ class QueryEvaluator:
             labels, codes = np.unique(np.array(values, dtype=object), return_inverse=True)
             self._facets[name] = (codes.astype(np.int64), [str(x) for x in labels])
         return self._facets[name]
+
+
+def _members(ids: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For sorted unique ``ids``: which are in sorted unique ``other``, and where.
+
+    A binary search of each of ``ids`` in ``other``: O(len(ids) log len(other)), where
+    ``intersect1d``/``isin`` sort both together (AND puts the shortest list first, so this is
+    much cheaper when one word is common). ``where[hit]`` indexes ``other``.
+    """
+    if not len(other):
+        return np.zeros(len(ids), dtype=bool), np.zeros(len(ids), dtype=np.intp)
+    where = np.searchsorted(other, ids)
+    where[where == len(other)] = 0
+    return other[where] == ids, where
 
 
 def _term_entry_size(key: tuple[str, bytes], found: Matches) -> int:

@@ -26,13 +26,19 @@ from whoosh import query
 from whoosh.qparser import QueryParserError
 from whoosh.reading import ReaderClosed, TermNotFound
 
-from searchapp import config
+from searchapp import config, settings
 from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.articles import KINDS
 from searchapp.budget import QueryTooExpensive, check, query_budget
 from searchapp.caches import BoundedCache
 from searchapp.highlighting import HighlightTerms, highlight_terms, mark, snippet, term_spans
-from searchapp.querying import OPERATOR_WORDS, SearchQueryParser, parse_user_query, relax_to_any
+from searchapp.querying import (
+    OPERATOR_WORDS,
+    SearchQueryParser,
+    parse_user_query,
+    relax_to_any,
+    with_context,
+)
 from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import QueryEvaluator
 from searchapp.store import IndexUnavailable, current_build, read_manifest
@@ -284,16 +290,31 @@ def _answer(opened: OpenIndex, q: str, page: int, per_page: int, allowed) -> dic
     port rather than every chunk that mentions a port.
     """
 
-    def strict(text: str) -> dict:
-        return _execute(opened, parse_user_query(opened.parser, text), q, page, per_page, allowed)
+    context = settings.current().heading_weight
 
-    def relaxed(text: str) -> dict | None:
+    def strict(text: str) -> dict:
+        parsed = with_context(parse_user_query(opened.parser, text), context)
+        return _execute(opened, parsed, q, page, per_page, allowed)
+
+    def relaxed(text: str, first=None) -> dict | None:
         parsed = relax_to_any(opened.relaxed_parser, text)
         if parsed is None:
             return None
-        return dict(_execute(opened, parsed, q, page, per_page, allowed), match="any")
+        return dict(_execute(opened, parsed, q, page, per_page, allowed, first), match="any")
 
+    rules = settings.current()
     first = strict(q)
+    if (
+        rules.describe_from_words
+        and first["total"] < rules.describe_below
+        and len(set(analyze(q, mode="query"))) >= rules.describe_from_words
+    ):
+        # A sentence whose words rarely meet: its few all-word chunks first, then chunks
+        # with most of its words (a sentence in the searcher's words seldom matches whole).
+        strict_query = with_context(parse_user_query(opened.parser, q), context)
+        described = relaxed(q, first=strict_query)
+        if described is not None and described["total"]:
+            return described
     if first["total"]:
         first["suggestion"] = suggest_correction(opened, q, allow_cjk=False)
         return first
@@ -307,10 +328,17 @@ def _answer(opened: OpenIndex, q: str, page: int, per_page: int, allowed) -> dic
     return response if response is not None and response["total"] else first
 
 
-def _execute(opened: OpenIndex, parsed, q: str, page: int, per_page: int, allowed) -> dict:
-    """Matches, scores and facets from the evaluator; stored fields and snippets for the page."""
+def _execute(
+    opened: OpenIndex, parsed, q: str, page: int, per_page: int, allowed, first=None
+) -> dict:
+    """Matches, scores and facets from the evaluator; stored fields and snippets for the page.
+
+    ``first`` (a query) puts the chunks it matches ahead of the others, in their own order.
+    """
     searcher, evaluator = opened.searcher, opened.evaluator
     found = evaluator.evaluate(parsed, allowed)
+    if first is not None:
+        found = evaluator.lift(found, evaluator.evaluate(first, allowed))
     offset = (page - 1) * per_page
     hits = []
     if offset < len(found):

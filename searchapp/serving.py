@@ -8,6 +8,7 @@ request is fast. The searcher follows rebuilds by itself (see ``searching.IndexH
 from __future__ import annotations
 
 import errno
+import gc
 import logging
 import socket
 import sys
@@ -43,6 +44,10 @@ class SearchApplication(BaseApplication):
         analyze("预热 jieba warm-up", mode="index")  # load the dictionary once, before forking
         app = create_app({**self.app_config, "INDEX_DIR": str(self.index_dir)})
         app.debug = False  # never, whatever FLASK_DEBUG says: a debugger is remote code execution
+        # Everything loaded so far (jieba's dictionary above all) is shared with the workers
+        # until written to; the garbage collector writes to every object it examines, which
+        # would give each worker its own copy. Frozen objects are never examined.
+        gc.freeze()
         return app
 
 

@@ -16,10 +16,8 @@ import threading
 
 from whoosh import query
 
+from searchapp import settings
 from searchapp.analysis import analyze, fold_text
-
-#: Synonyms count less than the words typed, so an exact match ranks first.
-SYNONYM_BOOST = 0.5
 
 
 class Synonyms:
@@ -73,13 +71,14 @@ class Synonyms:
     def queries(self, word: str, fieldname: str = "text") -> list[query.Query]:
         """Phrase queries for the synonyms of one query word (empty when it has none)."""
         queries: list[query.Query] = []
+        weight = settings.current().synonym_weight  # less than the words typed: exact first
         for words in self._expand(fold_text(word).strip()):
             if not words:
                 continue
             if len(words) == 1:
-                queries.append(query.Term(fieldname, words[0], boost=SYNONYM_BOOST))
+                queries.append(query.Term(fieldname, words[0], boost=weight))
             else:
-                queries.append(query.Phrase(fieldname, list(words), boost=SYNONYM_BOOST))
+                queries.append(query.Phrase(fieldname, list(words), boost=weight))
         return queries
 
     def expand_phrases(self, text: str) -> str:

@@ -120,3 +120,29 @@ def test_serve_on_a_busy_port_says_so(tmp_path):
     assert out.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in out.stderr and "--port" in out.stderr
     assert "Traceback" not in out.stderr
+
+
+def test_changed_ranking_settings_rebuild_and_say_why(tmp_path):
+    from searchapp import settings
+    from searchapp.indexing import current_build, read_manifest
+
+    src = copy_sources(tmp_path / "src", BUNDLED_CORPUS)
+    ix = tmp_path / "ix"
+    run("index", "--source", str(src), "--index", str(ix))
+    recorded = read_manifest(current_build(ix))["settings"]
+    assert recorded["fingerprint"] == settings.current().fingerprint()
+    assert recorded["values"]["kind_boosts"] == {"heading": 1.5, "title": 4.0}
+
+    retuned = settings.variant(kind_boosts={"title": 2.0, "heading": 1.5}, bm25_b=0.5)
+    with settings.use(retuned):
+        result = run("index", "--source", str(src), "--index", str(ix))
+        assert "ranking settings changed (bm25_b, kind_boosts): rebuilding everything" in (
+            result.output
+        )
+        manifest = read_manifest(current_build(ix))
+        assert manifest["settings"]["fingerprint"] == retuned.fingerprint()
+        assert manifest["settings"]["values"]["kind_boosts"]["title"] == 2.0
+        assert "nothing changed" in run("index", "--source", str(src), "--index", str(ix)).output
+    assert settings.current() is settings.DEFAULT
+    result = run("index", "--source", str(src), "--index", str(ix))
+    assert "ranking settings changed (bm25_b, kind_boosts)" in result.output

@@ -236,7 +236,7 @@ def test_worst_case_queries_take_little_cpu(index_dir, q):
     search(handle, "warm up 中文")
     started = time.process_time()
     response = search(handle, q)
-    assert time.process_time() - started < 0.5
+    assert time.process_time() - started < 1.0  # the limit; [TO x 330 took 2.2 s
     assert response["total"] >= 0
 
 
@@ -259,16 +259,16 @@ def test_parsing_is_linear_in_the_query_length(parser):
 
 def test_expansions_are_shared_by_the_strict_and_relaxed_passes(index_dir, monkeypatch):
     calls: list[str] = []
-    original = querying._top_terms
+    original = query.FuzzyTerm._btexts
 
-    def counting(reader, fieldname, btexts):
-        calls.append(fieldname)
-        return original(reader, fieldname, btexts)
+    def counting(self, reader):
+        calls.append(self.text)  # Whoosh builds the fuzzy automaton here
+        return original(self, reader)
 
-    monkeypatch.setattr(querying, "_top_terms", counting)
-    response = search(IndexHandle(index_dir), "gwad* zzqqxxyy")
+    monkeypatch.setattr(query.FuzzyTerm, "_btexts", counting)
+    response = search(IndexHandle(index_dir), "gwadr~2 zzqqxxyy")
     assert response["match"] == "any" and response["total"]  # the relaxed pass ran
-    assert calls == ["text"], calls  # "gwad*" expanded once for both passes
+    assert calls == ["gwadr"], calls  # one automaton for both passes
 
 
 # ---- 7. only documented fields; errors mapped honestly; no server path --------------------
@@ -511,6 +511,7 @@ def test_cli_search_over_budget_is_a_clear_message(index_dir, monkeypatch):
     from searchapp.cli import main
 
     monkeypatch.setenv("SEARCHAPP_QUERY_BUDGET_MS", "0.001")
-    result = CliRunner().invoke(main, ["search", "railway China", "--index", str(index_dir)])
+    monkeypatch.setattr(searching, "_handles", {})  # a fresh handle reads the budget
+    result = CliRunner().invoke(main, ["search", "railway Gwadar", "--index", str(index_dir)])
     assert result.exit_code == 1
     assert "budget" in result.output and "Traceback" not in result.output

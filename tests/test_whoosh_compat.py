@@ -189,3 +189,44 @@ def test_patches_are_installed():
     from whoosh.codec.whoosh3 import W3PerDocReader
 
     assert W3PerDocReader.doc_field_length is whoosh_compat._doc_field_length
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    data=st.binary(max_size=300),
+    ops=st.lists(
+        st.tuples(
+            st.sampled_from(["read", "readline", "seek", "seek1", "seek2", "tell"]),
+            st.integers(-5, 400),
+        ),
+        max_size=20,
+    ),
+)
+def test_view_file_reads_like_bytesio(data, ops):
+    """The zero-copy file over a segment's memory map answers exactly as BytesIO would."""
+    import io
+
+    view, reference = whoosh_compat.ViewFile(memoryview(data)), io.BytesIO(data)
+    for op, n in ops:
+        if op == "read":
+            assert view.read(n) == reference.read(n)
+        elif op == "readline":
+            assert view.readline(n) == reference.readline(n)
+        elif op.startswith("seek"):
+            whence = int(op[4:] or 0)
+            pos = abs(n) if whence == 0 else n
+            base = {0: 0, 1: reference.tell(), 2: len(data)}[whence]
+            if base + pos < 0:
+                continue
+            assert view.seek(pos, whence) == reference.seek(pos, whence)
+        assert view.tell() == reference.tell()
+    assert list(whoosh_compat.ViewFile(data)) == list(io.BytesIO(data))
+
+
+def test_opened_segments_are_read_in_place(index_dir):
+    """Opening an index does not copy its compound segment into the process (BytesIO did)."""
+    opened = IndexHandle(index_dir).open()
+    reader = opened.searcher.leaf_searchers()[0][0].reader()
+    postings = reader._terms._postfile  # the postings sub-file of the segment
+    assert isinstance(postings.file, whoosh_compat.ViewFile)
+    assert search(IndexHandle(index_dir), "Gwadar port")["total"] > 0

@@ -41,6 +41,12 @@ class ArticleSpec:
     source: str
     title: str
     blocks: list[str]
+    #: What each block belongs to, for relevance judgements that survive a rebuild:
+    #: ``deb:en:<package>``, ``deb:zh:<package>`` or ``man:<locale>:<page>.<section>``.
+    units: list[str] | None = None
+    #: The title's unit: a man page's title is its name line, so it belongs to the page; a
+    #: package article's title only lists the first and last package.
+    title_unit: str | None = None
 
     @property
     def date(self) -> str:
@@ -52,6 +58,11 @@ class ArticleSpec:
     def filename(self) -> str:
         """``YYYY-MM-DD-slug.txt`` like the bundled article."""
         return f"{self.date}-{self.slug}.txt"
+
+    def chunk_units(self) -> list[str]:
+        """The unit of every chunk: the title's, then each block's."""
+        title = self.title_unit or f"title:{self.slug}"
+        return [title, *(self.units or [self.slug] * len(self.blocks))]
 
     def chunk_texts(self) -> list[str]:
         """The chunks searchapp makes of this article: the title, then every block."""
@@ -112,8 +123,9 @@ def package_articles(packages: Iterable[sources.Package], lang: str) -> list[Art
                 source = f"Debian package descriptions, section {section}"
                 title = f"Debian {section} packages from {first} to {last}"
             blocks = [b for pkg in group for b in package_blocks(pkg)]
+            units = [f"deb:{lang}:{pkg.name}" for pkg in group for _ in package_blocks(pkg)]
             slug = f"debian-{lang}-{_slug(section)}-{_slug(first)}"
-            articles.append(ArticleSpec(slug, source, title, blocks))
+            articles.append(ArticleSpec(slug, source, title, blocks, units))
     return articles
 
 
@@ -122,7 +134,9 @@ def manpage_article(page: sources.ManPage) -> ArticleSpec:
     locale = page.locale.replace("_", "-").lower()
     slug = f"man-{locale}-{_slug(page.name)}-{_slug(page.section)}"
     source = f"manpages-zh {page.locale}, section {page.section}"
-    return ArticleSpec(slug, source, page.title, [text for _, text in page.blocks])
+    unit = f"man:{page.locale}:{page.name}.{page.section}"
+    blocks = [text for _, text in page.blocks]
+    return ArticleSpec(slug, source, page.title, blocks, [unit] * len(blocks), unit)
 
 
 def _count(articles: Iterable[ArticleSpec]) -> tuple[int, int]:
@@ -183,6 +197,7 @@ def write_corpus(articles: list[ArticleSpec], data_dir: Path) -> dict:
     with open(chunks_path.with_suffix(".tmp"), "w", encoding="utf-8") as out:
         for art in articles:
             (tmp / art.filename).write_text(art.render(), encoding="utf-8")
+            units = art.chunk_units()
             for pos, text in enumerate(art.chunk_texts()):
                 lang = chunk_lang(text)
                 total += 1
@@ -191,6 +206,8 @@ def write_corpus(articles: list[ArticleSpec], data_dir: Path) -> dict:
                 record = {
                     "id": f"{art.slug}:{pos}",
                     "article": art.slug,
+                    "file": art.filename,
+                    "unit": units[pos],
                     "lang": lang,
                     "text": text,
                 }
@@ -210,11 +227,68 @@ def write_corpus(articles: list[ArticleSpec], data_dir: Path) -> dict:
     return manifest
 
 
-def build_corpus(data_dir: Path, target_chunks: int, fetch: bool = False) -> dict:
-    """Fetch/cache the sources, choose articles and write them; returns the manifest."""
+def edition(art: ArticleSpec, number: int) -> ArticleSpec:
+    """A lightly changed copy of ``art`` (an archive's later edition of the same story).
+
+    Another slug (so another date and file), the title marked with the edition, the blocks
+    rotated by ``number`` and, in articles of 3+ blocks, one block left out: same vocabulary,
+    different documents, lengths and neighbours.
+    """
+    zh = bool(_CJK_RE.search(art.title))
+    title = f"{art.title}（第 {number + 1} 版）" if zh else f"{art.title} (edition {number + 1})"
+    blocks = list(art.blocks)
+    if blocks:
+        shift = number % len(blocks)
+        blocks = blocks[shift:] + blocks[:shift]
+    if len(blocks) >= 3:
+        del blocks[number % len(blocks)]
+    return ArticleSpec(f"{art.slug}-e{number + 1}", art.source, title, blocks)
+
+
+def grow_articles(articles: list[ArticleSpec], target_chunks: int) -> list[ArticleSpec]:
+    """Add editions of ``articles`` until there are ``target_chunks`` chunks, ~25% Chinese.
+
+    The real text runs out near 200,000 chunks (Chinese much earlier), so a larger archive
+    repeats it with light changes (:func:`edition`), Chinese first until its share is back to
+    ``ZH_SHARE``. Deterministic: editions are made in the order of the given articles.
+    """
+    total, zh = _count(articles)
+    if total >= target_chunks:
+        return articles
+    counts = [_count([a]) for a in articles]
+    zh_pool = [a for a, (n, z) in zip(articles, counts, strict=True) if 2 * z > n]
+    en_pool = [a for a, (n, z) in zip(articles, counts, strict=True) if 2 * z <= n]
+    grown = list(articles)
+    number = 0
+    while total < target_chunks and (zh_pool or en_pool):
+        for pool, is_zh in ((zh_pool, True), (en_pool, False)):
+            for art in pool:
+                if total >= target_chunks:
+                    break
+                if is_zh and zh >= target_chunks * ZH_SHARE:
+                    break
+                if not is_zh and zh_pool and zh < target_chunks * ZH_SHARE:
+                    break  # Chinese first
+                copy = edition(art, number)
+                a_total, a_zh = _count([copy])
+                grown.append(copy)
+                total, zh = total + a_total, zh + a_zh
+        number += 1
+    return sorted(grown, key=lambda a: a.filename)
+
+
+def build_corpus(
+    data_dir: Path, target_chunks: int, fetch: bool = False, sources_dir: Path | None = None
+) -> dict:
+    """Fetch/cache the sources, choose articles and write them; returns the manifest.
+
+    When the real text gives fewer than ``target_chunks`` chunks, editions of the articles
+    fill the rest (:func:`grow_articles`).
+    """
     sources.ensure_manpages(install=fetch)
-    paths = sources.cache_sources(data_dir / "sources", fetch=fetch)
-    manifest = write_corpus(select_articles(target_chunks, paths), data_dir)
+    paths = sources.cache_sources(sources_dir or data_dir / "sources", fetch=fetch)
+    articles = grow_articles(select_articles(target_chunks, paths), target_chunks)
+    manifest = write_corpus(articles, data_dir)
     manifest["target_chunks"] = target_chunks
     (data_dir / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     return manifest

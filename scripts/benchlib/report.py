@@ -109,6 +109,43 @@ def kind_table(results: dict) -> str:
     return _render(heads, rows)
 
 
+SCALE_COLUMNS = [
+    ("p50_ms", "p50 ms", 1),
+    ("p95_ms", "p95 ms", 1),
+    ("p99_ms", "p99 ms", 1),
+    ("rps", "req/s", 0),
+    ("build_s", "build s", 1),
+    ("index_mb", "index MB", 1),
+    ("worker_pss_mb", "worker PSS MB", 0),
+    ("first_answer_s", "first answer s", 2),
+]
+
+
+def scale_table(points: list[dict], clients: int) -> str:
+    """The growth curve: one row per (size, engine), then searchapp/FTS5 per size."""
+    heads = ["chunks", "engine", *(label for _, label, _ in SCALE_COLUMNS)]
+    heads[heads.index("req/s")] = f"req/s ({clients} cl.)"
+    rows = []
+    for point in points:
+        engines = {name: flat(res) for name, res in point["engines"].items()}
+        chunks = point["corpus"]["chunks"]
+        for name, values in engines.items():
+            cells = [_fmt(values.get(key), decimals) for key, _, decimals in SCALE_COLUMNS]
+            rows.append([f"{chunks:,}", LABELS[name], *cells])
+        ours, fts5 = engines.get("searchapp", {}), engines.get("fts5", {})
+        ratios = [_ratio(ours.get(key), fts5.get(key)) for key, _, _ in SCALE_COLUMNS]
+        rows.append([f"{chunks:,}", "searchapp/FTS5", *ratios])
+        naive = point.get("naive_build")
+        if naive:
+            ratio = _ratio(ours.get("build_s"), naive.get("build_s"))
+            rows.append(
+                [f"{chunks:,}", "naive Whoosh", "", "", "", "", _fmt(naive["build_s"], 1),
+                 _fmt(naive.get("index_mb"), 1), "", ""]
+            )  # fmt: skip
+            rows.append([f"{chunks:,}", "searchapp/naive", "", "", "", "", ratio, "", "", ""])
+    return _render(heads, rows)
+
+
 def _render(heads: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(r[i])) for r in [heads, *rows]) for i in range(len(heads))]
 

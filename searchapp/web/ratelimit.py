@@ -12,12 +12,14 @@ shared limit; this one protects a server run without a proxy.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from flask import Flask, request
-from flask_limiter import Limiter
-from flask_limiter.errors import RateLimitExceeded
-from limits import parse_many
 
 from searchapp.web.security import ConfigurationError
+
+if TYPE_CHECKING:
+    from flask_limiter import Limiter
 
 #: Paths never limited: health checks come from monitors and proxies.
 EXEMPT_PATHS = ("/healthz",)
@@ -25,6 +27,8 @@ EXEMPT_PATHS = ("/healthz",)
 
 def check_rate_limit(value: str) -> str:
     """``value`` if Flask-Limiter understands it (``60/minute``, ``10/second;300/hour``)."""
+    from limits import parse_many
+
     try:
         parse_many(value)
     except ValueError:
@@ -43,6 +47,10 @@ def init_rate_limit(app: Flask) -> Limiter | None:
     limit = (app.config.get("RATE_LIMIT") or "").strip()
     if not limit:
         return None
+    # Imported only when used: Flask-Limiter takes a third of a second to import.
+    from flask_limiter import Limiter
+    from flask_limiter.errors import RateLimitExceeded
+
     limiter = Limiter(
         key_func=lambda: request.remote_addr or "unknown",
         app=app,
