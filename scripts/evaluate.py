@@ -15,10 +15,16 @@ chunks (one block of an article = one chunk, as parsed by ``searchapp.articles``
 For each: success@1 and success@3 (a relevant chunk is first / in the top 3), MRR over the top
 10, and nDCG@10.
 
+Article level, beside it: an article is relevant when it holds a relevant chunk. Every system's
+chunk ranking is reduced to articles (first appearance, from its top 10 chunks); ``searchapp``
+is also measured as the page shows it, grouped (``group=article``: one result per article,
+ranked by its best passage plus a small bonus for more matching passages).
+
     python scripts/evaluate.py                 # the table
     python scripts/evaluate.py --json          # the metrics as JSON
     python scripts/evaluate.py --failures      # queries whose first searchapp hit is wrong
     python scripts/evaluate.py --systems searchapp whoosh
+    python scripts/evaluate.py --group-bonus 0   # grouped ranking without the bonus
     python scripts/evaluate.py --corpus large  # 150 queries over the 55,000-chunk bench corpus
 
 ``--corpus large`` runs ``tests/relevance/large_queries.json`` over the benchmark corpus (built
@@ -132,7 +138,22 @@ def open_searchapp(chunks: list[Chunk], workdir: Path) -> Ranker:
         response = search(index_dir, q, per_page=DEPTH)
         return [hit["id"] for hit in response["hits"]]
 
+    def rank_articles(q: str) -> list[str]:
+        response = search(index_dir, q, per_page=DEPTH, group="article")
+        return [hit["article_id"] for hit in response["hits"]]
+
+    rank.articles = rank_articles  # type: ignore[attr-defined]
     return rank
+
+
+def article_of(chunk_id: str) -> str:
+    """A chunk id is ``<article id>:<position>``."""
+    return chunk_id.rsplit(":", 1)[0]
+
+
+def first_articles(chunk_ids: Sequence[str]) -> list[str]:
+    """The articles of a chunk ranking, each where it first appears."""
+    return list(dict.fromkeys(article_of(i) for i in chunk_ids))
 
 
 def open_whoosh(chunks: list[Chunk], workdir: Path) -> Ranker:
@@ -217,6 +238,10 @@ def evaluate(
     chunks = load_chunks()
     by_id = {chunk.id: chunk for chunk in chunks}
     n_relevant = {query.q: sum(query.is_relevant(c.text) for c in chunks) for query in queries}
+    relevant_articles = {
+        query.q: {article_of(c.id) for c in chunks if query.is_relevant(c.text)}
+        for query in queries
+    }
     missing = [query.q for query in queries if not n_relevant[query.q]]
     if missing:
         raise ValueError(f"no chunk contains the expected phrases of {missing[0]!r}")
@@ -226,6 +251,7 @@ def evaluate(
         for name in systems:
             rank = OPENERS[name](chunks, Path(tmp))
             per_query = []
+            per_query_articles: dict[str, list[dict]] = {"passages": [], "grouped": []}
             errors = 0
             started = time.perf_counter()
             for query in queries:
@@ -237,6 +263,14 @@ def evaluate(
                     errors += 1
                 texts = [by_id[i].text if i in by_id else "" for i in ids]
                 metrics = query_metrics([query.is_relevant(t) for t in texts], n_relevant[query.q])
+                wanted = relevant_articles[query.q]
+                rankings = {"passages": first_articles(ids)}
+                if hasattr(rank, "articles"):
+                    rankings["grouped"] = rank.articles(query.q)
+                for level, articles in rankings.items():
+                    per_query_articles[level].append(
+                        query_metrics([a in wanted for a in articles], len(wanted))
+                    )
                 per_query.append(
                     {
                         "q": query.q,
@@ -253,6 +287,11 @@ def evaluate(
             summary["errors"] = errors
             summary["ms_per_query"] = round(1000 * elapsed / max(len(queries), 1), 2)
             summary["per_query"] = per_query
+            summary["articles"] = {
+                level: {m: round(mean([p[m] for p in values]), 4) for m in METRICS}
+                for level, values in per_query_articles.items()
+                if values
+            }
             report["systems"][name] = summary
     return report
 
@@ -272,6 +311,13 @@ def format_table(report: dict) -> str:
     for name, summary in report["systems"].items():
         values = " ".join(f"{summary[m]:>9.3f}" for m in METRICS)
         lines.append(f"{name:<10} {values}  {summary['errors']:>6}  {summary['ms_per_query']:>8}")
+    lines += ["", "article level (an article is relevant when it holds a relevant chunk)"]
+    header = f"{'system':<10} {'ranking':<9} " + " ".join(f"{m:>9}" for m in METRICS)
+    lines += [header, "-" * len(header)]
+    for name, summary in report["systems"].items():
+        for level, metrics in summary.get("articles", {}).items():
+            values = " ".join(f"{metrics[m]:>9.3f}" for m in METRICS)
+            lines.append(f"{name:<10} {level:<9} {values}")
     return "\n".join(lines)
 
 
@@ -321,6 +367,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         metavar="DIR",
         help="with --corpus large: write the test's small sample of the corpus into DIR",
     )
+    parser.add_argument(
+        "--group-bonus",
+        type=float,
+        default=None,
+        help="the grouped ranking's bonus for more matching passages (default: the project's)",
+    )
     args = parser.parse_args(argv)
     if args.corpus == "large":
         return main_large(parser, args)
@@ -328,6 +380,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error(f"--systems: choose from {', '.join(SYSTEMS)}")
     args.systems = args.systems or list(SYSTEMS)
     args.queries = args.queries or QUERIES_FILE
+    if args.group_bonus is not None:
+        from searchapp import results
+
+        results.GROUP_BONUS = args.group_bonus
 
     report = evaluate(args.systems, args.queries)
     if args.json:

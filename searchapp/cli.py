@@ -25,6 +25,7 @@ from searchapp.indexing import (
     indexed_sources,
     resolved_sources,
 )
+from searchapp.results import GROUPS, SORTS
 from searchapp.searching import IndexHandle, InvalidParameter, index_stats, search
 from searchapp.store import IndexUnavailable
 from searchapp.synonyms import Synonyms
@@ -174,6 +175,19 @@ def run_index(
 @_index_option
 @click.option("--kind", type=click.Choice(KINDS), help="Only chunks of this kind.")
 @click.option("--lang", type=click.Choice(["en", "zh"]), help="Only chunks in this language.")
+@click.option(
+    "--sort",
+    type=click.Choice(SORTS),
+    default=None,
+    help="Order: relevance [default with a query], newest [default without], oldest.",
+)
+@click.option(
+    "--group",
+    type=click.Choice(GROUPS),
+    default="none",
+    show_default=True,
+    help="article: one hit per article with its best passages; none: one per passage.",
+)
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--per-page", type=click.IntRange(1, 100), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON the web API returns.")
@@ -183,16 +197,30 @@ def search_command(
     config_file: Path | None,
     kind: str | None,
     lang: str | None,
+    sort: str | None,
+    group: str,
     page: int,
     per_page: int,
     as_json: bool,
 ) -> None:
-    """Search the index and print ranked hits with highlighted snippets."""
+    """Search the index and print ranked hits with highlighted snippets.
+
+    An empty QUERY ("") lists the newest articles (with --kind/--lang: the newest matching).
+    """
     conf = settings(config_file, index_dir=index_dir)
     # One search, with the configured time budget (a handle of its own: nothing is kept).
     handle = IndexHandle(conf["index_dir"], query_budget_ms=conf["query_budget_ms"])
     try:
-        result = search(handle, query, page=page, per_page=per_page, kind=kind, lang=lang)
+        result = search(
+            handle,
+            query,
+            page=page,
+            per_page=per_page,
+            group=group,
+            sort=sort,
+            kind=kind,
+            lang=lang,
+        )
     except (IndexUnavailable, InvalidParameter, QueryTooExpensive) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
@@ -212,6 +240,21 @@ def format_results(result: dict, color: bool) -> str:
         lines.append(f"No results for {result['query']!r}.")
         return "\n".join(lines)
     first = (result["page"] - 1) * result["per_page"] + 1
+    if result.get("group") == "article":
+        lines.append(
+            f"{result['total']} articles, {result['total_passages']} passages "
+            f"({result['took_ms']} ms)"
+        )
+        for n, article in enumerate(result["hits"], first):
+            head = f"{n}. {article['title'][:80]}  {article['date'] or ''}"
+            lines.append(click.style(head, bold=True) if color else head)
+            for passage in article["passages"]:
+                where = f"[{passage['kind']}] {passage['section'] or ''}".rstrip()
+                lines.append(f"   {where}: " + _terminal_snippet(passage["snippet"], color))
+                if passage["kind"] == "caption" and passage["photographer"]:
+                    lines.append(f"      photo: {passage['photographer']}")
+            lines.append(f"   {article['article_id']}")
+        return "\n".join(lines)
     lines.append(f"{result['total']} results ({result['took_ms']} ms)")
     for n, hit in enumerate(result["hits"], first):
         where = " / ".join(x for x in (hit["section"], hit["article_title"][:60]) if x)

@@ -17,6 +17,7 @@ import threading
 import time
 import zlib
 from dataclasses import dataclass, field
+from difflib import SequenceMatcher
 from itertools import islice
 from pathlib import Path
 from urllib.parse import quote
@@ -25,6 +26,7 @@ from whoosh import index as whoosh_index
 from whoosh import query
 from whoosh.qparser import QueryParserError
 from whoosh.reading import ReaderClosed, TermNotFound
+from whoosh.support.levenshtein import damerau_levenshtein
 
 from searchapp import config, settings
 from searchapp.analysis import analyze, fold_text, has_cjk
@@ -38,6 +40,15 @@ from searchapp.querying import (
     parse_user_query,
     relax_to_any,
     with_context,
+)
+from searchapp.results import (
+    GROUPS,
+    SORTS,
+    FieldValues,
+    Page,
+    facet_counts,
+    page_articles,
+    page_passages,
 )
 from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import QueryEvaluator
@@ -83,6 +94,8 @@ class Filters:
     lang: str | None = None
     date_from: str | None = None
     date_to: str | None = None
+    author: str | None = None
+    tag: str | None = None
 
     def validate(self) -> None:
         if self.kind is not None and self.kind not in KINDS:
@@ -102,7 +115,7 @@ class Filters:
                     ) from None
         if self.date_from and self.date_to and self.date_from > self.date_to:
             raise InvalidParameter("invalid_date", "date_from is after date_to")
-        for name in ("section", "article"):
+        for name in ("section", "article", "author", "tag"):
             value = getattr(self, name)
             if value is not None and len(value) > 500:
                 raise InvalidParameter(
@@ -121,12 +134,25 @@ class Filters:
             terms.append(query.Term("lang", self.lang))
         if self.date_from or self.date_to:
             terms.append(query.TermRange("date", self.date_from, self.date_to))
+        if self.author:
+            terms.append(query.Term("authors", self.author))
+        if self.tag:
+            terms.append(query.Term("tags", self.tag))
         if not terms:
             return None
         return terms[0] if len(terms) == 1 else query.And(terms)
 
     def key(self) -> tuple:
-        return (self.kind, self.section, self.article, self.lang, self.date_from, self.date_to)
+        return (
+            self.kind,
+            self.section,
+            self.article,
+            self.lang,
+            self.date_from,
+            self.date_to,
+            self.author,
+            self.tag,
+        )
 
 
 @dataclass
@@ -138,6 +164,7 @@ class OpenIndex:
     parser: SearchQueryParser
     relaxed_parser: SearchQueryParser
     evaluator: QueryEvaluator
+    values: FieldValues
     manifest: dict
     filters: BoundedCache = field(
         default_factory=lambda: BoundedCache(FILTER_CACHE_SIZE, FILTER_CACHE_BYTES)
@@ -176,6 +203,7 @@ class IndexHandle:
                     searcher = whoosh_index.open_dir(str(build)).searcher()
                     manifest = read_manifest(build)
                     synonyms = Synonyms.from_data(manifest.get("synonyms"))
+                    evaluator = QueryEvaluator(searcher, FACET_FIELDS)
                     self._open = OpenIndex(
                         build=build,
                         searcher=searcher,
@@ -183,7 +211,8 @@ class IndexHandle:
                         relaxed_parser=SearchQueryParser(
                             searcher.schema, relaxed=True, synonyms=synonyms
                         ),
-                        evaluator=QueryEvaluator(searcher, FACET_FIELDS),
+                        evaluator=evaluator,
+                        values=FieldValues(evaluator),
                         manifest=manifest,
                     )
                 except Exception as exc:
@@ -240,9 +269,16 @@ def search(
     q: str,
     page: int = 1,
     per_page: int = 10,
+    group: str = "none",
+    sort: str | None = None,
     **filters: str | None,
 ) -> dict:
-    """Search and return the API's response dict (see the README for the shape)."""
+    """Search and return the API's response dict (see the README for the shape).
+
+    ``group="article"``: each hit is an article with its best passages; ``"none"``: each hit
+    is a passage. ``sort``: relevance (the default with a query), newest (the default without
+    one: browsing) or oldest.
+    """
     started = time.perf_counter()
     if not isinstance(page, int) or page < 1 or page > MAX_PAGE:
         raise InvalidParameter("invalid_page", f"page must be an integer from 1 to {MAX_PAGE}")
@@ -254,16 +290,28 @@ def search(
         raise InvalidParameter(
             "invalid_page", f"only the first {MAX_RESULTS_WINDOW} results can be paged through"
         )
+    if group not in GROUPS:
+        raise InvalidParameter(
+            "invalid_group", f"group must be one of {', '.join(GROUPS)}; got {str(group)[:50]!r}"
+        )
+    if sort is not None and sort not in SORTS:
+        raise InvalidParameter(
+            "invalid_sort", f"sort must be one of {', '.join(SORTS)}; got {str(sort)[:50]!r}"
+        )
     unknown = set(filters) - set(Filters.__dataclass_fields__)
     if unknown:
         raise InvalidParameter("invalid_parameter", f"unknown filter {sorted(unknown)[0]!r}")
     flt = Filters(**filters)
     flt.validate()
     q = q if isinstance(q, str) else ""
+    browse = not q.strip()
+    if sort is None or (browse and sort == "relevance"):
+        sort = "newest" if browse else "relevance"
 
     handle = handle_for(index)
     opened = handle.open()
-    key = (q, page, per_page, flt.key())
+    shape = Shape(page, per_page, group, sort)
+    key = (q, shape, flt.key())
     cached = handle.cached(opened, key)
     if cached is not None:
         return dict(cached, took_ms=round((time.perf_counter() - started) * 1000, 2))
@@ -271,7 +319,7 @@ def search(
     try:
         with query_budget(handle.query_budget_ms / 1000):
             allowed = handle.filter_mask(opened, flt)
-            response = _answer(opened, q, page, per_page, allowed)
+            response = _answer(opened, q, shape, allowed)
     except (InvalidParameter, QueryTooExpensive):
         raise
     except (TermNotFound, QueryParserError) as exc:  # the parser let through what cannot run
@@ -289,31 +337,48 @@ def search(
     return dict(response, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-def _answer(opened: OpenIndex, q: str, page: int, per_page: int, allowed) -> dict:
+def default_group(kind: str | None) -> str:
+    """The page's and the widget's grouping: articles, except the photo captions view."""
+    return "none" if kind == "caption" else "article"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How the matches become a response: which page, grouped or not, in which order."""
+
+    page: int
+    per_page: int
+    group: str
+    sort: str
+
+
+def _answer(opened: OpenIndex, q: str, shape: Shape, allowed) -> dict:
     """The first of these that finds something: the query with all its words; its spelling
     correction with all its words; any of the query's words.
 
     A correction is tried before relaxing to any word, so ``Gwadr port`` finds the Gwadar
-    port rather than every chunk that mentions a port.
+    port rather than every chunk that mentions a port. A query that found something gets no
+    "did you mean": its words are in the archive (``robots`` is not a misspelt ``robot``).
     """
 
     context = settings.current().heading_weight
 
     def strict(text: str) -> dict:
         parsed = with_context(parse_user_query(opened.parser, text), context)
-        return _execute(opened, parsed, q, page, per_page, allowed)
+        return _execute(opened, parsed, q, shape, allowed)
 
     def relaxed(text: str, first=None) -> dict | None:
         parsed = relax_to_any(opened.relaxed_parser, text)
         if parsed is None:
             return None
-        return dict(_execute(opened, parsed, q, page, per_page, allowed, first), match="any")
+        return dict(_execute(opened, parsed, q, shape, allowed, first), match="any")
 
     rules = settings.current()
     first = strict(q)
     if (
-        rules.describe_from_words
-        and first["total"] < rules.describe_below
+        q.strip()
+        and rules.describe_from_words
+        and first["total_passages"] < rules.describe_below  # chunks, grouped or not
         and len(set(analyze(q, mode="query"))) >= rules.describe_from_words
     ):
         # A sentence whose words rarely meet: its few all-word chunks first, then chunks
@@ -322,8 +387,7 @@ def _answer(opened: OpenIndex, q: str, page: int, per_page: int, allowed) -> dic
         described = relaxed(q, first=strict_query)
         if described is not None and described["total"]:
             return described
-    if first["total"]:
-        first["suggestion"] = suggest_correction(opened, q, allow_cjk=False)
+    if first["total"] or not q.strip():
         return first
     correction = suggest_correction(opened, q, allow_cjk=True)
     if correction:
@@ -335,36 +399,61 @@ def _answer(opened: OpenIndex, q: str, page: int, per_page: int, allowed) -> dic
     return response if response is not None and response["total"] else first
 
 
-def _execute(
-    opened: OpenIndex, parsed, q: str, page: int, per_page: int, allowed, first=None
-) -> dict:
-    """Matches, scores and facets from the evaluator; stored fields and snippets for the page.
+#: Facets in a response: the schema's columns, the year of the date, and article metadata
+#: (authors and tags, when the index has them).
+RESULT_FACETS = ("kind", "section", "lang", "year", "authors", "tags")
 
-    ``first`` (a query) puts the chunks it matches ahead of the others, in their own order.
+
+def _execute(opened: OpenIndex, parsed, q: str, shape: Shape, allowed, first=None) -> dict:
+    """Matches and scores from the evaluator, grouped, sorted and paged; stored fields and
+    snippets for the page only.
+
+    ``first`` (a query) puts the chunks it matches ahead of the others, in their own order
+    (and so their articles, ranked by their best chunk).
     """
-    searcher, evaluator = opened.searcher, opened.evaluator
+    searcher, evaluator, values = opened.searcher, opened.evaluator, opened.values
     found = evaluator.evaluate(parsed, allowed)
     if first is not None:
         found = evaluator.lift(found, evaluator.evaluate(first, allowed))
-    offset = (page - 1) * per_page
-    hits = []
-    if offset < len(found):
-        docnums, scores = evaluator.top(found, offset + per_page)
-        docnums, scores = docnums[offset:].tolist(), scores[offset:].tolist()
-        terms = highlight_terms(searcher, parsed)
-        for docnum, score in zip(docnums, scores, strict=True):
-            hits.append(_hit_dict(searcher.stored_fields(docnum), score, terms))
+    offset = (shape.page - 1) * shape.per_page
+    browse = isinstance(parsed, query.Every)
+    grouped = shape.group == "article"
+    if grouped:
+        result: Page = page_articles(
+            values, found, shape.sort, offset, shape.per_page, browse=browse
+        )
+    else:
+        result = page_passages(evaluator, values, found, shape.sort, offset, shape.per_page)
+    terms = highlight_terms(searcher, parsed) if result.rows and not browse else HighlightTerms()
+    if grouped:
+        hits = [
+            _article_dict(searcher, doc, passages, score, matched, terms)
+            for (doc, score), passages, matched in zip(
+                result.rows, result.passages, result.matched, strict=True
+            )
+        ]
+    else:
+        hits = [_hit_dict(searcher.stored_fields(d), s, terms) for d, s in result.rows]
+    unit = "articles" if grouped else "passages"
     return {
         "query": q,
         "suggestion": None,
-        "total": len(found),
-        "page": page,
-        "per_page": per_page,
+        "total": result.total,
+        "total_passages": len(found),
+        "page": shape.page,
+        "per_page": shape.per_page,
+        "group": shape.group,
+        "sort": shape.sort,
         "took_ms": 0.0,
         "hits": hits,
-        "facets": evaluator.facet_counts(found),
+        "facets": facet_counts(values, found, RESULT_FACETS, unit),
+        "facets_count": unit,
         "match": "all",
     }
+
+
+def _article_url(article_id: str) -> str:
+    return f"/articles/{quote(article_id, safe='/')}"
 
 
 def _hit_dict(fields: dict, score: float, terms: HighlightTerms) -> dict:
@@ -390,6 +479,58 @@ def _hit_dict(fields: dict, score: float, terms: HighlightTerms) -> dict:
     }
 
 
+#: What a passage under an article carries (a caption's photographer and photo date too).
+PASSAGE_KEYS = (
+    "id",
+    "kind",
+    "section",
+    "position",
+    "score",
+    "lang",
+    "snippet",
+    "url",
+    "photographer",
+    "photo_date",
+)
+
+
+def _listed(value) -> list[str]:
+    """Authors or tags as a list, however the index stored them (list or comma string)."""
+    if not value:
+        return []
+    if isinstance(value, str):
+        value = value.split(",")
+    return [str(v).strip() for v in value if str(v).strip()]
+
+
+def _article_dict(
+    searcher, doc: int, passages: list[tuple[int, float]], score: float, matched: int, terms
+) -> dict:
+    """An article result: its metadata (from the stored fields of ``doc``, its title chunk
+    when it has one) and up to ``MAX_PASSAGES`` matching passages, each with its snippet,
+    kind and section."""
+    shown = [_hit_dict(searcher.stored_fields(d), s, terms) for d, s in passages]
+    fields = searcher.stored_fields(doc)
+    title = fields.get("article_title", "")
+    spans = term_spans(title, terms) if terms else []
+    keep = PASSAGE_KEYS
+    return {
+        "article_id": fields["article_id"],
+        "title": title,
+        "title_snippet": mark(title, spans),
+        "date": fields.get("date"),
+        "lang": fields.get("article_lang") or fields.get("lang"),
+        "authors": _listed(fields.get("authors")),
+        "tags": _listed(fields.get("tags")),
+        "source_url": fields.get("url") or None,
+        "image": fields.get("image") or None,
+        "url": _article_url(fields["article_id"]),
+        "score": round(float(score), 4),
+        "matched_passages": matched,
+        "passages": [{k: p[k] for k in keep} for p in shown],
+    }
+
+
 def _article_path(article_id: str, position: int) -> str:
     page = article_page_of(position)
     query = f"?page={page}" if page > 1 else ""
@@ -409,16 +550,41 @@ def _live_count(opened: OpenIndex, word) -> int:
     return len(opened.evaluator.evaluate(query.Term("spell", word)))
 
 
+#: A correction must be this similar to the typed word (difflib's ratio), besides being within
+#: the edit distance: ``brdge`` may become ``bridge`` (0.91) but never ``budget`` (0.73).
+MIN_SIMILARITY = 0.8
+
+
+def _closest_word(opened: OpenIndex, folded: str) -> str | None:
+    """The most frequent vocabulary word nearest to ``folded``: one edit away if any, else two
+    (words of five letters or more only), sharing its first letter and ``MIN_SIMILARITY``.
+
+    One scan of the vocabulary at the larger distance; the candidates' own distances decide.
+    """
+    reader = opened.searcher.reader()
+    most = 2 if len(folded) >= 5 else 1
+    try:
+        near = list(islice(reader.terms_within("spell", folded, most, prefix=1), 200))
+    except (TypeError, ValueError):  # Whoosh fails on some input
+        return None
+    words = [w if isinstance(w, str) else w.decode() for w in near]
+    close = [
+        (damerau_levenshtein(folded, w), -_live_count(opened, w), w)
+        for w in words
+        if w != folded and SequenceMatcher(None, folded, w).ratio() >= MIN_SIMILARITY
+    ]
+    best = min((c for c in close if c[1] < 0), default=None)
+    return best[2] if best else None
+
+
 def suggest_correction(opened: OpenIndex, q: str, allow_cjk: bool = False) -> str | None:
     """A "did you mean" query: misspelt words replaced by the index's own words, or None.
 
-    Only words absent from the vocabulary are corrected, to the most frequent word within two
-    edits that shares the first letter. Chinese corrections are mostly nonsense, so they are
-    offered only when the query found nothing (``allow_cjk``).
+    Only words absent from the vocabulary are corrected, to a close word (``_closest_word``).
+    Chinese corrections are mostly nonsense, so they are offered only with ``allow_cjk``.
     """
     if not q or len(q) > 200:
         return None
-    reader = opened.searcher.reader()
     changed = False
 
     def replace(match: re.Match) -> str:
@@ -435,14 +601,7 @@ def suggest_correction(opened: OpenIndex, q: str, allow_cjk: bool = False) -> st
         folded = tokens[0]
         if _live_count(opened, folded):
             return word
-        try:
-            near = list(islice(reader.terms_within("spell", folded, 2, prefix=1), 200))
-        except (TypeError, ValueError):  # Whoosh fails on some input
-            return word
-        ranked = sorted(
-            ((-_live_count(opened, w), w if isinstance(w, str) else w.decode()) for w in near),
-        )
-        best = next((w for count, w in ranked if count < 0 and w != folded), None)
+        best = _closest_word(opened, folded)
         if best:
             changed = True
             return best

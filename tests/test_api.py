@@ -27,6 +27,10 @@ HIT_KEYS = {
 }
 RESPONSE_KEYS = {
     "query",
+    "total_passages",
+    "group",
+    "sort",
+    "facets_count",
     "suggestion",
     "total",
     "page",
@@ -56,7 +60,10 @@ def test_response_shape_is_pinned(client):
     assert body["query"] == "Gwadar" and body["page"] == 1 and body["per_page"] == 10
     assert body["suggestion"] is None and isinstance(body["took_ms"], float)
     assert body["total"] == len(body["hits"]) == 2
-    assert set(body["facets"]) == {"kind", "section", "lang"}
+    assert {"kind", "section", "lang", "year"} <= set(body["facets"])
+    assert set(body["facets"]) <= {"kind", "section", "lang", "year", "authors", "tags"}
+    assert body["group"] == "none" and body["sort"] == "relevance"
+    assert body["facets_count"] == "passages" and body["total_passages"] == body["total"]
     for hit in body["hits"]:
         assert set(hit) == HIT_KEYS
     first = body["hits"][0]
@@ -237,6 +244,9 @@ def test_empty_query_with_filter_browses(client):
         ({"date_from": "2022-13-01"}, "invalid_date"),
         ({"date_to": "yesterday"}, "invalid_date"),
         ({"date_from": "2023-01-01", "date_to": "2022-01-01"}, "invalid_date"),
+        ({"group": "section"}, "invalid_group"),
+        ({"sort": "date"}, "invalid_sort"),
+        ({"author": "x" * 501}, "invalid_author"),
     ],
 )
 def test_bad_parameters_answer_400(client, params, code):
@@ -276,6 +286,10 @@ def test_openapi_documents_every_route(client, app):
         "lang",
         "date_from",
         "date_to",
+        "author",
+        "tag",
+        "group",
+        "sort",
     }
 
 
@@ -322,3 +336,194 @@ def test_no_index_answers_503_with_error_shape(tmp_path):
     client = create_app({"INDEX_DIR": str(tmp_path / "none")}).test_client()
     assert_error_shape(client.get("/api/search?q=x"), 503, "index_unavailable")
     assert_error_shape(client.get("/healthz"), 503, "index_unavailable")
+
+
+# --- article-level results, sort, browse ----------------------------------------------------
+
+ARTICLE_KEYS = {
+    "article_id",
+    "title",
+    "title_snippet",
+    "date",
+    "lang",
+    "authors",
+    "tags",
+    "source_url",
+    "image",
+    "url",
+    "score",
+    "matched_passages",
+    "passages",
+}
+PASSAGE_KEYS = {
+    "id",
+    "kind",
+    "section",
+    "position",
+    "score",
+    "lang",
+    "snippet",
+    "url",
+    "photographer",
+    "photo_date",
+}
+
+
+def all_pages(client, **params):
+    """Every hit of a query, page after page, and the number of pages it took."""
+    hits, page = [], 1
+    while True:
+        body = get(client, page=page, **params)
+        if not body["hits"]:
+            return hits, page - 1
+        hits.extend(body["hits"])
+        page += 1
+
+
+def test_grouped_results_are_articles_with_their_best_passages(client):
+    passages = get(client, q="railway", per_page=100)
+    body = get(client, q="railway", group="article", per_page=100)
+    assert set(body) == RESPONSE_KEYS and body["group"] == "article"
+    # total counts articles, total_passages counts the chunks that matched
+    assert body["total_passages"] == passages["total"] == passages["total_passages"] > 2
+    assert body["total"] == len({h["article_id"] for h in passages["hits"]}) == len(body["hits"])
+    assert body["total"] < body["total_passages"]
+    by_article: dict[str, list[dict]] = {}
+    for hit in passages["hits"]:
+        by_article.setdefault(hit["article_id"], []).append(hit)
+    for article in body["hits"]:
+        assert set(article) == ARTICLE_KEYS
+        mine = by_article[article["article_id"]]
+        assert article["matched_passages"] == len(mine)
+        # the passages shown are the article's best, best first; the headline is not repeated
+        below = [h for h in mine if h["kind"] != "title"]
+        assert len(article["passages"]) == min(3, len(below))
+        for passage in article["passages"]:
+            assert set(passage) == PASSAGE_KEYS and passage["kind"] != "title"
+        best = sorted(h["score"] for h in below)[::-1][: len(article["passages"])]
+        assert [p["score"] for p in article["passages"]] == best
+        assert article["url"] == f"/articles/{article['article_id']}"
+        assert article["title"] == mine[0]["article_title"] and article["date"] == mine[0]["date"]
+    # best passage plus a small bonus for more of them: never below the best passage
+    scores = [a["score"] for a in body["hits"]]
+    assert scores == sorted(scores, reverse=True)
+    for article in body["hits"]:
+        assert article["score"] >= max(h["score"] for h in by_article[article["article_id"]])
+    # a headline that matched is marked in title_snippet
+    titled = [
+        a for a in body["hits"] if any(h["kind"] == "title" for h in by_article[a["article_id"]])
+    ]
+    assert titled and all("<mark>" in a["title_snippet"] for a in titled)
+
+
+def test_grouped_caption_shows_its_photographer(client):
+    body = get(client, q="Gwadar", group="article")
+    assert body["total"] == 1 and body["total_passages"] == 2
+    caption = next(p for p in body["hits"][0]["passages"] if p["kind"] == "caption")
+    assert caption["photographer"] == "Ahmed Kamal" and "<mark>Gwadar</mark>" in caption["snippet"]
+    assert "<mark>" not in body["hits"][0]["title_snippet"]
+
+
+def test_grouped_facets_count_articles(client):
+    body = get(client, q="railway", group="article", per_page=1)
+    assert body["facets_count"] == "articles"
+    assert sum(body["facets"]["lang"].values()) == body["total"]
+    assert sum(body["facets"]["year"].values()) == body["total"]
+    # an article counts once under each kind of passage it matched with
+    assert all(count <= body["total"] for count in body["facets"]["kind"].values())
+    passages = get(client, q="railway", per_page=1)
+    assert sum(passages["facets"]["kind"].values()) == passages["total"]
+
+
+def test_paging_over_articles_is_exact(client):
+    """No article on two pages, none missing, whatever the page size."""
+    everything = get(client, q="China OR 中国 OR railway", group="article", per_page=100)
+    expected = [a["article_id"] for a in everything["hits"]]
+    assert everything["total"] == len(expected) >= 3
+    for per_page in (1, 2, 3):
+        hits, pages = all_pages(
+            client, q="China OR 中国 OR railway", group="article", per_page=per_page
+        )
+        ids = [a["article_id"] for a in hits]
+        assert ids == expected and len(set(ids)) == len(ids)
+        assert pages == -(-everything["total"] // per_page)
+
+
+@pytest.mark.parametrize("group", ["none", "article"])
+def test_date_sort_keeps_exactly_the_matches(client, group):
+    relevance, _ = all_pages(client, q="railway OR 铁路", group=group, per_page=3)
+    key = "id" if group == "none" else "article_id"
+    for sort, descending in (("newest", True), ("oldest", False)):
+        hits, _ = all_pages(client, q="railway OR 铁路", group=group, sort=sort, per_page=3)
+        assert sorted(h[key] for h in hits) == sorted(h[key] for h in relevance)
+        dates = [h["date"] for h in hits]
+        assert dates == sorted(dates, reverse=descending) and len(set(dates)) > 1
+    first = get(client, q="railway OR 铁路", group=group, sort="newest")
+    assert first["sort"] == "newest" and first["total"] == len({h[key] for h in relevance})
+
+
+def test_empty_query_browses_newest_articles(client):
+    body = get(client, q="", group="article", per_page=2)
+    assert body["sort"] == "newest" and body["total"] == 4 and body["total_passages"] > 100
+    second = get(client, q="", group="article", per_page=2, page=2)
+    dates = [a["date"] for a in body["hits"] + second["hits"]]
+    assert dates == sorted(dates, reverse=True) and len(set(dates)) == 4
+    # each browsed article shows its opening paragraph, unmarked
+    for article in body["hits"]:
+        assert [p["kind"] for p in article["passages"]] == ["paragraph"]
+        assert "<mark>" not in article["passages"][0]["snippet"]
+    # oldest first on request; "relevance" means nothing without a query: newest
+    oldest = get(client, group="article", sort="oldest", per_page=4)
+    assert [a["date"] for a in oldest["hits"]] == sorted(dates)
+    assert get(client, group="article", sort="relevance")["sort"] == "newest"
+    # with a filter: the newest matching articles
+    filtered = get(client, q="", group="article", lang="zh")
+    # (the language filter is on passages: a mixed English article shows its Chinese ones)
+    assert filtered["total"] == 2
+    assert {p["lang"] for a in filtered["hits"] for p in a["passages"]} == {"zh"}
+    assert {a["lang"] for a in filtered["hits"]} == {"zh", "en"}
+
+
+def test_year_facet_and_author_filter(client):
+    body = get(client, q="")
+    assert list(body["facets"]["year"]) == sorted(body["facets"]["year"], reverse=True)
+    assert body["facets"]["year"]["2024"] > 0
+    # an author nobody has finds nothing (and never fails, with or without the field)
+    assert get(client, q="railway", author="Nobody At All")["total"] == 0
+
+
+def test_no_suggestion_when_the_query_found_results(client):
+    body = get(client, q="railways")
+    assert body["total"] > 0 and body["suggestion"] is None
+    body = get(client, q="trains")
+    assert body["total"] > 0 and body["suggestion"] is None
+
+
+@pytest.mark.parametrize(
+    "typo, expected",
+    [("brdge", "bridge"), ("chnia", "china"), ("aenda", "agenda"), ("cargp", None)],
+)
+def test_corrections_must_be_close(client, typo, expected):
+    """Within two edits is not enough: the word must look alike (``aenda`` is not ``and``)."""
+    body = get(client, q=typo)
+    assert body["suggestion"] == expected
+    if expected is None:
+        assert body["total"] == 0
+
+
+def test_no_correction_to_a_word_sharing_only_its_first_letters(tmp_path):
+    from searchapp.indexing import build_index
+    from searchapp.searching import search
+
+    source = tmp_path / "src"
+    source.mkdir()
+    (source / "2024-03-01-budget.txt").write_text(
+        "date 2024-03-01 Example News, Harbourside: Council passes the budget\n\n"
+        "The council passed the budget on Friday after a long debate about roads.\n",
+        encoding="utf-8",
+    )
+    build_index([source], tmp_path / "index")
+    body = search(tmp_path / "index", "brdge")
+    assert body["suggestion"] is None and body["showing_results_for"] is None
+    assert body["total"] == 0
+    assert search(tmp_path / "index", "budgte")["showing_results_for"] == "budget"

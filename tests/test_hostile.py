@@ -214,12 +214,16 @@ def test_article_page_shows_hostile_text_literally(hclient, hostile_article, q):
 def test_search_page_shows_hostile_text_literally(hclient, hostile_article, q):
     params = {"q": q, "per_page": 100}
     page = scan(hclient.get("/search?" + urlencode(params)))
-    hits = [h for h in api_search(hclient, **params)["hits"] if h["article_id"] == HOSTILE_ID]
-    assert hits
-    for hit in hits:
-        assert squash(plain(hit["snippet"])) in page.text, hit["snippet"][:300]
-        if hit["kind"] not in ("title", "heading"):
-            assert squash(hit["section"] or hit["article_title"]) in page.text
+    # the page shows articles (its JSON twin: group=article), each with its best passages
+    twin = api_search(hclient, group="article", **params)["hits"]
+    articles = [a for a in twin if a["article_id"] == HOSTILE_ID]
+    assert articles
+    for article in articles:
+        assert squash(plain(article["title_snippet"])) in page.text
+        for passage in article["passages"]:
+            assert squash(plain(passage["snippet"])) in page.text, passage["snippet"][:300]
+            if passage["kind"] == "paragraph" and passage["section"]:
+                assert squash(passage["section"]) in page.text
 
 
 @pytest.mark.parametrize(

@@ -55,10 +55,21 @@ def test_the_language_of_a_request(index_dir, url, headers, config_language, exp
 def test_chinese_results_page(client):
     response = client.get("/search?q=Gwadar&hl=zh")
     text = text_of(response)
-    assert "Gwadar 的结果共 2 条" in text
-    assert "图片说明" in text and "Ahmed Kamal 摄于 2018年1月29日" in text
-    assert "发布于 2022年9月26日" in text
-    assert "Photo caption" not in text and "Published <" not in text, text
+    # grouped by article: the count says articles, the passages show where they were found
+    assert "Gwadar 的文章共 1 篇" in text
+    assert "图片 This is the port of Gwadar" in text and "Ahmed Kamal 摄于 2018年1月29日" in text
+    assert "2022年9月26日" in text
+    # the controls of the results: sort, dates, facets
+    assert "最相关 最新 最早" in text
+    assert "日期 过去一周 过去一个月 过去一年 2022" in text and "应用" in text
+    assert "出现位置 图片 1 正文 1" in text and "数字为文章数。" in text
+    assert text.count("Photo") == text.count("(Photo by")  # only the caption's own words
+    for english in ("Best match", "Past week", "Found in", "Headline", "Published <"):
+        assert english not in text, english
+    # one passage a result (the photos view)
+    photos = text_of(client.get("/search?q=Gwadar&kind=caption&hl=zh"))
+    assert "Gwadar 的结果共 1 条" in photos and "发布于 2022年9月26日" in photos
+    assert "出现位置: 图片" in photos and photos.count("Photo") == photos.count("(Photo by")
     # the scripts get their strings in the same language
     assert '"previous": "上一页"' in response.get_data(as_text=True)
 
@@ -110,7 +121,7 @@ def test_the_api_is_not_translated(client):
 def test_the_widget_carries_both_languages(client):
     script = client.get("/embed.js").get_data(as_text=True)
     assert '"placeholder": "搜索新闻…"' in script and '"placeholder": "Search news…"' in script
-    assert '"caption": "图片说明"' in script and "/*@embed-site*/" not in script
+    assert '"caption": "图片"' in script and "/*@embed-site*/" not in script
 
 
 def test_every_string_is_translated_and_compiled():

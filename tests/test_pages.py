@@ -64,9 +64,11 @@ def get(client, url: str, status: int = 200) -> Page:
 
 
 def hits_html(page: Page) -> list[str]:
-    """The HTML of each result item, in order."""
-    body = page.html.split('<ol id="hits"', 1)[1].split("</ol>", 1)[0]
-    return [part.split("</li>", 1)[0] for part in body.split('<li class="hit ')[1:]]
+    """The HTML of each result item (an article with its passages, or a passage), in order."""
+    if '<ol id="hits"' not in page.html:
+        return []
+    body = page.html.split('<ol id="hits"', 1)[1].split("\n  </ol>", 1)[0]
+    return [part.rsplit("</li>", 1)[0] for part in body.split('<li class="hit ')[1:]]
 
 
 def query_of(url: str) -> dict[str, list[str]]:
@@ -96,21 +98,37 @@ def test_home_page_is_a_search_box(client):
 def test_gwadar_caption_result(client):
     page = get(client, "/?q=Gwadar")
     items = hits_html(page)
-    assert items, "no results for Gwadar"
-    caption = next(item for item in items if item.startswith("kind-caption"))
-    assert "<mark>Gwadar</mark>" in caption
-    assert "Photo caption" in caption
+    assert len(items) == 1, "one article, with both its Gwadar passages under it"
+    (article,) = items
+    assert article.startswith("article-hit")
+    # the link text is the article's headline, not a section heading
+    (headline,) = re.findall(r'<a class="hit-link"[^>]*>(.*?)</a>', article)
+    assert headline.startswith("Serving National Rejuvenation")
+    link = f'href="/articles/{SEED_ID}?q=Gwadar#chunk-{GWADAR_CHUNK}"'
+    assert f'<a class="hit-link" {link}' in article  # the best passage's anchor
+    assert article.count('<li class="passage ') == 2
+    caption = article.split('<li class="passage kind-caption"', 1)[1].split("</li>", 1)[0]
+    assert "<mark>Gwadar</mark>" in caption and "Photo" in caption
     assert "Ahmed Kamal" in caption
     # dates in the reader's language; the machine-readable date stays ISO
     assert 'datetime="2018-01-29"' in caption and ">January 29, 2018</time>" in caption
-    assert "Guiding the direction for the future and destiny of mankind" in caption  # section
-    assert "Serving National Rejuvenation" in caption  # article title
-    link = f'href="/articles/{SEED_ID}?q=Gwadar#chunk-{GWADAR_CHUNK}"'
-    assert link in caption
-    # the count, in the live region
+    assert f'<a class="passage-link" {link}' in caption
+    # no jargon labels
+    assert "Paragraph" not in article and ">Title<" not in article
+    # the count, in the live region, says what it counts
     (status,) = page.find("p", id="status")
     assert status["aria-live"] == "polite"
-    assert re.search(r'id="status"[^>]*><strong>2</strong> results', page.html)
+    assert re.search(r'id="status"[^>]*><strong>1</strong> article for', page.html)
+
+
+def test_photos_view_lists_captions(client):
+    page = get(client, "/?q=Gwadar&kind=caption")
+    (caption,) = hits_html(page)
+    assert caption.startswith("kind-caption")
+    assert "<mark>Gwadar</mark>" in caption and "Ahmed Kamal" in caption
+    assert "Guiding the direction for the future and destiny of mankind" in caption  # section
+    assert ">Serving National Rejuvenation" in caption  # the headline is the link
+    assert re.search(r'id="status"[^>]*><strong>1</strong> result for', page.html)
 
 
 def test_results_page_links_its_json_twin(client):
@@ -133,10 +151,10 @@ def test_facet_links_filter_and_can_be_removed(client):
     assert items and all(item.startswith("kind-caption") for item in items)
     # the active filter is shown with a link that removes it, keeping the query
     (chip,) = filtered.find("a", class_="filter-chip")
-    assert "Kind" in chip["aria-label"] and "Photo caption" in chip["aria-label"]
+    assert "Found in" in chip["aria-label"] and "Photo" in chip["aria-label"]
     assert query_of(chip["href"]) == {"q": ["railway"]}
     # the active facet value links to the unfiltered page too
-    (active,) = filtered.find("a", class_="is-active")
+    (active,) = [a for a in filtered.find("a", class_="is-active") if "facet-link" in a["class"]]
     assert active["aria-current"] == "true" and query_of(active["href"]) == {"q": ["railway"]}
     # the search form keeps the filter when the query changes
     assert filtered.find("input", type="hidden", name="kind", value="caption")
@@ -157,22 +175,22 @@ def test_language_and_section_facets(client):
 
 
 def test_pagination_links(client):
-    first = get(client, "/?q=china")
+    first = get(client, "/?q=china&group=none")
     (nav,) = first.find("nav", id="pagination")
     assert nav["aria-label"]
     (current,) = first.find("a", class_="page-number", aria_current="page")
-    assert current["href"] == "/search?q=china"  # page=1 is left out of URLs
+    assert current["href"] == "/search?q=china&group=none"  # page=1 is left out of URLs
     (next_link,) = first.find("a", rel="next")
-    assert query_of(next_link["href"]) == {"q": ["china"], "page": ["2"]}
+    assert query_of(next_link["href"]) == {"q": ["china"], "group": ["none"], "page": ["2"]}
     assert not first.find("a", rel="prev")
     numbers = first.hrefs(class_="page-number")
-    assert "/search?q=china&page=2" in numbers
+    assert "/search?q=china&group=none&page=2" in numbers
 
     second = get(client, next_link["href"])
     (current,) = second.find("a", class_="page-number", aria_current="page")
     assert query_of(current["href"])["page"] == ["2"]
     (prev,) = second.find("a", rel="prev")
-    assert query_of(prev["href"]) == {"q": ["china"]}
+    assert query_of(prev["href"]) == {"q": ["china"], "group": ["none"]}
     assert set(hits_html(first)).isdisjoint(hits_html(second))
     (hits,) = second.find("ol", id="hits")
     assert hits["start"] == "11"
@@ -194,15 +212,15 @@ def test_paging_through_all_results_shows_each_hit_once(client):
 
 
 def test_pagination_keeps_filters_and_per_page(client):
-    page = get(client, "/?q=china&lang=en&per_page=5")
+    page = get(client, "/?q=china&lang=en&per_page=2")
     (next_link,) = page.find("a", rel="next")
     assert query_of(next_link["href"]) == {
         "q": ["china"],
         "lang": ["en"],
-        "per_page": ["5"],
+        "per_page": ["2"],
         "page": ["2"],
     }
-    assert len(hits_html(page)) == 5
+    assert len(hits_html(page)) == 2
 
 
 def test_page_past_the_last_one(client):
@@ -466,3 +484,94 @@ def test_embed_demo_allows_exactly_the_widget_style(client):
     assert f"'sha256-{digest}'" in page.html  # documented for sites with a CSP
     (script,) = page.find("script", src="/embed.js")
     assert page.find(id=script["data-target"].lstrip("#"))
+
+
+# ---- grouped results, sort, dates, fragments ----
+
+
+def test_grouped_pages_never_repeat_an_article(client):
+    seen, page = [], 1
+    while True:
+        url = f"/search?q=China+OR+%E4%B8%AD%E5%9B%BD&per_page=1&page={page}"
+        items = hits_html(get(client, url))
+        if not items:
+            break
+        (headline,) = re.findall(r'<a class="hit-link" href="/articles/([^?#"]+)', items[0])
+        seen.append(headline)
+        page += 1
+    assert len(seen) >= 3 and len(set(seen)) == len(seen)
+
+
+def test_sort_links_and_date_sort(client):
+    page = get(client, "/search?q=railway+OR+%E9%93%81%E8%B7%AF")
+    links = {a["href"]: a for a in page.find("a", class_="sort-link")}
+    newest = [h for h in links if query_of(h).get("sort") == ["newest"]]
+    assert len(links) == 3 and newest
+    (active,) = [a for a in links.values() if "is-active" in a["class"]]
+    assert "sort" not in query_of(active["href"])  # best match is the default
+    dated = get(client, newest[0])
+    dates = re.findall(r'<time datetime="(\d{4}-\d\d-\d\d)">', "".join(hits_html(dated)))
+    assert dates == sorted(dates, reverse=True) and len(set(dates)) > 1
+    # the search form keeps the sort when the words change
+    assert dated.find("input", type="hidden", name="sort", value="newest")
+
+
+def test_browsing_without_a_query_lists_newest_articles(client):
+    page = get(client, "/search?sort=newest")
+    items = hits_html(page)
+    assert len(items) == 4
+    dates = [re.search(r'datetime="([\d-]+)"', item).group(1) for item in items]
+    assert dates == sorted(dates, reverse=True)
+    # no "best match" without words to match
+    assert [a["href"] for a in page.find("a", class_="sort-link")] == [
+        "/search?sort=newest",
+        "/search?sort=oldest",
+    ]
+    # a filter alone browses too
+    assert len(hits_html(get(client, "/search?lang=zh"))) >= 1
+
+
+def test_date_control_works_as_a_plain_form(client):
+    page = get(client, "/search?q=railway&lang=en")
+    (form,) = page.find("form", id="date-form")
+    assert form["method"] == "get" and form["action"] == "/search"
+    hidden = {(i["name"], i["value"]) for i in page.find("input", type="hidden")}
+    assert {("q", "railway"), ("lang", "en")} <= hidden
+    assert page.find("input", type="date", name="date_from")
+    # the year facet, with counts, sets the whole year
+    years = [a for a in page.find("a", class_="facet-year")]
+    assert years and all("date_from" in query_of(a["href"]) for a in years)
+    href = next(a["href"] for a in years if "2024-01-01" in a["href"])
+    assert query_of(href)["date_to"] == ["2024-12-31"]
+    # what the form submits (empty fields included) is a valid search
+    submitted = get(client, "/search?q=railway&lang=en&date_from=2024-01-01&date_to=")
+    items = hits_html(submitted)
+    assert items and all('datetime="2024' in item for item in items)
+    chips = [c["aria-label"] for c in submitted.find("a", class_="filter-chip")]
+    assert "Remove filter From: 2024-01-01" in chips and len(chips) == 2
+    # quick choices are relative to today
+    quick = [h for h in page.hrefs(class_="facet-link") if "date_from" in h and "date_to" not in h]
+    assert len(quick) == 3
+
+
+def test_facet_counts_say_what_they_count(client):
+    page = get(client, "/search?q=railway")
+    assert "Numbers count articles." in page.html
+    passages = get(client, "/search?q=railway&kind=caption")
+    assert "Numbers count passages." in passages.html
+
+
+def test_fragment_is_the_results_area_alone(client):
+    """app.js swaps this in: the same templates as the page, so results are written once."""
+    whole = get(client, "/search?q=Gwadar")
+    response = client.get("/search?q=Gwadar&fragment=1")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    fragment = Page(response.get_data(as_text=True))
+    assert "<html" not in fragment.html and "<header" not in fragment.html
+    assert hits_html(fragment) == hits_html(whole)
+    (state,) = fragment.find("div", id="results-state")
+    assert state["data-title"] == "Gwadar – searchapp"
+    # links made in the fragment never carry fragment=1
+    assert not [h for h in fragment.hrefs() if "fragment" in h]
+    bad = client.get("/search?q=Gwadar&page=0&fragment=1")
+    assert bad.status_code == 400 and "page must be an integer" in bad.get_data(as_text=True)

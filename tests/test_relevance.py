@@ -91,6 +91,20 @@ def test_searchapp_success_at_3(report):
     )
 
 
+def test_article_level_is_reported_beside_passage_level(report):
+    articles = report["systems"]["searchapp"]["articles"]
+    assert set(articles) == {"passages", "grouped"}
+    for metrics in articles.values():
+        assert set(metrics) == set(evaluate.METRICS)
+    # grouping must not lose the right article: as good as the passage ranking reduced to articles
+    assert articles["grouped"]["success@1"] >= articles["passages"]["success@1"] - 0.01
+    assert articles["grouped"]["success@3"] >= MIN_SUCCESS_AT_3
+
+
+def test_article_of_a_chunk_ranking():
+    assert evaluate.first_articles(["a:3", "b:1", "a:0", "c/d:2"]) == ["a", "b", "c/d"]
+
+
 # --- a fast sample of the large judged set ------------------------------------------------
 
 LARGE_QUERIES = ROOT / "tests" / "relevance" / "large_queries.json"

@@ -24,7 +24,16 @@ from searchapp.web.operations import record_search
 
 api = Blueprint("api", __name__)
 
-FILTER_PARAMS = ("kind", "section", "article", "lang", "date_from", "date_to")
+FILTER_PARAMS = (
+    "kind",
+    "section",
+    "article",
+    "lang",
+    "date_from",
+    "date_to",
+    "author",
+    "tag",
+)
 
 
 def int_param(name: str, default: int, low: int, high: int) -> int:
@@ -45,12 +54,18 @@ def int_param(name: str, default: int, low: int, high: int) -> int:
     return value
 
 
-def search_params() -> dict:
-    """The validated search parameters of the current request (shared with the HTML page)."""
+def search_params(default_group: str = "none") -> dict:
+    """The validated search parameters of the current request (shared with the HTML page).
+
+    ``group`` defaults to ``none`` here (the API's shape before grouping existed) and to the
+    article view on the page; ``sort`` to relevance with a query, newest without.
+    """
     params = {
         "q": request.args.get("q", ""),
         "page": int_param("page", 1, 1, MAX_PAGE),
         "per_page": int_param("per_page", 10, 1, MAX_PER_PAGE),
+        "group": request.args.get("group") or default_group,
+        "sort": request.args.get("sort") or None,
     }
     for name in FILTER_PARAMS:
         value = request.args.get(name)

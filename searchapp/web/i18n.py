@@ -123,6 +123,12 @@ def script_strings() -> dict[str, str]:
         "results_for_other": _n(
             "%(num)s result for %(q)s", "%(num)s results for %(q)s", 2, num="{n}", q="{q}"
         ),
+        "articles_for_one": _n(
+            "%(num)s article for %(q)s", "%(num)s articles for %(q)s", 1, num="{n}", q="{q}"
+        ),
+        "articles_for_other": _n(
+            "%(num)s article for %(q)s", "%(num)s articles for %(q)s", 2, num="{n}", q="{q}"
+        ),
         "page_of": gettext("page %(page)s of %(last)s", page="{page}", last="{last}"),
         "search_failed": gettext("Search failed."),
         "search_failed_because": gettext("Search failed: %(reason)s", reason="{reason}"),
@@ -167,9 +173,12 @@ def script_strings() -> dict[str, str]:
         "photo_by": gettext("Photo by %(name)s", name="{name}"),
         "photo_taken": gettext("Photo taken %(date)s", date="{date}"),
         "published": gettext("Published %(date)s", date="{date}"),
+        "archive_copy": gettext("Archive copy"),
+        "original": gettext("Original"),
         "search_label": gettext("Search news articles"),
         "placeholder": gettext("Search news…"),
         "all_results": gettext("All %(num)s results →", num="{n}"),
+        "all_articles": gettext("All %(num)s articles →", num="{n}"),
         "search_by": gettext("Search by"),
         "suggestions": gettext("Suggestions"),
     }

@@ -76,6 +76,74 @@ def openapi_spec(
             "photo_date": nullable_str,
         },
     }
+    passage = {
+        "type": "object",
+        "description": "A matching passage of an article (group=article)",
+        "required": [
+            "id",
+            "kind",
+            "section",
+            "position",
+            "score",
+            "lang",
+            "snippet",
+            "url",
+            "photographer",
+            "photo_date",
+        ],
+        "properties": {k: hit["properties"][k] for k in hit["required"] if k != "text"},
+    }
+    article = {
+        "type": "object",
+        "description": "An article with its best matching passages (group=article)",
+        "required": [
+            "article_id",
+            "title",
+            "title_snippet",
+            "date",
+            "lang",
+            "authors",
+            "tags",
+            "source_url",
+            "image",
+            "url",
+            "score",
+            "matched_passages",
+            "passages",
+        ],
+        "properties": {
+            "article_id": {"type": "string"},
+            "title": {"type": "string", "description": "The headline (plain text)"},
+            "title_snippet": {
+                "type": "string",
+                "description": "The headline as HTML: escaped text, matched terms in <mark>",
+            },
+            "date": {**nullable_str, "description": "Article date, YYYY-MM-DD"},
+            "lang": {"type": "string", "enum": ["en", "zh"]},
+            "authors": {"type": "array", "items": {"type": "string"}},
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "source_url": {**nullable_str, "description": "The original article, if known"},
+            "image": {**nullable_str, "description": "The article's image URL, if known"},
+            "url": {"type": "string", "description": "/articles/<article_id>"},
+            "score": {
+                "type": "number",
+                "description": "The best passage's score with a small bonus for more matching "
+                "passages",
+            },
+            "matched_passages": {
+                "type": "integer",
+                "minimum": 1,
+                "description": "How many of the article's passages matched",
+            },
+            "passages": {
+                "type": "array",
+                "maxItems": 3,
+                "items": passage,
+                "description": "The best matching passages, best first (browsing: the opening "
+                "paragraph)",
+            },
+        },
+    }
     counts = {"type": "object", "additionalProperties": {"type": "integer"}}
     search_response = {
         "type": "object",
@@ -88,6 +156,10 @@ def openapi_spec(
             "took_ms",
             "hits",
             "facets",
+            "total_passages",
+            "group",
+            "sort",
+            "facets_count",
         ],
         "properties": {
             "query": {"type": "string"},
@@ -103,14 +175,45 @@ def openapi_spec(
                 "description": "'any' when no chunk had all the words and chunks with some of "
                 "them are shown",
             },
-            "total": {"type": "integer", "minimum": 0},
+            "total": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Matching articles (group=article) or passages (group=none)",
+            },
+            "total_passages": {
+                "type": "integer",
+                "minimum": 0,
+                "description": "Matching passages (chunks), whatever the grouping",
+            },
+            "group": {"type": "string", "enum": ["article", "none"]},
+            "sort": {"type": "string", "enum": ["relevance", "newest", "oldest"]},
             "page": {"type": "integer", "minimum": 1},
             "per_page": {"type": "integer", "minimum": 1},
             "took_ms": {"type": "number"},
-            "hits": {"type": "array", "items": hit},
+            "hits": {
+                "type": "array",
+                "items": {"oneOf": [hit, article]},
+                "description": "Passages (group=none) or articles (group=article)",
+            },
             "facets": {
                 "type": "object",
-                "properties": {"kind": counts, "section": counts, "lang": counts},
+                "description": "Counts over all the matches (not just this page); what they "
+                "count is facets_count. year: newest first; authors and tags: when the index "
+                "has them",
+                "properties": {
+                    "kind": counts,
+                    "section": counts,
+                    "lang": counts,
+                    "year": counts,
+                    "authors": counts,
+                    "tags": counts,
+                },
+            },
+            "facets_count": {
+                "type": "string",
+                "enum": ["articles", "passages"],
+                "description": "What the facet counts count: articles with a matching passage "
+                "of that value (group=article) or matching passages (group=none)",
             },
         },
     }
@@ -145,9 +248,25 @@ def openapi_spec(
         ),
         param(
             "per_page",
-            "Hits per page",
+            "Hits (articles or passages) per page",
             {"type": "integer", "minimum": 1, "maximum": max_per_page, "default": 10},
         ),
+        param(
+            "group",
+            "article: one hit per article, with up to 3 of its best matching passages; total "
+            "counts articles, and no article is on two pages. none (the default): one hit "
+            "per passage",
+            {"type": "string", "enum": ["article", "none"], "default": "none"},
+        ),
+        param(
+            "sort",
+            "relevance (the default with a query), newest or oldest (by article date, "
+            "undated last; the matches are the same). Without a query the newest articles "
+            "are listed (browsing), also with filters",
+            {"type": "string", "enum": ["relevance", "newest", "oldest"]},
+        ),
+        param("author", "Only articles by this author (exact name)", {"type": "string"}),
+        param("tag", "Only articles with this tag (exact)", {"type": "string"}),
         param("kind", "Only chunks of this kind", {"type": "string", "enum": list(KINDS)}),
         param("section", "Only chunks under this exact section heading", {"type": "string"}),
         param("article", "Only chunks of this article id", {"type": "string"}),

@@ -106,7 +106,8 @@ def record_search(params: dict, result: dict, seconds: float | None = None) -> N
     q = params.get("q", "")
     query_log = current_app.extensions.get("searchapp.query_log")
     if query_log is not None:
-        filters = {k: v for k, v in params.items() if k not in ("q", "page", "per_page", "sort")}
+        shown = ("q", "page", "per_page", "sort", "group")  # how results are shown, not filters
+        filters = {k: v for k, v in params.items() if k not in shown}
         query_log.search(q, filters, params.get("sort"), params.get("page", 1), result)
     if current_app.config.get("METRICS"):
         from searchapp.ops import metrics

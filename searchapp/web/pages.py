@@ -10,6 +10,7 @@ suggestions); ``/embed.js`` puts a search box on other sites through the JSON AP
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import json
 from pathlib import Path
@@ -35,6 +36,7 @@ from searchapp.searching import (
     MAX_RESULTS_WINDOW,
     InvalidParameter,
     article_page_of,
+    default_group,
     get_article,
     index_stats,
     search,
@@ -47,23 +49,30 @@ from searchapp.web.security import public_base
 
 pages = Blueprint("pages", __name__)
 
+#: Where in an article a passage was found, in words a reader knows.
 KIND_LABELS = {
-    "title": _l("Title"),
+    "title": _l("Headline"),
     "byline": _l("Byline"),
-    "paragraph": _l("Paragraph"),
-    "heading": _l("Heading"),
-    "caption": _l("Photo caption"),
+    "paragraph": _l("Article text"),
+    "heading": _l("Section heading"),
+    "caption": _l("Photo"),
     "credit": _l("Credits"),
 }
 LANG_LABELS = {"en": "English", "zh": "中文"}
 FILTER_LABELS = {
-    "kind": _l("Kind"),
+    "kind": _l("Found in"),
     "lang": _l("Language"),
     "section": _l("Section"),
     "article": _l("Article"),
     "date_from": _l("From"),
     "date_to": _l("To"),
+    "author": _l("Author"),
+    "tag": _l("Tag"),
+    "year": _l("Year"),
+    "authors": _l("Author"),
+    "tags": _l("Tag"),
 }
+SORT_LABELS = {"relevance": _l("Best match"), "newest": _l("Newest"), "oldest": _l("Oldest")}
 #: What the error pages say in a language other than the API's English, by error code.
 ERROR_MESSAGES = {
     "invalid_page": _l("The page number is not one of the result pages (1 to 1000)."),
@@ -85,8 +94,12 @@ ERROR_MESSAGES = {
     "too_many_requests": _l("Too many requests from your address; wait a moment and try again."),
 }
 
-#: Facets in the order the sidebar shows them.
-FACETS = ("kind", "lang", "section")
+#: Facets in the order the sidebar shows them (the year facet sits with the date control),
+#: and the filter parameter each one sets.
+FACETS = ("lang", "authors", "tags", "kind", "section")
+FACET_PARAM = {"authors": "author", "tags": "tag"}
+#: Quick date choices: label and days back from today.
+DATE_CHOICES = ((_l("Past week"), 7), (_l("Past month"), 31), (_l("Past year"), 366))
 
 #: Where ``/embed.js`` gets its stylesheet: the script sets it as the text of a <style>.
 EMBED_CSS_MARKER = '/*@embed-css*/""'
@@ -137,12 +150,13 @@ def articles_base() -> str:
 @pages.get("/", endpoint="home")
 @pages.get("/search")
 def search_page():
+    """The search page; with ``fragment=1`` only its results area (what app.js swaps in)."""
     q = request.args.get("q", "")
     filters = active_filters()
     result, error, status = None, None, 200
     try:
-        params = search_params()
-        if q.strip() or filters:
+        params = search_params(default_group=default_group(request.args.get("kind")))
+        if q.strip() or filters or request.args.get("sort"):
             result = search(index_handle(), **params)
             record_search(params, result)
     except InvalidParameter as exc:
@@ -150,30 +164,51 @@ def search_page():
         error, status = exc, 400
     # The article pages mark the words the results were found with (the corrected ones).
     marked_q = (result or {}).get("showing_results_for") or q
-    body = render_template(
-        "search.html",
+    context = dict(
         q=q,
         params=params,
         result=result,
         error=error,
         filters=filters,
         facets=facet_links(result) if result else [],
+        dates=date_controls(result) if result else None,
+        sorts=sort_links(result) if result else [],
         pagination=pagination(result) if result else None,
         hit_url=lambda hit: hit_url(hit, marked_q),
         local_url=lambda hit: article_url(hit["article_id"], marked_q, hit.get("position")),
         links=current_app.config["LINKS"],
+        article_href=lambda article: hit_url(
+            {
+                "article_id": article["article_id"],
+                "source_url": article["source_url"],
+                "position": article["passages"][0]["position"] if article["passages"] else None,
+            },
+            marked_q,
+        ),
         page_url=page_url,
-        api_url=url_for("api.api_search", **request.args) if result else None,
+        clear_url=page_url(**dict.fromkeys(FILTER_PARAMS), page=None),
+        api_url=url_for("api.api_search", **api_args()) if result else None,
+        # the search form keeps the chosen order when the words change
+        keep_sort=request.args.get("sort") if request.args.get("sort") in SORT_LABELS else None,
+    )
+    if request.args.get("fragment"):
+        return render_template("_results.html", **context), status
+    body = render_template(
+        "search.html",
         examples=_examples() if result is None and not error else [],
         stats=_stats() if result is None and not error else None,
-        client_config={
-            "kinds": {k: str(v) for k, v in KIND_LABELS.items()},
-            "langs": LANG_LABELS,
-            "filters": {k: str(v) for k, v in FILTER_LABELS.items()},
-            "links": current_app.config["LINKS"],
-        },
+        **context,
     )
     return body, status
+
+
+def api_args() -> dict:
+    """The page's request as the JSON API's: the same parameters, the page's grouping."""
+    args = {k: v for k, v in request.args.items() if v != "" and k != "fragment"}
+    args.setdefault("group", default_group(args.get("kind")))
+    if args["group"] == "none":
+        args.pop("group")
+    return args
 
 
 @pages.get("/articles/<path:article_id>")
@@ -367,25 +402,96 @@ def value_label(name: str, value: str) -> str:
 def facet_links(result: dict) -> list[dict]:
     """Each facet with its values: count, whether active, and the link that toggles it."""
     facets = []
+    unit = result.get("facets_count", "passages")
     for name in FACETS:
         counts = result.get("facets", {}).get(name) or {}
-        current = request.args.get(name, "")
+        param = FACET_PARAM.get(name, name)
+        current = request.args.get(param, "")
         values = []
         for value, count in counts.items():
             active = value == current
-            shown = value_label(name, value)
             values.append(
                 {
                     "value": value,
-                    "shown": shown,
+                    "shown": value_label(name, value),
                     "count": count,
                     "active": active,
-                    "url": page_url(**{name: None if active else value, "page": None}),
+                    "url": page_url(**{param: None if active else value, "page": None}),
                 }
             )
         if values:
-            facets.append({"name": name, "label": FILTER_LABELS[name], "options": values})
+            facets.append(
+                {"name": name, "label": FILTER_LABELS[name], "options": values, "unit": unit}
+            )
     return facets
+
+
+def date_controls(result: dict) -> dict:
+    """The date range form's values, quick choices (past week ...) and the year facet."""
+    today = dt.date.today()
+    date_from = request.args.get("date_from", "")
+    date_to = request.args.get("date_to", "")
+    quick = []
+    for label, days in DATE_CHOICES:
+        start = (today - dt.timedelta(days=days)).isoformat()
+        active = date_from == start and not date_to
+        quick.append(
+            {
+                "label": label,
+                "active": active,
+                "url": page_url(date_from=None if active else start, date_to=None, page=None),
+            }
+        )
+    years = []
+    for year, count in (result.get("facets", {}).get("year") or {}).items():
+        start, end = f"{year}-01-01", f"{year}-12-31"
+        active = date_from == start and date_to == end
+        years.append(
+            {
+                "value": year,
+                "shown": year,
+                "count": count,
+                "active": active,
+                "url": page_url(
+                    date_from=None if active else start,
+                    date_to=None if active else end,
+                    page=None,
+                ),
+            }
+        )
+    return {
+        "date_from": date_from,
+        "date_to": date_to,
+        "quick": quick,
+        "years": years,
+        "unit": result.get("facets_count", "passages"),
+        "any_url": page_url(date_from=None, date_to=None, page=None)
+        if date_from or date_to
+        else None,
+        # The form sends every other parameter of the page along, as hidden fields.
+        "keep": [
+            (k, v)
+            for k, v in request.args.items()
+            if v and k not in ("date_from", "date_to", "page", "fragment")
+        ],
+    }
+
+
+def sort_links(result: dict) -> list[dict]:
+    """The sort choices as links; best match only when there is a query to match."""
+    browse = not (result.get("query") or "").strip()
+    return [
+        {
+            "value": value,
+            "label": label,
+            "active": result.get("sort") == value,
+            "url": page_url(sort=None if value == "relevance" else value, page=None)
+            if not browse
+            else page_url(sort=value, page=None),
+        }
+        for value, label in SORT_LABELS.items()
+        if not (browse and value == "relevance")
+    ]
 
 
 def pagination(result: dict) -> dict | None:
@@ -432,7 +538,7 @@ def hit_url(hit: dict, q: str = "") -> str:
 
 def page_url(**changes) -> str:
     """The current search URL with some parameters changed (None removes one)."""
-    args = {k: v for k, v in request.args.items() if v != ""}
+    args = {k: v for k, v in request.args.items() if v != "" and k != "fragment"}
     for key, value in changes.items():
         if value is None:
             args.pop(key, None)

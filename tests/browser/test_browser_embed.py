@@ -38,9 +38,12 @@ def test_embed_on_another_site(new_page, other_site, live_server, screenshots):
 
     box.press_sequentially("Gwadar", delay=20)
     hits = first.locator(".searchapp-embed__hit")
-    expect(hits.first.locator("mark")).to_have_text("Gwadar")
+    expect(hits.first.locator("mark").first).to_have_text("Gwadar")
     assert hits.count() <= 3
-    expect(first.locator("[role=status]")).to_contain_text("results for “Gwadar”")
+    # one result per article, its matching passages under its headline
+    expect(first.locator("[role=status]")).to_contain_text("1 article for “Gwadar”")
+    expect(hits.first.locator(".searchapp-embed__passage")).to_have_count(2)
+    expect(hits.first.locator("a.searchapp-embed__link")).to_contain_text("Serving National")
     links = first.locator("a.searchapp-embed__link")
     for href in links.evaluate_all("links => links.map(a => a.href)"):
         assert href.startswith(live_server.url + "/articles/"), href
@@ -49,17 +52,19 @@ def test_embed_on_another_site(new_page, other_site, live_server, screenshots):
     searches = [u for u in api_calls if "/api/search" in u]
     assert searches and all(u.startswith(live_server.url) for u in searches)
     assert parse_qs(urlsplit(searches[-1]).query)["per_page"] == ["3"]
-    caption = first.locator(".searchapp-embed__hit", has_text="Ahmed Kamal")
-    expect(caption.locator(".searchapp-embed__meta")).to_contain_text("January 29, 2018")
+    assert parse_qs(urlsplit(searches[-1]).query)["group"] == ["article"]
+    caption = first.locator(".searchapp-embed__passage", has_text="Ahmed Kamal")
+    expect(caption.locator(".searchapp-embed__passage-meta")).to_contain_text("January 29, 2018")
 
     # the second widget passes its kind and language filters
     other = second.locator("input[type=search]")
     other.fill("railway")
     expect(second.locator(".searchapp-embed__hit mark").first).to_be_visible()
     kinds = second.locator(".searchapp-embed__kind").all_inner_texts()
-    assert kinds and {k.lower() for k in kinds} == {"photo caption"}
+    assert kinds and {k.lower() for k in kinds} == {"photo"}
     last = [u for u in api_calls if "/api/search" in u][-1]
     assert parse_qs(urlsplit(last).query)["kind"] == ["caption"]
+    assert "group" not in parse_qs(urlsplit(last).query)  # photos are listed one by one
     assert parse_qs(urlsplit(last).query)["lang"] == ["en"]
 
     page.screenshot(path=screenshots / "embed-other-site.png", full_page=True)
@@ -112,8 +117,36 @@ def test_embed_snippet_is_the_only_html(new_page, other_site, live_server):
     hit = page.locator("#news-search .searchapp-embed__hit")
     expect(hit.locator("mark")).to_have_text("word")
     assert hit.locator("img, script, b").count() == 0
-    expect(hit.locator(".searchapp-embed__link")).to_have_text("<b>section</b>")
-    expect(hit.locator(".searchapp-embed__article")).to_have_text("<img src=x onerror=alert(1)>")
+    expect(hit.locator(".searchapp-embed__section")).to_have_text("<b>section</b>")
+    expect(hit.locator(".searchapp-embed__link")).to_have_text("<img src=x onerror=alert(1)>")
+
+    # the same for an article-level answer: the headline's marks, nothing else
+    hostile_answer.update(
+        group="article",
+        hits=[
+            {
+                "article_id": "x",
+                "title": "<img src=x>",
+                "title_snippet": "head <mark>word</mark> <img src=x onerror=alert(3)>",
+                "date": "2024-01-01",
+                "lang": "en",
+                "authors": ["<i>A</i>"],
+                "passages": [
+                    {
+                        "kind": "paragraph",
+                        "section": "<b>s</b>",
+                        "position": 2,
+                        "snippet": "p <mark>word</mark><script>y</script>",
+                    }
+                ],
+            }
+        ],
+    )
+    box.fill("word again")
+    expect(hit.locator(".searchapp-embed__passage")).to_have_count(1)
+    expect(hit.locator("mark")).to_have_count(2)
+    assert hit.locator("img, script, b, i").count() == 0
+    expect(hit.locator(".searchapp-embed__meta")).to_contain_text("<i>A</i>")
 
 
 def test_embed_demo_page(new_page, screenshots):

@@ -20,8 +20,9 @@ DESKTOP = {"width": 1280, "height": 900}
 MOBILE = {"width": 390, "height": 844}
 
 
-def api_requests(page, path: str = "/api/search") -> list[str]:
-    """Every request the page makes to ``path`` from now on (a live list)."""
+def api_requests(page, path: str = "fragment=1") -> list[str]:
+    """Every request the page makes for ``path`` from now on (a live list): by default the
+    results fragments that live search fetches."""
     seen: list[str] = []
     page.on("request", lambda request: seen.append(request.url) if path in request.url else None)
     return seen
@@ -41,24 +42,30 @@ def test_results_appear_as_you_type(page):
     searches = api_requests(page)
     page.locator("#q").press_sequentially("Gwadar", delay=20)
     first = page.locator("#hits .hit").first
-    expect(first.locator("mark")).to_have_text("Gwadar")
-    expect(page.locator("#status")).to_contain_text("results for")
+    expect(first.locator("mark").first).to_have_text("Gwadar")
+    expect(page.locator("#status")).to_contain_text("1 article for Gwadar")
+    # announced through the live region that stays in the page while results are swapped
+    expect(page.locator("#live-status")).to_have_text("1 article for Gwadar")
     expect(page).to_have_url(re.compile(r"/search\?q=Gwadar$"))
     expect(page).to_have_title("Gwadar – searchapp")
     assert page.evaluate("window.sameDocument") is True, "typing must not reload the page"
     # debounced: not one request per keystroke, and the last one is for the whole word
     assert 1 <= len(searches) <= 3, searches
     assert params(searches[-1])["q"] == ["Gwadar"]
-    # the caption result, with its photographer and date, linking to its anchor
-    caption = page.locator("#hits .hit.kind-caption").first
+    # one article, its headline the link, the caption under it with photographer and date
+    expect(page.locator("#hits .hit")).to_have_count(1)
+    expect(first.locator("a.hit-link")).to_contain_text("Serving National Rejuvenation")
+    caption = page.locator("#hits .passage.kind-caption").first
     expect(caption).to_contain_text("Ahmed Kamal")
     expect(caption).to_contain_text("January 29, 2018")
-    expect(caption.locator("a.hit-link")).to_have_attribute(
+    expect(caption.locator("a.passage-link")).to_have_attribute(
         "href", f"/articles/{SEED_ID}?q=Gwadar#chunk-17"
     )
     # facets and the JSON twin follow the query
     expect(page.locator("#facets .facet-link").first).to_be_visible()
-    expect(page.locator("#json-link")).to_have_attribute("href", "/api/search?q=Gwadar")
+    expect(page.locator("#json-link")).to_have_attribute(
+        "href", "/api/search?q=Gwadar&group=article"
+    )
     # clearing the box brings back the start page
     page.locator("#q").fill("")
     expect(page.locator("#intro")).to_be_visible()
@@ -69,7 +76,9 @@ def test_results_appear_as_you_type(page):
 def test_follow_a_result_to_the_marked_passage(page):
     page.goto("/")
     page.locator("#q").press_sequentially("Gwadar")
-    link = page.locator("#hits .kind-caption a.hit-link").first
+    # (an earlier answer, for "Gwada", shows the results of its correction "gwadar")
+    expect(page.locator("#status")).to_contain_text("for Gwadar")
+    link = page.locator("#hits .kind-caption a.passage-link").first
     expect(link).to_be_visible()
     link.click()
     expect(page).to_have_url(re.compile(rf"/articles/{SEED_ID}\?q=Gwadar#chunk-17$"))
@@ -87,31 +96,43 @@ def test_follow_a_result_to_the_marked_passage(page):
 
 
 def test_facet_then_page_two(page):
-    page.goto("/search?q=china")
+    page.goto("/search?q=china&group=none")
+    page.evaluate("window.sameDocument = true")
     expect(page.locator("#pagination")).to_be_visible()
-    page.locator("#facets a.facet-link", has_text="Paragraph").click()
+    page.locator("#facets a.facet-link", has_text="Article text").click()
     expect(page).to_have_url(re.compile(r"kind=paragraph"))
     hits = page.locator("#hits .hit")
     expect(hits.first).to_be_visible()
     assert hits.count() == page.locator("#hits .hit.kind-paragraph").count()
-    expect(page.locator("#active-filters .filter-chip")).to_contain_text("Paragraph")
+    expect(page.locator("#active-filters .filter-chip")).to_contain_text("Article text")
     first_page = hits.all_inner_texts()
 
     page.locator("#pagination a[rel=next]").click()
-    assert params(page.url) == {"q": ["china"], "kind": ["paragraph"], "page": ["2"]}
     expect(page.locator('#pagination [aria-current="page"]')).to_have_text("2")
+    assert params(page.url) == {
+        "q": ["china"],
+        "group": ["none"],
+        "kind": ["paragraph"],
+        "page": ["2"],
+    }
     expect(hits.first).to_be_visible()
     assert set(hits.all_inner_texts()).isdisjoint(first_page)
     assert page.locator("#hits").get_attribute("start") == "11"
+    assert page.evaluate("window.sameDocument") is True, "facets and pages apply in place"
+
+    # the back button returns to page 1
+    page.go_back()
+    expect(page.locator('#pagination [aria-current="page"]')).to_have_text("1")
 
     # a new query starts again at page 1, keeping the filter
     page.locator("#q").fill("railway")
-    expect(page).to_have_url(re.compile(r"/search\?q=railway&kind=paragraph$"))
+    expect(page).to_have_url(re.compile(r"/search\?q=railway&group=none&kind=paragraph$"))
     expect(page.locator("#hits .hit mark").first).to_be_visible()
 
     # removing the filter
     page.locator("#active-filters .filter-chip").click()
-    assert params(page.url) == {"q": ["railway"]}
+    expect(page.locator("#active-filters")).to_be_hidden()
+    assert params(page.url) == {"q": ["railway"], "group": ["none"]}
 
 
 def test_slash_focuses_the_search_box(page):
@@ -127,7 +148,7 @@ def test_slash_focuses_the_search_box(page):
 
 
 def test_arrow_keys_move_through_results(page):
-    page.goto("/search?q=railway")
+    page.goto("/search?q=china")
     links = page.locator("#hits a.hit-link")
     expect(links.nth(2)).to_be_visible()
     page.locator("#q").focus()
@@ -397,13 +418,19 @@ CONTRAST = """
 CONTRAST_SELECTORS = [
     ".summary",
     ".hit-link",
-    ".hit-article",
+    ".passage-section",
     ".snippet",
     ".snippet mark",
     ".hit-title mark",
     ".hit-meta",
     ".badge-caption",
-    ".badge-paragraph",
+    ".photo-meta",
+    ".more-passages",
+    ".sort-link",
+    ".sort-link.is-active",
+    ".date-field",
+    ".date-field input",
+    ".facet-note",
     ".facet-title",
     ".facet-link",
     ".facet-count",

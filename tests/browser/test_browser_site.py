@@ -70,7 +70,9 @@ def test_a_site_with_its_own_name_and_logo(pages, site_server, screenshots):
     expect(logo).to_be_visible()
     assert logo.evaluate("img => img.complete && img.naturalWidth > 0"), "the logo loads"
     assert page.locator(".brand-mark").count() == 0
-    expect(page.locator(".intro-examples .chip")).to_have_text(["Gwadar", "中老铁路", "wind power"])
+    expect(page.locator(".intro-examples .chip:not(.chip-browse)")).to_have_text(
+        ["Gwadar", "中老铁路", "wind power"]
+    )
     expect(page.locator("html")).to_have_attribute("lang", "en")
     page.screenshot(path=screenshots / "site-name-logo-home-desktop-light.png")
     page.locator(".chip", has_text="中老铁路").click()
@@ -108,26 +110,31 @@ def test_the_chinese_interface(pages, site_server, screenshots, size, scheme):
     expect(page.locator("#intro-title")).to_have_text("搜索中英文新闻")
     expect(page.locator("#q")).to_have_attribute("placeholder", "搜索中英文新闻")
     page.screenshot(path=screenshots / f"zh-home-{size}-{scheme}.png")
-    # live results, rendered by app.js, in Chinese, with Chinese dates
+    # live results, fetched by app.js, in Chinese, with Chinese dates
     page.locator("#q").press_sequentially("Gwadar", delay=20)
-    expect(page.locator("#status")).to_have_text(re.compile(r"Gwadar 的结果共 \d+ 条"))
-    caption = page.locator("#hits .hit.kind-caption").first
-    expect(caption.locator(".badge")).to_have_text("图片说明")
-    expect(caption.locator(".hit-meta")).to_contain_text("Ahmed Kamal 摄于 2018年1月29日")
-    expect(caption.locator(".hit-meta")).to_contain_text("发布于 2022年9月26日")
+    expect(page.locator("#status")).to_have_text(re.compile(r"Gwadar 的文章共 \d+ 篇"))
+    expect(page.locator("#hits .hit .hit-meta").first).to_contain_text("2022年9月26日")
+    caption = page.locator("#hits .passage.kind-caption").first
+    expect(caption.locator(".badge")).to_have_text("图片")
+    expect(caption.locator(".photo-meta")).to_contain_text("Ahmed Kamal 摄于 2018年1月29日")
+    # the results' controls: sort, dates, facets
+    expect(page.locator(".sort-link")).to_have_text(["最相关", "最新", "最早"])
+    expect(page.locator(".facet-date .facet-title")).to_have_text("日期")
+    expect(page.locator(".date-quick .facet-link").first).to_have_text("过去一周")
+    expect(page.locator(".facet-kind .facet-title")).to_have_text("出现位置")
     expect(page).to_have_url(re.compile(r"hl=zh"))
-    href = caption.locator("a.hit-link").get_attribute("href")
+    href = caption.locator("a.passage-link").get_attribute("href")
     assert parse_qs(urlsplit(href).query)["hl"] == ["zh"], href
     page.locator("#q").press("Escape")  # close the suggestions for the picture
     page.screenshot(path=screenshots / f"zh-results-live-{size}-{scheme}.png")
     # the server's page for the same URL says the same
     page.reload()
-    expect(page.locator("#status")).to_have_text(re.compile(r"Gwadar 的结果共 \d+ 条"))
+    expect(page.locator("#status")).to_have_text(re.compile(r"Gwadar 的文章共 \d+ 篇"))
     if size == "mobile":
         overflow = page.evaluate("document.documentElement.scrollWidth - innerWidth")
         assert overflow <= 0, f"the page scrolls sideways by {overflow}px"
     # the article page, and back to English with the switch
-    page.locator("#hits .hit.kind-caption a.hit-link").first.click()
+    page.locator("#hits .passage.kind-caption a.passage-link").first.click()
     expect(page.locator(".back-link")).to_contain_text("Gwadar 的搜索结果")
     expect(page.locator(".article-meta time")).to_have_text("2022年9月26日")
     page.screenshot(path=screenshots / f"zh-article-{size}-{scheme}.png")
@@ -148,6 +155,8 @@ def test_no_results_and_pages_in_chinese(pages, site_server):
     expect(page.locator("#empty h2")).to_have_text("没有找到 xyzzyplugh 的结果")
     page.locator("#q").fill("china")
     page.locator("#q").press("Enter")
+    expect(page.locator("#status")).to_have_text(re.compile(r"china 的文章共 \d+ 篇"))
+    page.goto("/search?q=china&group=none&per_page=3&hl=zh")  # passage by passage: pages
     expect(page.locator("#pagination .page-next")).to_contain_text("下一页")
     expect(page.locator("#status")).to_contain_text("第 1 页，共")
 
@@ -230,16 +239,16 @@ def test_the_app_works_under_a_path(pages, mounted, screenshots):
     page.locator("#q").press_sequentially("ar", delay=30)
     expect(page.locator("#hits .hit mark").first).to_have_text("Gwadar")
     expect(page).to_have_url(mounted + "/search?q=Gwadar")
-    searches = [u for u in seen if "/api/" in u]
-    assert any(u.startswith(mounted + "/api/search?") for u in searches), searches
+    searches = [u for u in seen if "/api/" in u or "fragment=1" in u]
+    assert any(u.startswith(mounted + "/search?") for u in searches), searches
     assert any(u.startswith(mounted + "/api/suggest?") for u in searches), searches
     assert all(u.startswith(mounted + "/") for u in searches), searches
-    link = page.locator("#hits .hit.kind-caption a.hit-link").first
+    link = page.locator("#hits .passage.kind-caption a.passage-link").first
     assert link.get_attribute("href").startswith(f"/search/articles/{SEED_ID}?q=Gwadar")
     expect(page.locator("#json-link")).to_have_attribute(
         "href", re.compile(r"^/search/api/search\?")
     )
-    page.locator("#facets .facet-link").first.click()
+    page.locator("#facets .facet-kind .facet-link").first.click()
     expect(page).to_have_url(re.compile(r"^" + re.escape(mounted) + r"/search\?q=Gwadar&kind="))
     page.locator("#hits a.hit-link").first.click()
     expect(page).to_have_url(re.compile(re.escape(mounted) + "/articles/"))
@@ -278,7 +287,7 @@ def test_the_widget_mounted_under_a_path_and_styled_by_its_host(
     expect(footer).to_have_text("Harbourside Archive")
     expect(footer).to_have_attribute("href", mounted + "/")
     page.screenshot(path=screenshots / f"embed-mounted-styled-{scheme}.png", full_page=True)
-    box.fill("railway")
+    box.fill("china OR 中国")  # all four articles: more than the widget's three
     more = widget.locator(".searchapp-embed__more")
     expect(more).to_have_attribute("href", re.compile("^" + re.escape(mounted) + r"/search\?q="))
     link = widget.locator("a.searchapp-embed__link").first
@@ -296,10 +305,10 @@ def test_the_widget_speaks_its_host_pages_language(pages, host_site, screenshots
     box = widget.locator("input[type=search]")
     expect(box).to_have_attribute("placeholder", "搜索新闻…")
     box.press_sequentially("Gwadar", delay=20)
-    expect(widget.locator("[role=status]")).to_have_text(re.compile(r"“Gwadar” ?的结果共 \d+ 条"))
-    caption = widget.locator(".searchapp-embed__hit", has_text="Ahmed Kamal")
-    expect(caption.locator(".searchapp-embed__kind")).to_have_text("图片说明")
-    expect(caption.locator(".searchapp-embed__meta")).to_contain_text(
+    expect(widget.locator("[role=status]")).to_have_text(re.compile(r"“Gwadar” ?的文章共 \d+ 篇"))
+    caption = widget.locator(".searchapp-embed__passage", has_text="Ahmed Kamal")
+    expect(caption.locator(".searchapp-embed__kind")).to_have_text("图片")
+    expect(caption.locator(".searchapp-embed__passage-meta")).to_contain_text(
         "Ahmed Kamal 摄于 2018年1月29日"
     )
     expect(widget.locator(".searchapp-embed__footer")).to_contain_text("搜索服务：")

@@ -5,6 +5,9 @@
  * data-per-page     results to show, 1-20 (default 5)
  * data-kind         only this kind of passage (paragraph, caption, heading, ...)
  * data-lang         only en or zh passages
+ * data-sort         relevance (default), newest or oldest
+ * data-group        article (default: one result per article, its best passages under it)
+ *                   or none (one result per passage; the default with data-kind="caption")
  * data-hl           interface language, en or zh (default: the page's <html lang> if it is
  *                   one of them, else the server's configured language)
  * data-placeholder  placeholder of the search box
@@ -141,14 +144,28 @@
     (document.head || document.documentElement).appendChild(style);
   }
 
-  function articleUrl(hit, q) {
-    if (LINKS === "source" && /^https?:\/\//i.test(hit.source_url || "")) return hit.source_url;
-    var path = String(hit.article_id).split("/").map(encodeURIComponent).join("/");
-    // a long article is shown 200 chunks a page (searching.ARTICLE_PAGE_CHUNKS)
-    var page = Math.floor((hit.position || 0) / 200) + 1;
+  /** The archive's page of an article, at one passage (a long article is shown 200 chunks
+   * a page: searching.ARTICLE_PAGE_CHUNKS), or its original page when the server links there
+   * (``source_url`` given) and it has one. */
+  function articleUrl(articleId, q, position, sourceUrl) {
+    if (LINKS === "source" && /^https?:\/\//i.test(sourceUrl || "")) return sourceUrl;
+    var path = String(articleId).split("/").map(encodeURIComponent).join("/");
+    var hasAnchor = position !== undefined && position !== null;
+    var page = hasAnchor ? Math.floor(position / 200) + 1 : 1;
     return server + "/articles/" + path + "?q=" + encodeURIComponent(q) +
       (page > 1 ? "&page=" + page : "") + (data.hl ? "&hl=" + encodeURIComponent(hl) : "") +
-      "#chunk-" + hit.position;
+      (hasAnchor ? "#chunk-" + position : "");
+  }
+
+  /** A photo caption's photographer and date, in the reader's language ("" for others). */
+  function photoText(hit) {
+    if (hit.kind !== "caption") return "";
+    if (hit.photographer && hit.photo_date) {
+      return t("photo_by_taken", { name: hit.photographer, date: formatDay(hit.photo_date) });
+    }
+    if (hit.photographer) return t("photo_by", { name: hit.photographer });
+    if (hit.photo_date) return t("photo_taken", { date: formatDay(hit.photo_date) });
+    return "";
   }
 
   function build(container) {
@@ -204,31 +221,80 @@
     var composing = false;
     var last = "";
 
+    var group = data.group === "none" || (data.kind === "caption" && data.group !== "article")
+      ? "none" : "article";
+    var sort = /^(relevance|newest|oldest)$/.test(data.sort || "") ? data.sort : null;
+
     function params(q) {
       var p = new URLSearchParams({ q: q });
       if (data.kind) p.set("kind", data.kind);
       if (data.lang) p.set("lang", data.lang);
+      if (sort) p.set("sort", sort);
       return p;
+    }
+
+    /** One article: its headline links to its best passage; the passages are listed under it. */
+    function renderArticle(article, shown) {
+      var li = el("li", "searchapp-embed__hit");
+      var passages = article.passages || [];
+      var title = el("h3", "searchapp-embed__title");
+      var link = el("a", "searchapp-embed__link");
+      link.appendChild(snippetNodes(article.title_snippet || article.title || article.article_id));
+      link.href = articleUrl(
+        article.article_id, shown, passages.length ? passages[0].position : null, article.source_url);
+      title.appendChild(link);
+      if (article.lang) title.lang = article.lang;
+      li.appendChild(title);
+      var bits = [];
+      if (article.date) bits.push(formatDay(article.date));
+      if (article.authors && article.authors.length) bits.push(article.authors.join(", "));
+      if (article.lang) bits.push(LANGS[article.lang] || article.lang);
+      li.appendChild(el("p", "searchapp-embed__meta", bits.join(" · ")));
+      if (!passages.length) return li;
+      var list = el("ul", "searchapp-embed__passages");
+      passages.forEach(function (passage) {
+        var item = el("li", "searchapp-embed__passage");
+        if (passage.lang) item.lang = passage.lang;
+        var where = KINDS[passage.kind] || passage.section;
+        if (passage.kind === "paragraph") where = passage.section;
+        if (where) item.appendChild(el("span", "searchapp-embed__kind", where));
+        var snippet = el("span", "searchapp-embed__snippet");
+        snippet.appendChild(snippetNodes(passage.snippet));
+        item.appendChild(snippet);
+        var photo = photoText(passage);
+        if (photo) item.appendChild(el("span", "searchapp-embed__passage-meta", photo));
+        list.appendChild(item);
+      });
+      li.appendChild(list);
+      return li;
     }
 
     function render(result, q) {
       hits.textContent = "";
       var shown = result.showing_results_for || q;
+      var unit = result.group === "article" ? "articles" : "results";
       status.textContent = result.total
-        ? t(result.total === 1 ? "results_for_one" : "results_for_other", {
+        ? t(unit + (result.total === 1 ? "_for_one" : "_for_other"), {
           n: result.total, q: "“" + shown + "”",
         })
         : result.suggestion
           ? t("no_results_try", { q: q, suggestion: result.suggestion })
           : t("no_results_for", { q: q });
       result.hits.forEach(function (hit) {
+        if (result.group === "article") {
+          hits.appendChild(renderArticle(hit, shown));
+          return;
+        }
         var li = el("li", "searchapp-embed__hit");
         var context = el("p", "searchapp-embed__context");
-        context.appendChild(el("span", "searchapp-embed__kind", KINDS[hit.kind] || hit.kind || ""));
-        if (hit.section) context.appendChild(el("span", "searchapp-embed__article", hit.article_title));
+        // a paragraph is the ordinary case: no badge
+        if (hit.kind !== "paragraph" && KINDS[hit.kind]) {
+          context.appendChild(el("span", "searchapp-embed__kind", KINDS[hit.kind]));
+        }
+        if (hit.section) context.appendChild(el("span", "searchapp-embed__section", hit.section));
         var title = el("h3", "searchapp-embed__title");
-        var link = el("a", "searchapp-embed__link", hit.section || hit.article_title || hit.article_id);
-        link.href = articleUrl(hit, shown);
+        var link = el("a", "searchapp-embed__link", hit.article_title || hit.article_id);
+        link.href = articleUrl(hit.article_id, shown, hit.position, hit.source_url);
         title.appendChild(link);
         var snippet = el("p", "searchapp-embed__snippet");
         snippet.appendChild(snippetNodes(hit.snippet));
@@ -237,14 +303,8 @@
           snippet.lang = hit.lang;
         }
         var bits = [];
-        var caption = hit.kind === "caption";
-        if (caption && hit.photographer && hit.photo_date) {
-          bits.push(t("photo_by_taken", { name: hit.photographer, date: formatDay(hit.photo_date) }));
-        } else if (caption && hit.photographer) {
-          bits.push(t("photo_by", { name: hit.photographer }));
-        } else if (caption && hit.photo_date) {
-          bits.push(t("photo_taken", { date: formatDay(hit.photo_date) }));
-        }
+        var photo = photoText(hit);
+        if (photo) bits.push(photo);
         if (hit.date) bits.push(formatDay(hit.date));
         if (hit.lang) bits.push(LANGS[hit.lang] || hit.lang);
         li.appendChild(context);
@@ -257,7 +317,9 @@
         var all = params(shown);
         if (data.hl) all.set("hl", hl);
         more.href = server + "/search?" + all;
-        more.textContent = t("all_results", { n: result.total });
+        more.textContent = t(result.group === "article" ? "all_articles" : "all_results", {
+          n: result.total,
+        });
         more.hidden = false;
       } else {
         more.hidden = true;
@@ -279,6 +341,7 @@
       var mine = controller;
       var p = params(q);
       p.set("per_page", String(perPage));
+      if (group === "article") p.set("group", "article");
       root.classList.add("searchapp-embed--busy");
       fetch(server + "/api/search?" + p, {
         signal: controller.signal,

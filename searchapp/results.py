@@ -1,0 +1,297 @@
+"""Shape the matches of a query into pages: passages or articles, by relevance or by date.
+
+A reader expects one result per article, with its best passages under it (Pagefind's
+sub-results, Meilisearch's ``distinct``, Elasticsearch's ``collapse``). Grouping is done here
+over *all* the matching chunks with numpy, before paging, so totals and facets are exact and
+no article appears on two pages. Per-document values (article, date, kind, authors, tags...)
+are read once per searcher from the fields' posting lists (``FieldValues``), which works for
+single- and multi-valued fields alike and needs no schema change.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh.matching.wrappers import FilterMatcher
+
+from searchapp.scoring import FACET_LIMIT, Matches, QueryEvaluator
+from searchapp.whoosh_compat import read_postings
+
+GROUPS = ("article", "none")
+SORTS = ("relevance", "newest", "oldest")
+#: Matching passages shown under an article.
+MAX_PASSAGES = 3
+#: An article's score: its best passage's, times (1 + GROUP_BONUS * log2(matching passages)).
+#: Small on purpose: one excellent passage beats several weak ones. Measured with
+#: ``scripts/evaluate.py`` (grouped metrics); see the README's Relevance section.
+GROUP_BONUS = 0.05
+
+
+@dataclass
+class Values:
+    """Every (document, value) pair of a field: ``docs[i]`` holds ``labels[codes[i]]``.
+
+    Labels are sorted, so for dates code order is date order.
+    """
+
+    docs: np.ndarray
+    codes: np.ndarray
+    labels: list[str]
+
+
+class FieldValues:
+    """Per-document values of indexed fields, read from posting lists, cached per searcher."""
+
+    def __init__(self, evaluator: QueryEvaluator):
+        self.evaluator = evaluator
+        self._values: dict[str, Values] = {}
+        self._single: dict[str, np.ndarray] = {}
+        self._lock = threading.Lock()
+
+    def has(self, field: str) -> bool:
+        return field in self.evaluator.reader.schema
+
+    def values(self, field: str) -> Values:
+        with self._lock:
+            if field not in self._values:
+                self._values[field] = self._read(field)
+            return self._values[field]
+
+    def single(self, field: str) -> tuple[np.ndarray, list[str]]:
+        """A code per document (-1: no value) of a one-valued field such as article_id."""
+        found = self.values(field)
+        with self._lock:
+            if field not in self._single:
+                codes = np.full(self.evaluator.doc_count, -1, dtype=np.int64)
+                codes[found.docs] = found.codes
+                self._single[field] = codes
+            return self._single[field], found.labels
+
+    def _read(self, field: str) -> Values:
+        """Every (document, code) pair of ``field``, walking its terms in order.
+
+        A term whose documents are consecutive (an article's chunks are written together, so
+        every ``article_id`` and most ``date`` terms) is taken from its term info alone (first
+        and last document, count); only the others have their posting lists read.
+        """
+        if not self.has(field):
+            return Values(np.empty(0, np.int64), np.empty(0, np.int64), [])
+        schema_field = self.evaluator.reader.schema[field]
+        codes_of: dict[bytes, int] = {}
+        doc_parts: list[np.ndarray] = []
+        code_parts: list[np.ndarray] = []
+        run_starts: list[int] = []
+        run_lengths: list[int] = []
+        run_codes: list[int] = []
+        for reader, offset in self.evaluator.segments:
+            if field not in reader.indexed_field_names():
+                continue
+            for btext, info in reader.iter_field(field):
+                code = codes_of.setdefault(btext, len(codes_of))
+                first, last, count = info.min_id(), info.max_id(), info.doc_frequency()
+                if last - first + 1 == count:
+                    run_starts.append(first + offset)
+                    run_lengths.append(count)
+                    run_codes.append(code)
+                    continue
+                matcher = reader.postings(field, btext)
+                if isinstance(matcher, FilterMatcher):
+                    matcher = matcher.child
+                ids, _weights = read_postings(matcher, np.int64, np.float64)
+                doc_parts.append(ids + offset)
+                code_parts.append(np.full(len(ids), code, dtype=np.int64))
+        if run_lengths:
+            lengths = np.array(run_lengths, dtype=np.int64)
+            starts = np.repeat(
+                np.array(run_starts, dtype=np.int64) - np.cumsum(lengths) + lengths, lengths
+            )
+            doc_parts.append(np.arange(int(lengths.sum()), dtype=np.int64) + starts)
+            code_parts.append(np.repeat(np.array(run_codes, dtype=np.int64), lengths))
+        if not doc_parts:
+            return Values(np.empty(0, np.int64), np.empty(0, np.int64), [])
+        raw = [schema_field.from_bytes(b) for b in codes_of]
+        labels = [r.decode("utf-8") if isinstance(r, bytes) else str(r) for r in raw]
+        order = sorted(range(len(labels)), key=labels.__getitem__)
+        rank = np.empty(len(labels), dtype=np.int64)
+        rank[order] = np.arange(len(labels))
+        return Values(
+            np.concatenate(doc_parts),
+            rank[np.concatenate(code_parts)],
+            [labels[i] for i in order],
+        )
+
+    def article_heads(self) -> np.ndarray:
+        """Per article code, its live title chunk (-1: none): where article-only metadata
+        (image, language) is stored."""
+        with self._lock:
+            heads = self._single.get("__heads__")
+        if heads is None:
+            articles, labels = self.single("article_id")
+            kinds, kind_labels = self.single("kind")
+            title = kind_labels.index("title") if "title" in kind_labels else -2
+            docs = np.flatnonzero((kinds == title) & self.evaluator.live & (articles >= 0))
+            heads = np.full(len(labels), -1, dtype=np.int64)
+            heads[articles[docs]] = docs
+            with self._lock:
+                self._single["__heads__"] = heads
+        return heads
+
+    def years(self) -> Values:
+        """The year of each document's date, as a field of its own (for the year facet)."""
+        dates = self.values("date")
+        years = sorted({d[:4] for d in dates.labels})
+        code = {y: i for i, y in enumerate(years)}
+        mapping = np.array([code[d[:4]] for d in dates.labels], dtype=np.int64)
+        return Values(dates.docs, mapping[dates.codes] if len(dates.codes) else dates.codes, years)
+
+
+@dataclass
+class Page:
+    """One page of results: the documents to show, and for articles their passages."""
+
+    total: int
+    #: Passages (group=none): (docnum, score) in order. Articles: (best docnum, score).
+    rows: list[tuple[int, float]]
+    #: Articles only: per row, [(docnum, score), ...] of its best passages, and their count.
+    passages: list[list[tuple[int, float]]]
+    matched: list[int]
+
+
+def _date_keys(date_codes: np.ndarray, newest: bool) -> np.ndarray:
+    """Sort keys for ascending order: newest or oldest first, undated last either way."""
+    big = np.iinfo(np.int64).max
+    if newest:
+        return np.where(date_codes < 0, big, -date_codes)
+    return np.where(date_codes < 0, big, date_codes)
+
+
+def page_passages(
+    evaluator: QueryEvaluator,
+    values: FieldValues,
+    found: Matches,
+    sort: str,
+    offset: int,
+    limit: int,
+) -> Page:
+    """Passages, best first or by their article's date."""
+    if sort == "relevance":
+        ids, scores = evaluator.top(found, offset + limit)
+    else:
+        dates, _ = values.single("date")
+        keys = _date_keys(dates[found.ids], sort == "newest")
+        order = np.lexsort((found.ids, -found.scores, keys))[: offset + limit]
+        ids, scores = found.ids[order], found.scores[order]
+    rows = list(zip(ids[offset:].tolist(), scores[offset:].tolist(), strict=True))
+    return Page(total=len(found), rows=rows, passages=[], matched=[])
+
+
+def page_articles(
+    values: FieldValues,
+    found: Matches,
+    sort: str,
+    offset: int,
+    limit: int,
+    browse: bool = False,
+) -> Page:
+    """Articles ranked by their best passage (plus a small bonus for more of them) or date.
+
+    Every matching chunk is grouped before paging, so ``total`` counts articles exactly and
+    each article is on one page only. ``browse`` (an empty query): the passage shown is the
+    article's first paragraph rather than its "best" one, as every passage scores the same.
+    """
+    articles, _labels = values.single("article_id")
+    art = articles[found.ids]
+    n = int(art.max()) + 1 if len(art) else 0
+    counts = np.bincount(art, minlength=n) if n else np.zeros(0, np.int64)
+    present = np.flatnonzero(counts)
+    total = len(present)
+    if not total or offset >= total:
+        return Page(total=total, rows=[], passages=[], matched=[])
+    best = np.full(n, -np.inf)
+    np.maximum.at(best, art, found.scores)
+    score = best[present] * (1 + GROUP_BONUS * np.log2(counts[present]))
+    if sort == "relevance":
+        order = np.lexsort((present, -score))
+    else:
+        dates, _ = values.single("date")
+        article_date = np.full(n, -1, dtype=np.int64)
+        article_date[art] = dates[found.ids]
+        keys = _date_keys(article_date[present], sort == "newest")
+        order = np.lexsort((present, -score, keys))
+    chosen = present[order[offset : offset + limit]]
+    chosen_scores = score[order[offset : offset + limit]]
+
+    # The passages of the chosen articles only, best first (ties: earlier chunk first).
+    keep = np.isin(art, chosen)
+    ids, scores, arts = found.ids[keep], found.scores[keep], art[keep]
+    kinds, kind_labels = values.single("kind")
+    if browse:
+        paragraph = kind_labels.index("paragraph") if "paragraph" in kind_labels else -2
+        rank = np.where(kinds[ids] == paragraph, 0.0, 1.0)  # first paragraph, else first chunk
+        passage_order = np.lexsort((ids, rank))
+    else:
+        # The headline is the result's own title (marked there): not repeated as a passage.
+        title = kind_labels.index("title") if "title" in kind_labels else -2
+        passage_order = np.lexsort((ids, -scores))
+        passage_order = passage_order[kinds[ids[passage_order]] != title]
+    by_article: dict[int, list[tuple[int, float]]] = {int(a): [] for a in chosen}
+    shown = 1 if browse else MAX_PASSAGES
+    for i in passage_order.tolist():
+        group = by_article[int(arts[i])]
+        if len(group) < shown:
+            group.append((int(ids[i]), float(scores[i])))
+    rows, passages = [], []
+    # Where each article's metadata is read: its title chunk, else its first matching chunk.
+    first_doc = dict(zip(arts[::-1].tolist(), ids[::-1].tolist(), strict=True))
+    heads = values.article_heads()
+    for a, s in zip(chosen.tolist(), chosen_scores.tolist(), strict=True):
+        head = int(heads[a])
+        rows.append((head if head >= 0 else first_doc[a], s if math.isfinite(s) else 0.0))
+        passages.append(by_article[a])
+    return Page(total=total, rows=rows, passages=passages, matched=counts[chosen].tolist())
+
+
+def facet_counts(
+    values: FieldValues,
+    found: Matches,
+    fields: tuple[str, ...],
+    unit: str,
+) -> dict[str, dict[str, int]]:
+    """``{field: {value: count}}`` over the matches, counting ``unit`` ("articles" or
+    "passages"); most frequent first, except ``year``: newest first."""
+    in_found = np.zeros(values.evaluator.doc_count, dtype=bool)
+    in_found[found.ids] = True
+    articles = values.single("article_id")[0] if unit == "articles" else None
+    facets: dict[str, dict[str, int]] = {}
+    for name in fields:
+        if name != "year" and not values.has(name):
+            continue
+        field = values.years() if name == "year" else values.values(name)
+        if not field.labels:
+            facets[name] = {}
+            continue
+        keep = in_found[field.docs]
+        codes = field.codes[keep]
+        if articles is not None:
+            pairs = np.unique(articles[field.docs[keep]] * len(field.labels) + codes)
+            codes = pairs % len(field.labels)
+        counts = np.bincount(codes, minlength=len(field.labels))
+        if name == "year":
+            order = np.arange(len(field.labels))[::-1]
+        else:
+            order = np.lexsort((np.arange(len(field.labels)), -counts))
+        out: dict[str, int] = {}
+        for index in order.tolist():
+            if counts[index] == 0:
+                if name == "year":
+                    continue
+                break
+            if len(out) >= FACET_LIMIT:
+                break
+            if field.labels[index]:
+                out[field.labels[index]] = int(counts[index])
+        facets[name] = out
+    return facets

@@ -1,0 +1,125 @@
+"""Result shaping on its own: per-document field values, grouping, date order, facet units."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from searchapp.indexing import build_index
+from searchapp.results import FieldValues, facet_counts, page_articles, page_passages
+from searchapp.scoring import Matches
+from searchapp.searching import handle_for, search
+from tests.conftest import FIXTURE_ARTICLES, SEED, copy_sources
+
+
+def test_field_values_match_stored_fields_after_incremental_updates(tmp_path):
+    """Values read from the terms agree with each live document's stored fields, also when
+    updates left deleted documents and several segments behind."""
+    src = copy_sources(tmp_path / "src", SEED, FIXTURE_ARTICLES)
+    index = tmp_path / "index"
+    build_index([src], index)
+    changed = src / "2024-05-20-xinhua-en-green-energy.txt"
+    changed.write_text(changed.read_text("utf-8") + "\n\nOne more paragraph, about quokkas.\n")
+    (src / "2024-01-15-mixed-bilingual.txt").unlink()
+    build_index([src], index)
+    opened = handle_for(index).open()
+    evaluator, values = opened.evaluator, FieldValues(opened.evaluator)
+    assert len(evaluator.segments) > 1 or not evaluator.live.all()
+    for field in ("article_id", "date", "kind", "lang"):
+        codes, labels = values.single(field)
+        for doc in np.flatnonzero(evaluator.live).tolist():
+            stored = opened.searcher.stored_fields(doc).get(field)
+            assert (labels[codes[doc]] if codes[doc] >= 0 else None) == stored, (field, doc)
+    body = search(index, "quokkas", group="article")
+    assert [a["article_id"] for a in body["hits"]] == ["2024-05-20-xinhua-en-green-energy"]
+
+
+def test_grouping_by_hand(index_dir):
+    """page_articles against a straightforward grouping of the same matches."""
+    opened = handle_for(index_dir).open()
+    values = FieldValues(opened.evaluator)
+    everything = (
+        opened.evaluator.evaluate_all() if hasattr(opened.evaluator, "evaluate_all") else None
+    )
+    assert everything is None  # (no such helper: build the matches by hand below)
+    ids = np.flatnonzero(opened.evaluator.live).astype(np.int64)
+    rng = np.random.default_rng(7)
+    found = Matches(ids, rng.random(len(ids)))
+    articles, labels = values.single("article_id")
+    best: dict[str, float] = {}
+    count: dict[str, int] = {}
+    for doc, score in zip(found.ids.tolist(), found.scores.tolist(), strict=True):
+        name = labels[articles[doc]]
+        best[name] = max(best.get(name, 0.0), score)
+        count[name] = count.get(name, 0) + 1
+    page = page_articles(values, found, "relevance", 0, 10)
+    assert page.total == len(best) == 4
+    shown = [labels[articles[doc]] for doc, _ in page.rows]
+    expected = sorted(best, key=lambda a: -best[a] * (1 + 0.05 * np.log2(count[a])))
+    assert shown == expected
+    assert page.matched == [count[a] for a in shown]
+    # the passages of each article are its best, best first, never its headline
+    kinds, kind_labels = values.single("kind")
+    for passages in page.passages:
+        scores = [s for _, s in passages]
+        assert scores == sorted(scores, reverse=True) and len(passages) == 3
+        assert all(kind_labels[kinds[d]] != "title" for d, _ in passages)
+    # paging: two pages of two articles are the first page of four
+    first, second = (page_articles(values, found, "relevance", o, 2) for o in (0, 2))
+    assert [r[0] for r in first.rows + second.rows] == [r[0] for r in page.rows]
+    # newest first: by date, whatever the scores
+    dates, date_labels = values.single("date")
+    newest = page_articles(values, found, "newest", 0, 10)
+    order = [date_labels[dates[d]] for d, _ in newest.rows]
+    assert order == sorted(order, reverse=True)
+    oldest = page_passages(opened.evaluator, values, found, "oldest", 0, 50)
+    order = [date_labels[dates[d]] for d, _ in oldest.rows]
+    assert order == sorted(order) and len(oldest.rows) == 50
+
+
+def test_facet_units(index_dir):
+    opened = handle_for(index_dir).open()
+    values = FieldValues(opened.evaluator)
+    ids = np.flatnonzero(opened.evaluator.live).astype(np.int64)
+    found = Matches(ids, np.ones(len(ids)))
+    by_passage = facet_counts(values, found, ("kind", "year", "nonexistent"), "passages")
+    by_article = facet_counts(values, found, ("kind", "year"), "articles")
+    assert "nonexistent" not in by_passage
+    assert sum(by_passage["kind"].values()) == len(ids)
+    assert by_article["kind"]["title"] == 4 and by_article["kind"]["paragraph"] == 4
+    assert sum(by_article["year"].values()) == 4 and list(by_article["year"]) == sorted(
+        by_article["year"], reverse=True
+    )
+
+
+def test_article_metadata_facets_and_filters(tmp_path):
+    """Authors, tags, the original URL and the image come from the ingested metadata; the
+    author and tag facets count articles and filter on exact values, in the API and the page."""
+    from searchapp.web import create_app
+    from tests.conftest import FIXTURES
+
+    index = tmp_path / "index"
+    build_index([FIXTURES / "newsroom"], index)
+    body = search(index, "", group="article", per_page=20)
+    assert body["total"] == 8 and body["facets_count"] == "articles"
+    assert body["facets"]["authors"]["Sarah Lam"] == 2 and body["facets"]["tags"]["budget"] == 1
+    budget = next(a for a in body["hits"] if a["article_id"] == "cms/2024/11/budget")
+    assert budget["authors"] == ["Sarah Lam", "Li Wei"] and budget["tags"] == ["budget", "economy"]
+    assert budget["source_url"] == "https://news.example.com/2024/11/budget"
+    assert budget["image"] == "https://news.example.com/img/budget.jpg"
+    by_author = search(index, "", group="article", author="Sarah Lam")
+    assert {a["article_id"] for a in by_author["hits"]} == {
+        "cms/2024/11/budget",
+        "site/en/2024/07/typhoon-gaemi",
+    }
+    assert search(index, "", group="article", tag="電車")["total"] == 1
+    assert search(index, "", group="article", author="sarah lam")["total"] == 0  # exact
+
+    client = create_app({"INDEX_DIR": str(index), "TESTING": True, "LINKS": "local"}).test_client()
+    html = client.get("/search?q=typhoon").get_data(as_text=True)
+    assert "facet-authors" in html and "facet-tags" in html
+    assert "/search?q=typhoon&amp;author=Sarah+Lam" in html
+    filtered = client.get("/search?q=typhoon&author=Sarah+Lam").get_data(as_text=True)
+    assert 'aria-label="Remove filter Author: Sarah Lam"' in filtered
+    assert filtered.count('<li class="hit ') == 1
+    assert 'class="hit-authors">Li Wei, Sarah Lam</span>' in filtered
+    assert "<img" not in filtered  # another origin's image is not shown (the page's CSP)
