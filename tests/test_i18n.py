@@ -103,6 +103,8 @@ def test_article_page_in_chinese(client):
         ("/articles/nope?hl=zh", 404, "找不到页面", "这个网址没有内容。"),
         ("/search?q=a&page=0&hl=zh", 400, "无法理解这个搜索", "页码不在结果页范围内"),
         ("/search?q=a&date_from=2024-13-01&hl=zh", 400, "无法理解这个搜索", "日期须写作"),
+        ("/search?q=a&sort=best&hl=zh", 400, "无法理解这个搜索", "结果可按最相关、最新或最早排序"),
+        ("/search?q=a&group=x&hl=zh", 400, "无法理解这个搜索", "结果按文章分组或不分组"),
     ],
 )
 def test_error_pages_in_chinese(client, url, status, heading, message):
