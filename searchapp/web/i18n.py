@@ -173,6 +173,8 @@ def script_strings() -> dict[str, str]:
         "photo_by": gettext("Photo by %(name)s", name="{name}"),
         "photo_taken": gettext("Photo taken %(date)s", date="{date}"),
         "published": gettext("Published %(date)s", date="{date}"),
+        "archive_copy": gettext("Archive copy"),
+        "original": gettext("Original"),
         "search_label": gettext("Search news articles"),
         "placeholder": gettext("Search news…"),
         "all_results": gettext("All %(num)s results →", num="{n}"),
