@@ -78,17 +78,7 @@ def parse_page(data: bytes, article_id: str, fallback_title: str = "") -> Articl
         raise UnreadableArticle("empty page: nothing to index")
     tree = _parse(text)
     meta = page_metadata(tree)
-    article = Article(
-        id=article_id,
-        title=meta["title"] or fallback_title or article_id,
-        date=meta["date"],
-        source=meta["source"],
-        lang=meta["lang"] or "",
-        url=meta["url"],
-        authors=meta["authors"],
-        tags=meta["tags"],
-        image=meta["image"],
-    )
+    article = Article.from_metadata(article_id, meta["title"] or fallback_title, meta)
     marked = _mark_special_blocks(tree)
     builder = ArticleBuilder(article)
     main = _trafilatura_main(copy.deepcopy(tree))

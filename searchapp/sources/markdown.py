@@ -75,17 +75,7 @@ def article_from(
     if not title and body_format == "markdown":
         match = _H1_RE.search(body[:20_000])
         title = norm_space(match.group(1)) if match else ""
-    article = Article(
-        id=article_id,
-        title=title or fallback_title or article_id,
-        date=meta["date"],
-        source=meta["source"],
-        lang=meta["lang"] or "",
-        url=meta["url"],
-        authors=meta["authors"],
-        tags=meta["tags"],
-        image=meta["image"],
-    )
+    article = Article.from_metadata(article_id, title or fallback_title, meta)
     builder = ArticleBuilder(article)
     if meta["summary"] and meta["summary"][:200] not in body[:5000]:
         builder.add(norm_space(meta["summary"]), "text")

@@ -62,6 +62,21 @@ class Article:
     chunks: list[Chunk] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    @classmethod
+    def from_metadata(cls, article_id: str, title: str, meta: dict) -> Article:
+        """An article from the metadata fields every reader extracts (``sources.fields``)."""
+        return cls(
+            id=article_id,
+            title=title or article_id,
+            date=meta["date"],
+            source=meta["source"],
+            lang=meta["lang"] or "",
+            url=meta["url"],
+            authors=meta["authors"],
+            tags=meta["tags"],
+            image=meta["image"],
+        )
+
 
 @dataclass
 class FileResult:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from searchapp.articles import KINDS
 from searchapp.querying import MAX_FUZZY_CHARS
+from searchapp.searching import PASSAGE_KEYS
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -79,18 +80,7 @@ def openapi_spec(
     passage = {
         "type": "object",
         "description": "A matching passage of an article (group=article)",
-        "required": [
-            "id",
-            "kind",
-            "section",
-            "position",
-            "score",
-            "lang",
-            "snippet",
-            "url",
-            "photographer",
-            "photo_date",
-        ],
+        "required": list(PASSAGE_KEYS),
         "properties": {k: hit["properties"][k] for k in hit["required"] if k != "text"},
     }
     article = {
