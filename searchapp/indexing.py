@@ -57,7 +57,7 @@ from searchapp.store import (  # noqa: F401  (IndexUnavailable is re-exported fo
     read_manifest,
 )
 from searchapp.synonyms import Synonyms, default_synonyms
-from searchapp.whoosh_compat import join_segments
+from searchapp.whoosh_compat import join_segments, use_term_pool
 
 
 class IndexingError(Exception):
@@ -455,6 +455,7 @@ def _write_build(
         tmp_dir.mkdir(parents=True)
         ix = whoosh_index.create_in(str(tmp_dir), build_schema())
     writer = ix.writer(limitmb=256)
+    use_term_pool(writer)
     try:
         for key in plan.removed_files:
             for article_id in plan.old_files[key]["articles"]:
@@ -669,6 +670,7 @@ def _build_part(plan: _Plan, keys: list[str], part_dir: str, number: int, messag
         os.makedirs(part_dir)
         ix = whoosh_index.create_in(part_dir, build_schema())
         writer = ix.writer(limitmb=256)
+        use_term_pool(writer)
         outcome = _add_files(
             writer,
             plan,
