@@ -33,6 +33,7 @@ from searchapp.whoosh_compat import (
     expansions,
     is_null_query,
     length_column,
+    read_positions,
     read_postings,
 )
 
@@ -51,6 +52,9 @@ FACET_LIMIT = 20
 #: third of 500,000 chunks takes 2.7 MB).
 TERM_CACHE_BYTES = 32 * 1024 * 1024
 TERM_CACHE_ENTRIES = 20_000
+#: Phrases are checked on the positions read here; False: by Whoosh's span matcher (the
+#: reference the tests compare with).
+NATIVE_PHRASES = True
 #: Unions of many postings add scores in an array over all documents instead of sorting
 #: (same results; off only to compare the two in tests/test_scoring_equivalence.py).
 DENSE_UNION = True
@@ -273,6 +277,9 @@ class QueryEvaluator:
             return Matches.empty()
         if len(q.words) == 1:
             return candidates.scaled(q.boost)
+        if NATIVE_PHRASES:
+            keep = self._in_sequence(q, candidates.ids)
+            return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
         # Positions decide; Whoosh's phrase matcher only visits documents with all the words.
         matcher = q.matcher(self.searcher)
         active = matcher.is_active()
@@ -281,6 +288,46 @@ class QueryEvaluator:
             return Matches.empty()
         keep = np.isin(candidates.ids, found, assume_unique=True)
         return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
+
+    def _in_sequence(self, q: query.Phrase, docs: np.ndarray) -> np.ndarray:
+        """Which of ``docs`` (holding every word of the phrase) have the words in order, each
+        1 to ``q.slop`` positions after the one before: Whoosh's ``SpanNear2(ordered=True,
+        mindist=1)``, which its ``Phrase`` matcher uses, on positions read for ``docs`` only."""
+        field = self.reader.schema[q.fieldname]
+        fmt = field.format
+        slop = q.slop
+        keep = np.zeros(len(docs), dtype=bool)
+        for reader, offset in self.segments:
+            lo, hi = np.searchsorted(docs, [offset, offset + reader.doc_count_all()])
+            if lo == hi:
+                continue
+            local = (docs[lo:hi] - offset).tolist()
+            positions = []
+            for word in q.words:
+                btext = field.to_bytes(word)
+                if (q.fieldname, btext) not in reader:
+                    break
+                matcher = reader.postings(q.fieldname, btext)
+                if isinstance(matcher, FilterMatcher):
+                    matcher = matcher.child
+                positions.append(read_positions(matcher, local, fmt))
+            if len(positions) < len(q.words):
+                continue
+            for n, doc in enumerate(local):
+                if n % 256 == 0:
+                    check()
+                ends = set(positions[0].get(doc, ()))
+                for later in positions[1:]:
+                    if not ends:
+                        break
+                    if slop == 1:
+                        ends = {p for p in later.get(doc, ()) if p - 1 in ends}
+                    else:
+                        ends = {
+                            p for p in later.get(doc, ()) if any(1 <= p - e <= slop for e in ends)
+                        }
+                keep[lo + n] = bool(ends)
+        return keep
 
     def _with_whoosh(self, q: query.Query) -> Matches:
         """Any query type not handled above: complete but slow (one Python call per match),

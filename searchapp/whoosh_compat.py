@@ -75,7 +75,7 @@ def check_version(version: str | None = None) -> str:
 
 
 _REQUIRED = [
-    (W3LeafMatcher, ("_read_ids", "_read_weights", "_next_block")),
+    (W3LeafMatcher, ("_read_ids", "_read_weights", "_read_values", "_next_block")),
     (W3PerDocReader, ("_cached_reader", "doc_field_length")),
     (FileIndex, ("_segments",)),
     (MultiTerm, ("_btexts",)),
@@ -187,6 +187,48 @@ def read_postings(matcher, ids_dtype, weights_dtype) -> tuple[np.ndarray, np.nda
     if not id_parts:
         return np.empty(0, ids_dtype), np.empty(0, weights_dtype)
     return np.concatenate(id_parts), np.concatenate(weight_parts)
+
+
+def read_positions(matcher, wanted: list[int], fmt) -> dict[int, list[int]]:
+    """The positions of a term in each of ``wanted`` (sorted document numbers of one segment)
+    that holds it, decoding only the blocks that hold one of them (a phrase's candidates are
+    usually few: most blocks of a common word are skipped by their last id, undecoded)."""
+    found: dict[int, list[int]] = {}
+    if not wanted:
+        return found
+    if isinstance(matcher, ListMatcher):
+        while matcher.is_active():
+            if matcher.id() in wanted:
+                found[matcher.id()] = fmt.decode_positions(matcher.value())
+            matcher.next()
+        return found
+    if not isinstance(matcher, W3LeafMatcher):
+        raise WhooshIncompatible(f"unexpected posting matcher {type(matcher).__name__}")
+    i = 0
+    while matcher.is_active() and i < len(wanted):
+        budget.check()
+        if matcher._maxid < wanted[i]:
+            matcher._next_block()
+            continue
+        if matcher._ids is None:
+            matcher._read_ids()
+        ids = matcher._ids
+        if matcher._values is None:
+            matcher._read_values()
+        values = matcher._values
+        j = 0
+        while j < len(ids) and i < len(wanted):
+            if ids[j] < wanted[i]:
+                j += 1
+            elif ids[j] > wanted[i]:
+                i += 1
+            else:
+                found[ids[j]] = fmt.decode_positions(values[j])
+                i += 1
+                j += 1
+        matcher._i = matcher._blocklength
+        matcher._next_block()
+    return found
 
 
 def length_column(segment_reader, fieldname: str):
