@@ -30,6 +30,7 @@ from searchapp.budget import check, checked
 from searchapp.caches import ENTRY_OVERHEAD, BoundedCache
 from searchapp.whoosh_compat import (
     BYTE_TO_LENGTH,
+    Impacts,
     expansions,
     is_null_query,
     length_column,
@@ -55,6 +56,9 @@ TERM_CACHE_ENTRIES = 20_000
 #: Phrases are checked on the positions read here; False: by Whoosh's span matcher (the
 #: reference the tests compare with).
 NATIVE_PHRASES = True
+#: Common terms' postings are read as arrays from the segment's impacts file when it has one
+#: (False: always decoded from Whoosh's blocks, the reference the tests compare with).
+USE_IMPACTS = True
 #: Unions of many postings add scores in an array over all documents instead of sorting
 #: (same results; off only to compare the two in tests/test_scoring_equivalence.py).
 DENSE_UNION = True
@@ -88,6 +92,7 @@ class QueryEvaluator:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
+        self.impacts = [Impacts.of(reader) for reader, _offset in self.segments]
         self.doc_count = searcher.doc_count_all()
         self.facet_fields = facet_fields
         self.settings = settings.current()  # cached scores depend on them: fixed per searcher
@@ -199,13 +204,18 @@ class QueryEvaluator:
         """Read a term's posting list a block at a time and score it with BM25F."""
         id_blocks: list[np.ndarray] = []
         weight_blocks: list[np.ndarray] = []
-        for reader, offset in self.segments:
+        for (reader, offset), impacts in zip(self.segments, self.impacts, strict=True):
             if (fieldname, btext) not in reader:
                 continue
-            matcher = reader.postings(fieldname, btext)
-            if isinstance(matcher, FilterMatcher):
-                matcher = matcher.child  # deletions are applied once, at the end
-            ids, weights = read_postings(matcher, _IDS, _SCORES)
+            found = None
+            if impacts is not None and USE_IMPACTS:
+                found = impacts.postings(reader, fieldname, btext, _IDS, _SCORES)
+            if found is None:
+                matcher = reader.postings(fieldname, btext)
+                if isinstance(matcher, FilterMatcher):
+                    matcher = matcher.child  # deletions are applied once, at the end
+                found = read_postings(matcher, _IDS, _SCORES)
+            ids, weights = found
             id_blocks.append(ids + offset if offset else ids)
             weight_blocks.append(weights)
         if not id_blocks:

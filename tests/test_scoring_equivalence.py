@@ -202,3 +202,45 @@ def test_phrase_sample_is_not_vacuous(index_dir):
         for s in (1, 3, 6)
     ]
     assert by_slop[0] < by_slop[1] < by_slop[2]
+
+
+@pytest.fixture(scope="module")
+def impacts_index(tmp_path_factory, corpus_dir):
+    """The test corpus built with every term of 2+ postings in the impacts file, then
+    updated once (a second segment, the first one's deletions)."""
+    import shutil
+
+    from searchapp import whoosh_compat
+    from searchapp.indexing import build_index
+
+    saved = whoosh_compat.IMPACT_MIN_POSTINGS
+    whoosh_compat.IMPACT_MIN_POSTINGS = 2
+    try:
+        root = tmp_path_factory.mktemp("impacts")
+        src = shutil.copytree(corpus_dir, root / "src")
+        build_index([src], root / "index")
+        first = sorted(src.glob("*.txt"))[0]
+        first.write_text(first.read_text("utf-8") + "\n\nGwadar port, once more.\n", "utf-8")
+        build_index([src], root / "index")
+    finally:
+        whoosh_compat.IMPACT_MIN_POSTINGS = saved
+    return root / "index"
+
+
+@pytest.mark.parametrize("q", QUERIES + PHRASES)
+def test_impacts_give_the_decoded_postings(impacts_index, monkeypatch, q):
+    """Postings read as arrays from the impacts file score exactly as those decoded from
+    Whoosh's blocks: same documents, same scores, bit for bit."""
+    from searchapp import whoosh_compat
+
+    monkeypatch.setattr(whoosh_compat, "IMPACT_MIN_POSTINGS", 2)
+    opened = IndexHandle(impacts_index).open()
+    parsed = parse_user_query(opened.parser, q)
+    fast = QueryEvaluator(opened.searcher, FACET_FIELDS)
+    assert len(fast.segments) == 2 and all(i is not None for i in fast.impacts)
+    assert sum(len(i.keys) for i in fast.impacts) > 100
+    got = fast.evaluate(parsed)
+    monkeypatch.setattr(scoring, "USE_IMPACTS", False)
+    want = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+    assert got.ids.tolist() == want.ids.tolist()
+    assert got.scores.tolist() == want.scores.tolist()
