@@ -33,6 +33,7 @@ from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.articles import KINDS
 from searchapp.budget import QueryTooExpensive, check, query_budget
 from searchapp.caches import BoundedCache
+from searchapp.chinese_spelling import correct_chinese
 from searchapp.highlighting import HighlightTerms, highlight_terms, mark, snippet, term_spans
 from searchapp.querying import (
     OPERATOR_WORDS,
@@ -550,6 +551,11 @@ def _live_count(opened: OpenIndex, word) -> int:
     return len(opened.evaluator.evaluate(query.Term("spell", word)))
 
 
+def _text_count(opened: OpenIndex, word: str) -> int:
+    """Live chunks whose text holds ``word`` (a Chinese word: jieba's, as indexed)."""
+    return len(opened.evaluator.evaluate(query.Term("text", word)))
+
+
 #: A correction must be this similar to the typed word (difflib's ratio), besides being within
 #: the edit distance: ``brdge`` may become ``bridge`` (0.91) but never ``budget`` (0.73).
 MIN_SIMILARITY = 0.8
@@ -593,6 +599,11 @@ def suggest_correction(opened: OpenIndex, q: str, allow_cjk: bool = False) -> st
         word = match.group(1)
         if word in _OPERATORS or (has_cjk(word) and not allow_cjk):
             return word
+        if has_cjk(word):  # a mistyped character: see searchapp/chinese_spelling.py
+            reader = opened.searcher.reader()
+            fixed = correct_chinese(reader, word, lambda w: _text_count(opened, w))
+            changed = changed or fixed is not None
+            return fixed or word
         tokens = analyze(word, mode="query", stem=False)
         if len(tokens) != 1 or len(tokens[0]) < 4 or has_cjk(tokens[0]):
             return word
