@@ -19,7 +19,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from whoosh import query
+from whoosh import qparser, query
 
 from searchapp import analysis, budget, querying, searching, synonyms
 from searchapp import handle as handles
@@ -229,6 +229,9 @@ WORST_QUERIES = {
     ),
     "64 prefixes": " ".join(f"{c}{d}*" for c in LETTERS[:8] for d in LETTERS[:8]),
     "nested 8 deep with colons": "(" * 8 + "a:b:c " * 100 + ")" * 8,
+    "64 random words": " ".join(
+        "".join(random.Random(i).choices(LETTERS, k=12)) for i in range(64)
+    ),
 }
 
 
@@ -271,6 +274,38 @@ def test_expansions_are_shared_by_the_strict_and_relaxed_passes(index_dir, monke
     response = search(IndexHandle(index_dir), "gwadr~2 zzqqxxyy")
     assert response["match"] == "any" and response["total"]  # the relaxed pass ran
     assert calls == ["gwadr"], calls  # one automaton for both passes
+
+
+def test_the_passes_of_one_search_parse_the_query_once(index_dir, monkeypatch):
+    """Tagging (every plugin's regex at every position) was most of a search's CPU for a long
+    query, and a search that finds nothing parsed it four times (strict, again to describe,
+    relaxed, relaxed again). Now one tagging serves the strict and relaxed parsers."""
+    rng = random.Random(5)
+    q = "gwadar " + " ".join("".join(rng.choices(LETTERS, k=9)) for _ in range(40))
+    tagged: list[str] = []
+    original = qparser.QueryParser.tag
+
+    def counting(self, text, pos=0, debug=False):
+        tagged.append(text)
+        return original(self, text, pos=pos, debug=debug)
+
+    monkeypatch.setattr(qparser.QueryParser, "tag", counting)
+    response = search(IndexHandle(index_dir), q)
+    assert response["match"] == "any" and response["total"]  # the relaxed pass ran
+    assert len(tagged) == 1, len(tagged)
+
+    # the relaxed query built from the shared tagging is the one a fresh parse gives
+    handle = IndexHandle(index_dir)
+    opened = handle.open()
+    alone = querying.relax_to_any(opened.relaxed_parser, q)
+    with budget.query_budget(None):
+        parse_user_query(opened.parser, q)
+        shared = querying.relax_to_any(opened.relaxed_parser, q)
+        assert parse_user_query(opened.parser, q) is parse_user_query(opened.parser, q)
+    assert shared == alone and isinstance(shared, query.Or)
+    assert parse_user_query(opened.parser, "gwadar port") == query.And(
+        [query.Term("text", "gwadar"), query.Term("text", "port")]
+    )
 
 
 # ---- 7. only documented fields; errors mapped honestly; no server path --------------------

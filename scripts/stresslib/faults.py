@@ -20,10 +20,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.procs import proc_stats
+from harness.server import free_port, serve_command
+
 from stresslib.corpus import EDIT_WORD, MARKER, MARKER_ZH, STABLE
 from stresslib.load import Load, LoadResult, index_command, run_index
 from stresslib.mix import Probe
-from stresslib.server import free_port, proc_stats, serve_command
 
 CHECK_QUERIES = (STABLE, MARKER, MARKER_ZH, EDIT_WORD, "railway", "中老铁路", "Gwadar", "port*")
 
