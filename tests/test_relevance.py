@@ -104,6 +104,7 @@ MIN_SAMPLE_SUCCESS_AT_10 = 0.88
 def sample_results(tmp_path_factory):
     """searchapp's top 10 for the sample's queries over the sample's articles."""
     from benchlib import judged
+
     from searchapp.handle import IndexHandle
     from searchapp.indexing import build_index
     from searchapp.searching import search
