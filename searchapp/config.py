@@ -42,13 +42,20 @@ class ConfigError(ValueError):
 class Setting:
     """One setting: where it can come from, its default, and what it means."""
 
+    #: Its name (``conf["workers"]``); upper case, its Flask key (``WORKERS``).
     name: str
+    #: Its dotted key in searchapp.toml (``server.workers``).
     key: str
+    #: How its text is read: str, int, number, bool, choice, list, path, paths, url ...
     kind: str
+    #: The value when nothing sets it, or a function that makes it.
     default: Any
+    #: One line for ``searchapp config`` and the README's table.
     help: str
+    #: The environment variable that sets it, and the command line option.
     env: str | None = None
     option: str | None = None
+    #: The values a ``choice`` may take; the range of an ``int``.
     choices: tuple[str, ...] = ()
     low: int | None = None
     high: int | None = None
@@ -120,7 +127,7 @@ SETTINGS: tuple[Setting, ...] = (
             "buffered (threads; request heads read by the event loop), gthread or sync.",
             env="SEARCHAPP_WORKER_CLASS", option="--worker-class", choices=WORKER_CLASSES),
     Setting("threads", "server.threads", "int", 1,
-            "Request threads per worker (the searcher and its caches are per process).",
+            "Request threads per worker (they read the index one at a time).",
             env="SEARCHAPP_THREADS", option="--threads", low=1, high=256),
     Setting("max_connections", "server.max_connections", "int", 1000,
             "Open connections per worker, at most.",
