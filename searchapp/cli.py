@@ -74,25 +74,21 @@ def _setting_options(*names: str):
     return decorate
 
 
+def _path_option(flag: str, name: str, help_text: str, **path):
+    return click.option(
+        flag, name, type=click.Path(path_type=Path, **path), default=None, help=help_text
+    )
+
+
 def _index_option(func):
-    func = click.option(
-        "--index",
-        "index_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Index folder [default: $SEARCHAPP_INDEX, the config file, or ./index].",
-    )(func)
+    index = "Index folder [default: $SEARCHAPP_INDEX, the config file, or ./index]."
+    func = _path_option("--index", "index_dir", index, file_okay=False)(func)
     return _config_option(func)
 
 
 def _config_option(func):
-    return click.option(
-        "--config",
-        "config_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Settings file [default: $SEARCHAPP_CONFIG, or searchapp.toml beside the index].",
-    )(func)
+    where = "Settings file [default: $SEARCHAPP_CONFIG, or searchapp.toml beside the index]."
+    return _path_option("--config", "config_file", where, dir_okay=False)(func)
 
 
 def settings(config_file: Path | None, **options) -> config.Config:

@@ -6,17 +6,17 @@ request is fast. The searcher follows rebuilds by itself (see ``handle.IndexHand
 handles: the app owns one (``create_app``); the master checks the index with a handle of its
 own that it drops, so the workers' copies of the app open their searchers after the fork.
 
-The defaults (``config.SETTINGS``, read into ``ServeSettings``) are chosen for a public server on a small machine, and
-measured (README, "Production"): 2 worker processes, each answering one request at a time
-(the searcher, its caches and Whoosh's readers are per process; with more threads a worker
-still reads its index one request at a time, see ``handle.IndexHandle``), with request
-heads read by the event loop (``workers.BufferedThreadWorker``) so idle and slow clients
-hold no worker; a request must arrive whole within 10 s; idle
-kept-alive connections close after 5 s; each worker is replaced after 10,000 requests plus
-up to 1,000 more at random (``max_requests`` with jitter, a backstop against slow memory
-growth that never restarts both workers at once). SIGHUP to the master (``systemctl
-reload``) replaces the workers gracefully: the new ones start, the old ones finish what they
-are answering.
+The defaults (``config.SETTINGS``, read into ``ServeSettings``) are chosen for a public
+server on a small machine, and measured (README, "Production"): 2 worker processes, each
+answering one request at a time (the searcher, its caches and Whoosh's readers are per
+process; with more threads a worker still reads its index one request at a time, see
+``handle.IndexHandle``), with request heads read by the event loop
+(``workers.BufferedThreadWorker``) so idle and slow clients hold no worker; a request must
+arrive whole within 10 s; idle kept-alive connections close after 5 s; each worker is
+replaced after 10,000 requests plus up to 1,000 more at random (``max_requests`` with
+jitter, a backstop against slow memory growth that never restarts both workers at once).
+SIGHUP to the master (``systemctl reload``) replaces the workers gracefully: the new ones
+start, the old ones finish what they are answering.
 """
 
 from __future__ import annotations
