@@ -43,6 +43,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from harness.procs import open_files
 from harness.server import LiveServer
 from stresslib import attacks, corpus, faults, mix, report
 from stresslib.load import Load, load_during_loop, rebuild_and_watch, run_index
@@ -152,7 +153,7 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
         ).run()
 
         log(f"load with a rebuild loop for {s['duration']:.0f} s ...")
-        fds_before = report.open_files(srv.worker_pids())
+        fds_before = open_files(srv.worker_pids())
         out.rebuild_load, out.rebuilds = load_during_loop(
             srv.port,
             pool,
@@ -163,7 +164,7 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
             s["duration"],
             seed=args.seed + 1,
         )
-        out.fds = (fds_before, report.open_files(srv.worker_pids()))
+        out.fds = (fds_before, open_files(srv.worker_pids()))
 
         if s["worker_kills"]:
             seconds = max(3.0, min(s["duration"], 30.0))

@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from harness.client import fetch
+
 from stresslib.corpus import EDIT_WORD, EN_WORDS, MARKER, MARKER_ZH, STABLE, ZH_WORDS
 
 REQUEST_TIMEOUT = 60.0
@@ -261,17 +263,6 @@ def total_of(answer: str) -> int | None:
     """The ``total`` inside a search digest, else None."""
     match = re.search(r'"total": (\d+)', answer)
     return int(match.group(1)) if match else None
-
-
-def fetch(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
-    """One GET on a kept connection (http.client reopens it after a ``Connection: close``)."""
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    except (OSError, http.client.HTTPException):
-        conn.close()
-        raise
 
 
 def capture(port: int, pool: list[Probe], clients: int = 4) -> dict[str, str]:
