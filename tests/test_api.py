@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from searchapp.web.api import FILTER_PARAMS
+from searchapp.params import FILTER_NAMES
 from tests.conftest import assert_error_shape
 
 
@@ -262,7 +262,7 @@ def test_openapi_documents_every_route(client, app):
         if rule.rule.startswith("/api/") and rule.rule != "/api/openapi.json":
             assert re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule) in documented
     params = {p["name"] for p in spec["paths"]["/api/search"]["get"]["parameters"]}
-    assert params == {"q", "page", "per_page", "group", "sort", *FILTER_PARAMS}
+    assert params == {"q", "page", "per_page", "group", "sort", *FILTER_NAMES}
 
 
 def test_healthz(client):

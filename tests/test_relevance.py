@@ -105,8 +105,9 @@ def sample_results(tmp_path_factory):
     """searchapp's top 10 for the sample's queries over the sample's articles."""
     from benchlib import judged
 
+    from searchapp.handle import IndexHandle
     from searchapp.indexing import build_index
-    from searchapp.searching import IndexHandle, search
+    from searchapp.searching import search
 
     sample = json.loads((LARGE_SAMPLE.parent / f"{LARGE_SAMPLE.name}.json").read_text("utf-8"))
     units = judged.sample_units(sample)
