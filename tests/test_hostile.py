@@ -586,17 +586,26 @@ def test_a_good_file_that_turns_bad_keeps_its_previous_documents(indexed):
     assert f"skipped {source / MIXED_ID}.txt: binary file" in reindex_keeps_all(indexed)
 
 
+def call_first(monkeypatch, name: str, hook) -> None:
+    """Make ``indexing.<name>`` call ``hook`` with its first argument before it runs."""
+    real = getattr(indexing, name)
+
+    def hooked(first, *args, **kwargs):
+        hook(first)
+        return real(first, *args, **kwargs)
+
+    monkeypatch.setattr(indexing, name, hooked)
+
+
 def test_file_deleted_while_it_is_parsed(indexed, monkeypatch):
     victim = indexed[0] / f"{MIXED_ID}.txt"
     victim.write_text(victim.read_text(encoding="utf-8") + "\nA new closing line.\n", "utf-8")
-    real_read = indexing.read_source
 
-    def read_after_deleting(source, *args, **kwargs):
+    def delete_victim(source) -> None:
         if Path(source.path) == victim:
             victim.unlink()
-        return real_read(source, *args, **kwargs)
 
-    monkeypatch.setattr(indexing, "read_source", read_after_deleting)
+    call_first(monkeypatch, "read_source", delete_victim)
     assert f"skipped {victim}: file disappeared" in reindex_keeps_all(indexed)
 
 
@@ -617,14 +626,12 @@ def test_file_that_vanishes_between_listing_and_reading(indexed, monkeypatch):
 def test_unreadable_file_keeps_its_previous_documents(indexed, monkeypatch):
     """A file that exists but cannot be read is skipped, not treated as deleted."""
     victim = indexed[0] / f"{MIXED_ID}.txt"
-    real_hash = indexing._file_hash
 
-    def hash_or_deny(path):
+    def deny_victim(path) -> None:
         if Path(path) == victim:  # what chmod 000 does for a user other than root
             raise PermissionError(13, "Permission denied", str(path))
-        return real_hash(path)
 
-    monkeypatch.setattr(indexing, "_file_hash", hash_or_deny)
+    call_first(monkeypatch, "_file_hash", deny_victim)
     err = reindex_keeps_all(indexed)
     assert f"skipped {victim}: cannot read file: Permission denied" in err
 

@@ -19,7 +19,7 @@ import threading
 import time
 from urllib.parse import quote
 
-from harness.client import fetch
+from harness.client import fetch, run_clients
 from harness.stats import percentile
 
 REQUEST_TIMEOUT = 60.0
@@ -139,11 +139,7 @@ def throughput_run(
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=seconds + REQUEST_TIMEOUT + 5)
+    run_clients(client, clients, timeout=seconds + REQUEST_TIMEOUT + 5)
     elapsed = time.perf_counter() - start
     client_cpu = time.process_time() - cpu_start
     return {

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from harness.client import fetch
+from harness.client import fetch, run_clients
 
 from stresslib.corpus import EDIT_WORD, EN_WORDS, MARKER, MARKER_ZH, STABLE, ZH_WORDS
 
@@ -294,11 +294,7 @@ def capture(port: int, pool: list[Probe], clients: int = 4) -> dict[str, str]:
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
+    run_clients(worker, clients, timeout=600)
     if errors or len(answers) != len(pool):
         raise RuntimeError(f"reference capture failed: {errors[:5]}")
     return answers
