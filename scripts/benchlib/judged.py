@@ -20,7 +20,6 @@ Systems:
 from __future__ import annotations
 
 import json
-import math
 import random
 import re
 import sqlite3
@@ -28,6 +27,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from harness.stats import ranking_metrics
 
 from . import corpus
 
@@ -125,17 +126,7 @@ def pick_heldout(ids: Sequence[str], seed: int = HELDOUT_SEED) -> set[str]:
 
 def query_metrics(ranked_relevance: Sequence[bool], n_relevant: int) -> dict[str, float]:
     """Metrics of one ranked list (True = relevant), given how many relevant chunks exist."""
-    top = list(ranked_relevance[:DEPTH])
-    first = next((i for i, rel in enumerate(top) if rel), None)
-    dcg = sum(1.0 / math.log2(i + 2) for i, rel in enumerate(top) if rel)
-    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(n_relevant, DEPTH)))
-    return {
-        "success@1": float(first == 0),
-        "success@3": float(first is not None and first < 3),
-        "success@10": float(first is not None),
-        "mrr@10": 0.0 if first is None else 1.0 / (first + 1),
-        "ndcg@10": dcg / ideal if ideal else 0.0,
-    }
+    return ranking_metrics(ranked_relevance, n_relevant, DEPTH)
 
 
 def groups_of(query: JudgedQuery) -> list[str]:
