@@ -43,10 +43,9 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from stresslib import attacks, corpus, faults, mix, report, server  # noqa: E402
-from stresslib.load import Load, load_during_loop, rebuild_and_watch, run_index  # noqa: E402
+from harness.server import LiveServer
+from stresslib import attacks, corpus, faults, mix, report
+from stresslib.load import Load, load_during_loop, rebuild_and_watch, run_index
 
 FULL = {
     "duration": 60.0,
@@ -139,7 +138,7 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
     if code != 0:
         raise RuntimeError(f"indexing failed:\n{output}")
     log(f"serving {served} with {args.workers} workers ...")
-    with server.running(served, work / "serve.log", workers=args.workers) as srv:
+    with LiveServer(served, work / "serve.log", workers=args.workers) as srv:
         out.ready_after = srv.ready_after
         references = {"A": mix.capture(srv.port, pool)}
         out.live_swap = rebuild_and_watch(srv, versions.b, states["B"]["stats"])
@@ -220,7 +219,7 @@ def run_attacks_only(args: argparse.Namespace, work: Path) -> int:
         code, _, output = run_index(versions.a, work / "index", rebuild=True)
         if code != 0:
             raise RuntimeError(f"indexing failed:\n{output}")
-        with server.running(work / "index", work / "serve.log", workers=args.workers) as srv:
+        with LiveServer(work / "index", work / "serve.log", workers=args.workers) as srv:
             result = attacks.run(srv, work, args.attacks_only, seed=args.seed, log=log)
     finally:
         if not (args.keep or args.work):

@@ -184,6 +184,25 @@ class SearchQueryParser(qparser.QueryParser):
         ]
         self.phraseclass = make_phrase
 
+    def tag(self, text, pos=0, debug=False):
+        """Whoosh's tagging, done once per text within a search.
+
+        Tagging (every plugin's regex tried at every position) is most of a parse. The strict
+        and relaxed parsers tag alike (only the group that wraps the nodes differs), so within
+        one search (``budget.memo()``) the second pass takes a copy of the first one's nodes.
+        """
+        memo = budget.memo()
+        if memo is None or debug:
+            return super().tag(text, pos=pos, debug=debug)
+        key = ("tagged", tuple(type(plugin) for plugin in self.plugins), text, pos)
+        nodes = memo.get(key)
+        if nodes is None:
+            nodes = super().tag(text, pos=pos).nodes
+            memo[key] = copy.deepcopy(nodes)  # filters change nodes in place: keep a clean copy
+        else:
+            nodes = copy.deepcopy(nodes)
+        return self.group(nodes)
+
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
         if termclass is query.FuzzyTerm and len(text) > MAX_FUZZY_CHARS:
             termclass = query.Term  # a documented bound: long fuzzy terms are plain words
@@ -251,7 +270,23 @@ def with_context(q: query.Query, weight: float) -> query.Query:
 
 
 def parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
-    """Parse ``text``; fall back to plain words when the syntax is broken or too deep."""
+    """Parse ``text``; fall back to plain words when the syntax is broken or too deep.
+
+    Within one search the same parser and text give the same query object (nothing changes
+    a parsed query: ``with_context`` copies), so the passes of ``searching`` parse each text
+    once per parser, and the relaxed parser reuses the strict one's tagging (see ``tag``).
+    """
+    memo = budget.memo()
+    key = ("parsed", id(parser), text)
+    if memo is not None and key in memo:
+        return memo[key]
+    parsed = _parse_user_query(parser, text)
+    if memo is not None:
+        memo[key] = parsed
+    return parsed
+
+
+def _parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
     text = clean_query_text(text)
     if not text:
         return query.Every()
