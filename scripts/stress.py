@@ -43,10 +43,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from stresslib import attacks, corpus, faults, mix, report, server  # noqa: E402
-from stresslib.load import Load, load_during_loop, rebuild_and_watch, run_index  # noqa: E402
+from harness.procs import open_files
+from harness.server import LiveServer
+from stresslib import attacks, corpus, faults, mix, report
+from stresslib.load import Load, load_during_loop, rebuild_and_watch, run_index
 
 FULL = {
     "duration": 60.0,
@@ -139,7 +139,7 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
     if code != 0:
         raise RuntimeError(f"indexing failed:\n{output}")
     log(f"serving {served} with {args.workers} workers ...")
-    with server.running(served, work / "serve.log", workers=args.workers) as srv:
+    with LiveServer(served, work / "serve.log", workers=args.workers) as srv:
         out.ready_after = srv.ready_after
         references = {"A": mix.capture(srv.port, pool)}
         out.live_swap = rebuild_and_watch(srv, versions.b, states["B"]["stats"])
@@ -152,19 +152,16 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
             srv.port, pool, {"B": references["B"]}, s["clients"], s["duration"], seed=args.seed
         ).run()
 
+        def under_index_loop(seconds: float, seed: int, rebuild: bool = True):
+            """The load while ``searchapp index`` runs in a loop on the served index."""
+            return load_during_loop(
+                srv.port, pool, references, served, sources, s["clients"], seconds, seed, rebuild
+            )
+
         log(f"load with a rebuild loop for {s['duration']:.0f} s ...")
-        fds_before = report.open_files(srv.worker_pids())
-        out.rebuild_load, out.rebuilds = load_during_loop(
-            srv.port,
-            pool,
-            references,
-            served,
-            sources,
-            s["clients"],
-            s["duration"],
-            seed=args.seed + 1,
-        )
-        out.fds = (fds_before, report.open_files(srv.worker_pids()))
+        fds_before = open_files(srv.worker_pids())
+        out.rebuild_load, out.rebuilds = under_index_loop(s["duration"], args.seed + 1)
+        out.fds = (fds_before, open_files(srv.worker_pids()))
 
         if s["worker_kills"]:
             seconds = max(3.0, min(s["duration"], 30.0))
@@ -183,16 +180,8 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
 
         seconds = max(3.0, min(s["duration"], 30.0))
         log(f"load with an incremental-update loop for {seconds:.0f} s ...")
-        out.incremental_load, out.incremental_runs = load_during_loop(
-            srv.port,
-            pool,
-            references,
-            served,
-            sources,
-            s["clients"],
-            seconds,
-            seed=args.seed + 2,
-            rebuild=False,
+        out.incremental_load, out.incremental_runs = under_index_loop(
+            seconds, args.seed + 2, rebuild=False
         )
         out.attacks = attacks.run(srv, work, s["attack_queries"], seed=args.seed, log=log)
         out.server_log = srv.log_path.read_text(encoding="utf-8", errors="replace")
@@ -220,7 +209,7 @@ def run_attacks_only(args: argparse.Namespace, work: Path) -> int:
         code, _, output = run_index(versions.a, work / "index", rebuild=True)
         if code != 0:
             raise RuntimeError(f"indexing failed:\n{output}")
-        with server.running(work / "index", work / "serve.log", workers=args.workers) as srv:
+        with LiveServer(work / "index", work / "serve.log", workers=args.workers) as srv:
             result = attacks.run(srv, work, args.attacks_only, seed=args.seed, log=log)
     finally:
         if not (args.keep or args.work):

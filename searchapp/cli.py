@@ -18,6 +18,7 @@ import click
 from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
 from searchapp.budget import QueryTooExpensive
+from searchapp.handle import IndexHandle
 from searchapp.indexing import (
     IndexingError,
     NothingIndexed,
@@ -25,31 +26,69 @@ from searchapp.indexing import (
     indexed_sources,
     resolved_sources,
 )
+from searchapp.params import MAX_PER_PAGE, InvalidParameter
 from searchapp.results import GROUPS, SORTS
-from searchapp.searching import IndexHandle, InvalidParameter, index_stats, search
+from searchapp.searching import search
 from searchapp.store import IndexUnavailable
 from searchapp.synonyms import Synonyms
 
+#: The gunicorn and operations settings ``serve`` takes as options (``serving.ServeSettings``).
+SERVE_OPTIONS = (
+    "worker_class",
+    "threads",
+    "max_connections",
+    "timeout",
+    "header_timeout",
+    "keepalive",
+    "max_requests",
+    "max_requests_jitter",
+    "proxies",
+    "access_log",
+    "log_format",
+    "metrics",
+    "query_log",
+)
+
+
+def _setting_options(*names: str):
+    """Command line options made from the settings table (``config.SETTINGS``): its option
+    name, type, range or choices, help and default, written once there."""
+
+    def decorate(func):
+        for name in reversed(names):
+            setting = config.BY_NAME[name]
+            default = setting.default_value()
+            shown = ("on" if default else "off") if setting.kind == "bool" else default
+            help_text = f"{setting.help} [{shown}]"
+            if setting.kind == "bool":
+                flag = f"{setting.option}/--no-{setting.option[2:]}"
+                func = click.option(flag, name, default=None, help=help_text)(func)
+                continue
+            if setting.kind == "choice":
+                kind = click.Choice(setting.choices)
+            else:
+                kind = click.IntRange(setting.low, setting.high)
+            func = click.option(setting.option, name, type=kind, default=None, help=help_text)(func)
+        return func
+
+    return decorate
+
+
+def _path_option(flag: str, name: str, help_text: str, **path):
+    return click.option(
+        flag, name, type=click.Path(path_type=Path, **path), default=None, help=help_text
+    )
+
 
 def _index_option(func):
-    func = click.option(
-        "--index",
-        "index_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Index folder [default: $SEARCHAPP_INDEX, the config file, or ./index].",
-    )(func)
+    index = "Index folder [default: $SEARCHAPP_INDEX, the config file, or ./index]."
+    func = _path_option("--index", "index_dir", index, file_okay=False)(func)
     return _config_option(func)
 
 
 def _config_option(func):
-    return click.option(
-        "--config",
-        "config_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Settings file [default: $SEARCHAPP_CONFIG, or searchapp.toml beside the index].",
-    )(func)
+    where = "Settings file [default: $SEARCHAPP_CONFIG, or searchapp.toml beside the index]."
+    return _path_option("--config", "config_file", where, dir_okay=False)(func)
 
 
 def settings(config_file: Path | None, **options) -> config.Config:
@@ -189,7 +228,7 @@ def run_index(
     help="article: one hit per article with its best passages; none: one per passage.",
 )
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, MAX_PER_PAGE), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON the web API returns.")
 def search_command(
     query: str,
@@ -210,21 +249,13 @@ def search_command(
     conf = settings(config_file, index_dir=index_dir)
     # One search, with the configured time budget (a handle of its own: nothing is kept).
     handle = IndexHandle(conf["index_dir"], query_budget_ms=conf["query_budget_ms"])
+    shape = {"page": page, "per_page": per_page, "group": group, "sort": sort}
     try:
-        result = search(
-            handle,
-            query,
-            page=page,
-            per_page=per_page,
-            group=group,
-            sort=sort,
-            kind=kind,
-            lang=lang,
-        )
+        result = search(handle, query, **shape, kind=kind, lang=lang)
     except (IndexUnavailable, InvalidParameter, QueryTooExpensive) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(_as_api(result, conf["index_dir"]), ensure_ascii=False, indent=2))
         return
     click.echo(format_results(result, color=sys.stdout.isatty()))
 
@@ -281,6 +312,15 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
     return "".join(out)
 
 
+def _as_api(result: dict, index_dir: Path) -> dict:
+    """The response as the web API sends it, with the links the web layer adds."""
+    from searchapp.web import create_app
+    from searchapp.web.urls import with_urls
+
+    with create_app({"INDEX_DIR": str(index_dir)}).test_request_context():
+        return with_urls(result)
+
+
 @main.command("stats")
 @_index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -288,7 +328,7 @@ def stats_command(index_dir: Path | None, config_file: Path | None, as_json: boo
     """Print counts of articles and chunks, by kind and by language."""
     index_dir = settings(config_file, index_dir=index_dir)["index_dir"]
     try:
-        stats = index_stats(index_dir)
+        stats = IndexHandle(index_dir).stats()
     except IndexUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
     stats = {k: stats[k] for k in ("articles", "chunks", "by_kind", "by_language")}
@@ -327,64 +367,7 @@ def stats_command(index_dir: Path | None, config_file: Path | None, as_json: boo
     default=None,
     help="Interface language when the browser asks for neither [default: en].",
 )
-@click.option(
-    "--worker-class",
-    type=click.Choice(["buffered", "gthread", "sync"]),
-    default=None,
-    help="buffered: threads, request heads read by the event loop [default]; or gunicorn's.",
-)
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Threads a worker [1].")
-@click.option(
-    "--max-connections",
-    type=click.IntRange(1, 100_000),
-    default=None,
-    help="Open connections a worker, at most [1000].",
-)
-@click.option(
-    "--timeout",
-    type=click.IntRange(1, 3600),
-    default=None,
-    help="Silent worker killed after [30 s].",
-)
-@click.option(
-    "--header-timeout",
-    type=click.IntRange(1, 3600),
-    default=None,
-    help="Seconds to send a whole request [10].",
-)
-@click.option(
-    "--keepalive", type=click.IntRange(0, 3600), default=None, help="Idle connection kept [5 s]."
-)
-@click.option(
-    "--max-requests",
-    type=click.IntRange(0),
-    default=None,
-    help="Replace a worker after this many requests, 0 never [10000].",
-)
-@click.option(
-    "--max-requests-jitter",
-    type=click.IntRange(0),
-    default=None,
-    help="Up to this many more, at random [1000].",
-)
-@click.option(
-    "--proxies",
-    type=click.IntRange(0, 10),
-    default=None,
-    help="Reverse proxies in front whose X-Forwarded-* headers are trusted [0].",
-)
-@click.option(
-    "--access-log/--no-access-log", default=None, help="A line per request on stdout [on]."
-)
-@click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default=None, help="Log lines [text]."
-)
-@click.option("--metrics/--no-metrics", default=None, help="Prometheus metrics on /metrics [off].")
-@click.option(
-    "--query-log/--no-query-log",
-    default=None,
-    help="Log searches and clicks (no IP, no user agent) in INDEX/queries/ [on].",
-)
+@_setting_options(*SERVE_OPTIONS)
 @click.option(
     "--trusted-host",
     "trusted_hosts",

@@ -22,7 +22,14 @@ from itertools import islice
 from whoosh import qparser, query
 
 from searchapp import budget, settings
-from searchapp.analysis import CJK_CHARS, analyze, cjk_bigrams, fold_text, has_cjk
+from searchapp.analysis import (
+    CJK_CHARS,
+    analyze,
+    cjk_bigrams,
+    crossing_words,
+    fold_text,
+    has_cjk,
+)
 from searchapp.synonyms import Synonyms, default_synonyms
 from searchapp.whoosh_compat import (
     LimitedExpansion,
@@ -109,9 +116,16 @@ def cjk_run_query(run: str, boost: float = 1.0, relaxed: bool = False) -> query.
     if len(words) == 1:
         by_words: query.Query = query.Term("text", words[0])
     elif relaxed:
-        return query.Or(
-            [query.Term("text", w) for w in words], boost=boost, scale=settings.current().or_scale
-        )
+        # Any word, and the words of jieba's other segmentations (``停机`` in ``停机关机重启``).
+        rules = settings.current()
+        terms = [query.Term("text", w) for w in words]
+        if rules.crossing_word_weight > 0:
+            terms += [
+                query.Term("text", w, boost=rules.crossing_word_weight)
+                for w in crossing_words(run)
+                if w not in words
+            ]
+        return query.Or(terms, boost=boost, scale=rules.or_scale)
     else:
         by_words = query.And([query.Term("text", w) for w in words])
     grams = [g for g, _, _ in cjk_bigrams(run)]
@@ -169,6 +183,25 @@ class SearchQueryParser(qparser.QueryParser):
             for plugin in self.plugins
         ]
         self.phraseclass = make_phrase
+
+    def tag(self, text, pos=0, debug=False):
+        """Whoosh's tagging, done once per text within a search.
+
+        Tagging (every plugin's regex tried at every position) is most of a parse. The strict
+        and relaxed parsers tag alike (only the group that wraps the nodes differs), so within
+        one search (``budget.memo()``) the second pass takes a copy of the first one's nodes.
+        """
+        memo = budget.memo()
+        if memo is None or debug:
+            return super().tag(text, pos=pos, debug=debug)
+        key = ("tagged", tuple(type(plugin) for plugin in self.plugins), text, pos)
+        nodes = memo.get(key)
+        if nodes is None:
+            nodes = super().tag(text, pos=pos).nodes
+            memo[key] = copy.deepcopy(nodes)  # filters change nodes in place: keep a clean copy
+        else:
+            nodes = copy.deepcopy(nodes)
+        return self.group(nodes)
 
     def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
         if termclass is query.FuzzyTerm and len(text) > MAX_FUZZY_CHARS:
@@ -237,7 +270,23 @@ def with_context(q: query.Query, weight: float) -> query.Query:
 
 
 def parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
-    """Parse ``text``; fall back to plain words when the syntax is broken or too deep."""
+    """Parse ``text``; fall back to plain words when the syntax is broken or too deep.
+
+    Within one search the same parser and text give the same query object (nothing changes
+    a parsed query: ``with_context`` copies), so the passes of ``searching`` parse each text
+    once per parser, and the relaxed parser reuses the strict one's tagging (see ``tag``).
+    """
+    memo = budget.memo()
+    key = ("parsed", id(parser), text)
+    if memo is not None and key in memo:
+        return memo[key]
+    parsed = _parse_user_query(parser, text)
+    if memo is not None:
+        memo[key] = parsed
+    return parsed
+
+
+def _parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
     text = clean_query_text(text)
     if not text:
         return query.Every()

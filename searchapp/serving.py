@@ -2,18 +2,21 @@
 
 Each worker opens its own searcher after the fork (sharing Whoosh's open files across
 processes would share their read offsets) and warms it with one query, so the first real
-request is fast. The searcher follows rebuilds by itself (see ``searching.IndexHandle``).
+request is fast. The searcher follows rebuilds by itself (see ``handle.IndexHandle``). The
+handles: the app owns one (``create_app``); the master checks the index with a handle of its
+own that it drops, so the workers' copies of the app open their searchers after the fork.
 
-The defaults (``ServeSettings``) are chosen for a public server on a small machine, and
-measured (README, "Production"): 2 worker processes, each answering one request at a time
-(the searcher, its caches and Whoosh's readers are per process and not shared between
-threads), with request heads read by the event loop (``workers.BufferedThreadWorker``) so
-idle and slow clients hold no worker; a request must arrive whole within 10 s; idle
-kept-alive connections close after 5 s; each worker is replaced after 10,000 requests plus
-up to 1,000 more at random (``max_requests`` with jitter, a backstop against slow memory
-growth that never restarts both workers at once). SIGHUP to the master (``systemctl
-reload``) replaces the workers gracefully: the new ones start, the old ones finish what they
-are answering.
+The defaults (``config.SETTINGS``, read into ``ServeSettings``) are chosen for a public
+server on a small machine, and measured (README, "Production"): 2 worker processes, each
+answering one request at a time (the searcher, its caches and Whoosh's readers are per
+process; with more threads a worker still reads its index one request at a time, see
+``handle.IndexHandle``), with request heads read by the event loop
+(``workers.BufferedThreadWorker``) so idle and slow clients hold no worker; a request must
+arrive whole within 10 s; idle kept-alive connections close after 5 s; each worker is
+replaced after 10,000 requests plus up to 1,000 more at random (``max_requests`` with
+jitter, a backstop against slow memory growth that never restarts both workers at once).
+SIGHUP to the master (``systemctl reload``) replaces the workers gracefully: the new ones
+start, the old ones finish what they are answering.
 """
 
 from __future__ import annotations
@@ -35,9 +38,10 @@ from gunicorn.app.base import BaseApplication
 
 from searchapp import config
 from searchapp.analysis import analyze
+from searchapp.handle import IndexHandle
 from searchapp.indexing import build_index
 from searchapp.ops.logs import ACCESS_LOG_FORMAT, SearchappLogger, configure_app_logging
-from searchapp.searching import handle_for, search
+from searchapp.searching import search
 from searchapp.store import current_build
 from searchapp.web import create_app
 from searchapp.workers import BufferedThreadWorker
@@ -53,22 +57,26 @@ WORKER_CLASSES = {
 
 @dataclass
 class ServeSettings:
-    """The gunicorn and operations part of the configuration (``searchapp.config``)."""
+    """The gunicorn and operations part of the configuration (``searchapp.config``).
 
-    workers: int = 2
-    worker_class: str = "buffered"
-    threads: int = 1
-    max_connections: int = 1000
-    timeout: int = 30
-    header_timeout: int = 10
-    keepalive: int = 5
-    max_requests: int = 10_000
-    max_requests_jitter: int = 1_000
-    proxies: int = 0
-    access_log: bool = True
-    log_format: str = "text"
-    metrics: bool = False
-    query_log: bool = True
+    No defaults here: they are the settings table's (``config.SETTINGS``), read by
+    ``from_config``, so each is written once.
+    """
+
+    workers: int
+    worker_class: str
+    threads: int
+    max_connections: int
+    timeout: int
+    header_timeout: int
+    keepalive: int
+    max_requests: int
+    max_requests_jitter: int
+    proxies: int
+    access_log: bool
+    log_format: str
+    metrics: bool
+    query_log: bool
 
     @classmethod
     def from_config(cls, conf: config.Config | None = None) -> ServeSettings:
@@ -138,7 +146,7 @@ def ensure_index(index_dir: Path, sources: Path | list[Path], synonyms=None) -> 
         click.echo(f"No index in {index_dir}: indexing {shown} ...", err=True)
         report = build_index(sources, index_dir, synonyms=synonyms)
         click.echo(report.summary(), err=True)
-    handle_for(index_dir).open()  # raises IndexUnavailable with a clear message if damaged
+    IndexHandle(index_dir).open()  # raises IndexUnavailable with a clear message if damaged
 
 
 def check_address(host: str, port: int) -> None:

@@ -19,16 +19,19 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
-from whoosh import query
+from harness.procs import rss_bytes
+from whoosh import qparser, query
 
 from searchapp import analysis, budget, querying, searching, synonyms
+from searchapp import handle as handles
 from searchapp.articles import parse_text
 from searchapp.caches import BoundedCache, approx_size
 from searchapp.cli import _web_settings
 from searchapp.config import load
+from searchapp.handle import IndexHandle
 from searchapp.querying import MAX_FUZZY_CHARS, SearchQueryParser, parse_user_query
 from searchapp.schema import build_schema
-from searchapp.searching import IndexHandle, search
+from searchapp.searching import search
 from searchapp.web import create_app
 from searchapp.web.security import ConfigurationError
 from tests.conftest import assert_error_shape
@@ -177,8 +180,7 @@ def _distinct_query(rng: random.Random, i: int) -> str:
 
 
 def _rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return rss_bytes(os.getpid())
 
 
 def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):
@@ -186,7 +188,7 @@ def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):
     whole search, so the response cache fills too): every cache stays within its entries and
     bytes, and the process's memory is flat after the first 5,000. The same against a live
     server, with 64-word queries: ``scripts/stress.py`` (attacks)."""
-    monkeypatch.setattr(searching, "CACHE_SIZE", 16)  # fills within the searches made here
+    monkeypatch.setattr(handles, "CACHE_SIZE", 16)  # fills within the searches made here
     monkeypatch.setattr(analysis, "_SEGMENTATIONS", BoundedCache(2_000, 1_000_000))
     handle = IndexHandle(seed_index)
     opened = handle.open()
@@ -202,7 +204,7 @@ def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):
             opened.evaluator.term("text", q[:12])
         if i in (5_000, 19_999):
             rss[i] = _rss_bytes()
-    assert len(opened.results) <= 16 and opened.results.nbytes <= searching.CACHE_BYTES
+    assert len(opened.results) <= 16 and opened.results.nbytes <= handles.CACHE_BYTES
     assert len(opened.evaluator.terms_cache) <= 1  # made-up words are misses, never kept
     assert analysis._SEGMENTATIONS.nbytes <= 1_000_000
     assert analysis._stem_short.cache_info().currsize <= analysis._stem_short.cache_info().maxsize
@@ -227,6 +229,9 @@ WORST_QUERIES = {
     ),
     "64 prefixes": " ".join(f"{c}{d}*" for c in LETTERS[:8] for d in LETTERS[:8]),
     "nested 8 deep with colons": "(" * 8 + "a:b:c " * 100 + ")" * 8,
+    "64 random words": " ".join(
+        "".join(random.Random(i).choices(LETTERS, k=12)) for i in range(64)
+    ),
 }
 
 
@@ -269,6 +274,38 @@ def test_expansions_are_shared_by_the_strict_and_relaxed_passes(index_dir, monke
     response = search(IndexHandle(index_dir), "gwadr~2 zzqqxxyy")
     assert response["match"] == "any" and response["total"]  # the relaxed pass ran
     assert calls == ["gwadr"], calls  # one automaton for both passes
+
+
+def test_the_passes_of_one_search_parse_the_query_once(index_dir, monkeypatch):
+    """Tagging (every plugin's regex at every position) was most of a search's CPU for a long
+    query, and a search that finds nothing parsed it four times (strict, again to describe,
+    relaxed, relaxed again). Now one tagging serves the strict and relaxed parsers."""
+    rng = random.Random(5)
+    q = "gwadar " + " ".join("".join(rng.choices(LETTERS, k=9)) for _ in range(40))
+    tagged: list[str] = []
+    original = qparser.QueryParser.tag
+
+    def counting(self, text, pos=0, debug=False):
+        tagged.append(text)
+        return original(self, text, pos=pos, debug=debug)
+
+    monkeypatch.setattr(qparser.QueryParser, "tag", counting)
+    response = search(IndexHandle(index_dir), q)
+    assert response["match"] == "any" and response["total"]  # the relaxed pass ran
+    assert len(tagged) == 1, len(tagged)
+
+    # the relaxed query built from the shared tagging is the one a fresh parse gives
+    handle = IndexHandle(index_dir)
+    opened = handle.open()
+    alone = querying.relax_to_any(opened.relaxed_parser, q)
+    with budget.query_budget(None):
+        parse_user_query(opened.parser, q)
+        shared = querying.relax_to_any(opened.relaxed_parser, q)
+        assert parse_user_query(opened.parser, q) is parse_user_query(opened.parser, q)
+    assert shared == alone and isinstance(shared, query.Or)
+    assert parse_user_query(opened.parser, "gwadar port") == query.And(
+        [query.Term("text", "gwadar"), query.Term("text", "port")]
+    )
 
 
 # ---- 7. only documented fields; errors mapped honestly; no server path --------------------
@@ -511,7 +548,6 @@ def test_cli_search_over_budget_is_a_clear_message(index_dir, monkeypatch):
     from searchapp.cli import main
 
     monkeypatch.setenv("SEARCHAPP_QUERY_BUDGET_MS", "0.001")
-    monkeypatch.setattr(searching, "_handles", {})  # a fresh handle reads the budget
     result = CliRunner().invoke(main, ["search", "railway Gwadar", "--index", str(index_dir)])
     assert result.exit_code == 1
     assert "budget" in result.output and "Traceback" not in result.output
