@@ -36,6 +36,7 @@ from whoosh.filedb.structfile import BufferFile
 from whoosh.index import TOC, FileIndex
 from whoosh.matching import ListMatcher
 from whoosh.query.terms import MultiTerm
+from whoosh.reading import TermNotFound
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
@@ -187,6 +188,27 @@ def read_postings(matcher, ids_dtype, weights_dtype) -> tuple[np.ndarray, np.nda
     if not id_parts:
         return np.empty(0, ids_dtype), np.empty(0, weights_dtype)
     return np.concatenate(id_parts), np.concatenate(weight_parts)
+
+
+def term_postings(
+    segment_reader, fieldname: str, btext: bytes, impacts: Impacts | None, ids_dtype, weights_dtype
+) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """(document frequency, ids, weights) of a term in one segment (None: not there), from its
+    impacts when it has them, else decoded from Whoosh's blocks. One term-index lookup: the
+    reader's ``postings`` and ``doc_frequency`` would look the term up again each."""
+    try:
+        info = segment_reader.term_info(fieldname, btext)
+    except TermNotFound:
+        return None
+    found = impacts.postings(info, ids_dtype, weights_dtype) if impacts is not None else None
+    if found is None:
+        terms = segment_reader._terms
+        fmt = segment_reader.schema[fieldname].format
+        matcher = terms._codec.postings_reader(
+            terms._postfile, info, fmt, term=(fieldname, btext), scorer=None
+        )
+        found = read_postings(matcher, ids_dtype, weights_dtype)
+    return info.doc_frequency(), found[0], found[1]
 
 
 def read_positions(matcher, wanted: list[int], fmt) -> dict[int, list[int]]:
@@ -720,9 +742,8 @@ class Impacts:
         buf = getattr(handle, "_buf", None)
         return cls(buf if buf is not None else handle.read())
 
-    def postings(self, segment_reader, fieldname: str, btext: bytes, ids_dtype, weights_dtype):
-        """(ids, weights) of a term, or None when it is not kept here (a short list)."""
-        info = segment_reader.term_info(fieldname, btext)
+    def postings(self, info, ids_dtype, weights_dtype):
+        """(ids, weights) of a term (its ``TermInfo``), or None when it is not kept here."""
         if info.doc_frequency() < IMPACT_MIN_POSTINGS or info.is_inlined():
             return None
         offset = info._offset
