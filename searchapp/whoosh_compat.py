@@ -10,6 +10,7 @@ checked to exist, and every accessor raises ``WhooshIncompatible`` rather than d
 
 from __future__ import annotations
 
+import bisect
 import pickle
 import re
 import zlib
@@ -218,36 +219,33 @@ def read_positions(matcher, wanted: list[int], fmt) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
     if not wanted:
         return found
+    wanted_set = set(wanted)
     if isinstance(matcher, ListMatcher):
         while matcher.is_active():
-            if matcher.id() in wanted:
+            if matcher.id() in wanted_set:
                 found[matcher.id()] = fmt.decode_positions(matcher.value())
             matcher.next()
         return found
     if not isinstance(matcher, W3LeafMatcher):
         raise WhooshIncompatible(f"unexpected posting matcher {type(matcher).__name__}")
-    i = 0
-    while matcher.is_active() and i < len(wanted):
-        budget.check()
-        if matcher._maxid < wanted[i]:
-            matcher._next_block()
-            continue
-        if matcher._ids is None:
-            matcher._read_ids()
-        ids = matcher._ids
-        if matcher._values is None:
-            matcher._read_values()
-        values = matcher._values
-        j = 0
-        while j < len(ids) and i < len(wanted):
-            if ids[j] < wanted[i]:
-                j += 1
-            elif ids[j] > wanted[i]:
-                i += 1
-            else:
-                found[ids[j]] = fmt.decode_positions(values[j])
-                i += 1
-                j += 1
+    decode = fmt.decode_positions
+    low = 0  # every id of the current block is at least this
+    while matcher.is_active():
+        high = matcher._maxid
+        i = bisect.bisect_left(wanted, low)
+        if i == len(wanted):
+            break
+        if wanted[i] <= high:
+            budget.check()
+            if matcher._ids is None:
+                matcher._read_ids()
+            if matcher._values is None:
+                matcher._read_values()
+            values = matcher._values
+            for j, doc in enumerate(matcher._ids):
+                if doc in wanted_set:
+                    found[doc] = decode(values[j])
+        low = high + 1
         matcher._i = matcher._blocklength
         matcher._next_block()
     return found
