@@ -8,39 +8,21 @@ import pytest
 
 from tests.conftest import assert_error_shape
 
-HIT_KEYS = {
-    "id",
-    "article_id",
-    "article_title",
-    "date",
-    "lang",
-    "kind",
-    "section",
-    "position",
-    "score",
-    "text",
-    "snippet",
-    "url",
-    "source_url",
-    "photographer",
-    "photo_date",
-}
-RESPONSE_KEYS = {
-    "query",
-    "total_passages",
-    "group",
-    "sort",
-    "facets_count",
-    "suggestion",
-    "total",
-    "page",
-    "per_page",
-    "took_ms",
-    "hits",
-    "facets",
-    "showing_results_for",
-    "match",
-}
+# The response contract, pinned here on purpose rather than imported: changing the API's shape
+# must change these lines too. ``test_the_product_lists_the_pinned_keys`` checks that the
+# product's own lists (searchapp.shaping, the OpenAPI description) say the same.
+HIT_KEYS = set(
+    """
+    id article_id article_title date lang kind section position score text snippet url
+    source_url photographer photo_date
+    """.split()
+)
+RESPONSE_KEYS = set(
+    """
+    query total_passages group sort facets_count suggestion total page per_page took_ms hits
+    facets showing_results_for match
+    """.split()
+)
 
 
 def get(client, **params):
@@ -340,33 +322,17 @@ def test_no_index_answers_503_with_error_shape(tmp_path):
 
 # --- article-level results, sort, browse ----------------------------------------------------
 
-ARTICLE_KEYS = {
-    "article_id",
-    "title",
-    "title_snippet",
-    "date",
-    "lang",
-    "authors",
-    "tags",
-    "source_url",
-    "image",
-    "url",
-    "score",
-    "matched_passages",
-    "passages",
-}
-PASSAGE_KEYS = {
-    "id",
-    "kind",
-    "section",
-    "position",
-    "score",
-    "lang",
-    "snippet",
-    "url",
-    "photographer",
-    "photo_date",
-}
+ARTICLE_KEYS = set(
+    """
+    article_id title title_snippet date lang authors tags source_url image url score
+    matched_passages passages
+    """.split()
+)
+PASSAGE_KEYS = set(
+    """
+    id kind section position score lang snippet url photographer photo_date
+    """.split()
+)
 
 
 def all_pages(client, **params):
@@ -527,3 +493,26 @@ def test_no_correction_to_a_word_sharing_only_its_first_letters(tmp_path):
     assert body["suggestion"] is None and body["showing_results_for"] is None
     assert body["total"] == 0
     assert search(tmp_path / "index", "budgte")["showing_results_for"] == "budget"
+
+
+def test_the_product_lists_the_pinned_keys(client):
+    """The key lists the product builds and documents from are the pinned contract."""
+    from searchapp import shaping
+    from searchapp.web import openapi
+
+    assert set(shaping.HIT_KEYS) == HIT_KEYS and set(shaping.PASSAGE_KEYS) == PASSAGE_KEYS
+    assert set(openapi.ARTICLE_KEYS) == ARTICLE_KEYS
+    required = []  # every object schema's required keys, wherever it is in the spec
+
+    def walk(node):
+        if isinstance(node, dict):
+            if isinstance(node.get("required"), list):
+                required.append(set(node["required"]))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(client.get("/api/openapi.json").get_json())
+    assert HIT_KEYS in required and ARTICLE_KEYS in required and PASSAGE_KEYS in required
