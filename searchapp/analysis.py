@@ -312,6 +312,26 @@ def primary_words(run: str, remember: bool = True) -> tuple[tuple[str, int, int]
     return found
 
 
+def crossing_words(run: str, longest: int = 4) -> list[str]:
+    """Dictionary words of a Chinese run that straddle two of jieba's words.
+
+    jieba picks one segmentation; these are the words of the others: ``停机关机重启`` is cut
+    ``停 / 机关 / 机 / 重启``, and ``停机`` and ``关机`` are words it straddled. A relaxed query
+    (any word) also looks for them. Words inside one of jieba's words are left out: the index
+    has those sub-words already, so they would only count twice.
+    """
+    primaries = primary_words(run, remember=False)
+    spans = [(start, end) for _, start, end in primaries]
+    freq = jieba_tokenizer().FREQ
+    found = []
+    for size in range(2, longest + 1):
+        for i in range(len(run) - size + 1):
+            gram = run[i : i + size]
+            if freq.get(gram) and not any(s <= i and i + size <= e for s, e in spans):
+                found.append(gram)
+    return list(dict.fromkeys(found))
+
+
 def _segment(primaries: tuple[tuple[str, int, int], ...], subwords: bool):
     """Yield (word, (start, index_of_primary), end) for the words of a Chinese run."""
     freq = jieba_tokenizer().FREQ if subwords else None

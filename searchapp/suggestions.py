@@ -16,6 +16,7 @@ from whoosh.support.levenshtein import damerau_levenshtein
 
 from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.budget import check
+from searchapp.chinese_spelling import correct_chinese
 from searchapp.handle import IndexHandle, OpenIndex
 from searchapp.querying import OPERATOR_WORDS
 
@@ -35,6 +36,11 @@ def _live_count(opened: OpenIndex, word) -> int:
     so suggestions would differ from those of a clean build of the same articles.
     """
     return len(opened.evaluator.evaluate(query.Term("spell", word)))
+
+
+def _text_count(opened: OpenIndex, word: str) -> int:
+    """Live chunks whose text holds ``word`` (a Chinese word: jieba's, as indexed)."""
+    return len(opened.evaluator.evaluate(query.Term("text", word)))
 
 
 def _closest_word(opened: OpenIndex, folded: str) -> str | None:
@@ -76,6 +82,11 @@ def suggest_correction(opened: OpenIndex, q: str, allow_cjk: bool = False) -> st
         word = match.group(1)
         if word in _OPERATORS or (has_cjk(word) and not allow_cjk):
             return word
+        if has_cjk(word):  # a mistyped character: see searchapp/chinese_spelling.py
+            reader = opened.searcher.reader()
+            fixed = correct_chinese(reader, word, lambda w: _text_count(opened, w))
+            changed = changed or fixed is not None
+            return fixed or word
         tokens = analyze(word, mode="query", stem=False)
         if len(tokens) != 1 or len(tokens[0]) < 4 or has_cjk(tokens[0]):
             return word

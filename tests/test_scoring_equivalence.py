@@ -45,13 +45,11 @@ class SortingEvaluator(QueryEvaluator):
         return super()._eval(q)
 
     def _and(self, children):
+        """Intersect by sorting both lists (``np.intersect1d``), shortest list first."""
         if not children:
             return Matches.empty()
-        children.sort(key=len)
-        result = children[0]
-        for other in children[1:]:
-            if not len(result):
-                break
+        result, *others = sorted(children, key=len)
+        for other in others:
             ids, ia, ib = np.intersect1d(
                 result.ids, other.ids, assume_unique=True, return_indices=True
             )

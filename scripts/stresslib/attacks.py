@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import textwrap
 import threading
@@ -21,6 +20,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
+
+from harness.procs import cpu_seconds, rss_bytes
 
 CPU_LIMIT_S = 1.0
 MEMORY_GROWTH = 0.15
@@ -60,27 +61,8 @@ def distinct_query(rng: random.Random, i: int) -> str:
     return " ".join(_random_word(rng, 3, 10) for _ in range(64))
 
 
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
-
-
 def _rss_bytes(pids: list[int]) -> int:
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/statm", encoding="utf-8") as handle:
-                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        except OSError:
-            continue
-    return total
+    return sum(rss_bytes(pid) for pid in pids)
 
 
 def _get(conn: http.client.HTTPConnection, path: str) -> tuple[int, str]:
@@ -142,9 +124,9 @@ def run_bombs(port: int, pids: list[int], secrets: list[str]) -> list[BombResult
         for name, q in bomb_queries().items():
             for path in ("/api/search", "/search", "/api/suggest"):
                 url = f"{path}?{urlencode({'q': q})}"
-                before, started = _cpu_seconds(pids), time.monotonic()
+                before, started = cpu_seconds(pids), time.monotonic()
                 status, body = _get(conn, url)
-                cpu, seconds = _cpu_seconds(pids) - before, time.monotonic() - started
+                cpu, seconds = cpu_seconds(pids) - before, time.monotonic() - started
                 code = None
                 if status >= 400 and path.startswith("/api/"):
                     try:

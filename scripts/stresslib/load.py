@@ -21,9 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.client import fetch
 from harness.stats import percentile
 
-from stresslib.mix import INVARIANT_KINDS, REQUEST_TIMEOUT, WEIGHTS, Probe, digest, fetch
+from stresslib.mix import INVARIANT_KINDS, REQUEST_TIMEOUT, WEIGHTS, Probe, digest
 from stresslib.mix import coarse as mix_coarse
 
 
