@@ -425,7 +425,7 @@ def main_large(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         return 0
     print(judged.format_table(report))
     if args.failures and "searchapp" in report["systems"]:
-        print("\nsearchapp queries whose first hit is wrong:")
+        print("\nsearchapp tuning queries whose first hit is wrong:")
         print(judged.format_misses(report, judged.load_queries(queries_file)))
     return 0
 

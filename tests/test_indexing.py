@@ -255,6 +255,27 @@ def test_parallel_full_build_equals_single_process_build(tmp_path):
         assert one["facets"] == two["facets"]
 
 
+def test_a_full_pool_starts_a_new_segment_with_the_same_results(tmp_path, monkeypatch):
+    """Past SEGMENT_POOL_BYTES of postings a writer writes its segment and starts another
+    (memory stays bounded on any archive): same documents, same scores and facets."""
+    from searchapp import indexing
+
+    src = make_articles(tmp_path / "src", 80, word="gamma", size=5)
+    copy_sources(src, SEED, FIXTURE_ARTICLES)
+    build_index([src], tmp_path / "one", procs=2)
+    monkeypatch.setattr(indexing, "SEGMENT_POOL_BYTES", 200_000)
+    build_index([src], tmp_path / "many", procs=2)
+    assert len(list(current_build(tmp_path / "many").glob("*.seg"))) > 4
+    assert stats_of(tmp_path / "one") == stats_of(tmp_path / "many")
+    for q in ("gamma railway", "Gwadar", "中老铁路", '"shared future"', "gam*"):
+        one, many = search(tmp_path / "one", q), search(tmp_path / "many", q)
+        assert one["total"] == many["total"] > 0
+        assert [(h["id"], h["score"]) for h in one["hits"]] == [
+            (h["id"], h["score"]) for h in many["hits"]
+        ]
+        assert one["facets"] == many["facets"]
+
+
 def test_incremental_update_shares_files_but_never_changes_the_previous_build(tmp_path):
     src = copy_sources(tmp_path / "src", SEED, FIXTURE_ARTICLES)
     ix = tmp_path / "ix"

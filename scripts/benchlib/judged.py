@@ -349,20 +349,26 @@ def run(
 
 
 def format_misses(report: dict, queries: list[JudgedQuery], system: str = "searchapp") -> str:
-    """Queries whose first hit is not relevant: the rank of the first right answer, and the
-    first three units found instead."""
+    """Tuning queries whose first hit is not relevant: the rank of the first right answer, and
+    the first three units found instead. Held-out misses are only counted: looking at them
+    would be tuning on them."""
     by_id = {q.id: q for q in queries}
     lines = []
+    held = 0
     for p in report["systems"][system]["per_query"]:
         if p["success@1"]:
             continue
         q = by_id[p["id"]]
+        if q.heldout:
+            held += 1
+            continue
         rank = round(1 / p["mrr@10"]) if p["mrr@10"] else None
         got = ", ".join(u or "-" for u in p["top_units"][:3]) or "(no hits)"
         where = f"first right answer at {rank}" if rank else f"none in the top {DEPTH}"
-        lines.append(f"{q.id} [{q.type}{', held-out' if q.heldout else ''}] {q.q!r}: {where}")
+        lines.append(f"{q.id} [{q.type}] {q.q!r}: {where}")
         lines.append(f"    got: {got}")
-    return "\n".join(lines) if lines else "(no misses)"
+    lines.append(f"(and {held} held-out queries, not shown)")
+    return "\n".join(lines)
 
 
 def write_sample(
