@@ -177,7 +177,7 @@ def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path
     build_index([FIXTURES / "newsroom"], newsroom)
     fields = ("kind", "section", "lang", "year", "authors", "tags")
     for index in (index_dir, newsroom):
-        opened = handle_for(index).open()
+        opened = IndexHandle(index).open()
         values = FieldValues(opened.evaluator)
         live = np.flatnonzero(opened.evaluator.live).astype(np.int64)
         for size in (0, 1, 3, len(live) // 2, len(live)):
@@ -189,4 +189,4 @@ def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path
                 assert got == want
                 assert [list(v) for v in got.values()] == [list(v) for v in want.values()]
         assert values.per_document("kind")[1] is not None
-    assert FieldValues(handle_for(newsroom).open().evaluator).per_document("tags")[1] is None
+    assert FieldValues(IndexHandle(newsroom).open().evaluator).per_document("tags")[1] is None
