@@ -164,7 +164,7 @@ class FieldValues:
             field = self.years() if name == "year" else self.values(name)
             codes = None
             if len(np.unique(field.docs)) == len(field.docs):
-                codes = np.full(self.evaluator.doc_count, -1, dtype=np.int64)
+                codes = np.full(self.evaluator.doc_count, -1, dtype=np.int32)
                 codes[field.docs] = field.codes
             found = (field, codes)
             with self._lock:

@@ -226,7 +226,7 @@ class QueryEvaluator:
             return Matches(ids, np.ones(len(ids), dtype=_SCORES))
         doc_freq = self.reader.doc_frequency(fieldname, btext)
         idf = math.log(self.doc_count / (doc_freq + 1)) + 1
-        lengths = self.lengths(fieldname)[ids]
+        lengths = self.lengths(fieldname, ids)
         k1, b = self.settings.bm25_k1, self.settings.bm25_b
         norm = k1 * ((1 - b) + b * lengths / self.avg_length(fieldname))
         scores = idf * (weights * (k1 + 1)) / (weights + norm)
@@ -360,19 +360,24 @@ class QueryEvaluator:
 
     # -- per-document data ------------------------------------------------------------
 
-    def lengths(self, fieldname: str) -> np.ndarray:
-        """Every document's length of ``fieldname`` (as Whoosh stores it: one byte, lossy)."""
-        if fieldname not in self._lengths:
+    def lengths(self, fieldname: str, ids: np.ndarray) -> np.ndarray:
+        """The length of ``fieldname`` in each of ``ids`` (as Whoosh stores it: one byte,
+        lossy). The byte per document is kept, decoded for the matches only: a worker holds
+        one byte per document and field, not eight."""
+        codes = self._lengths.get(fieldname)
+        if codes is None:
             parts = []
             for reader, _offset in self.segments:
                 column = length_column(reader, fieldname)
                 if column is None:
-                    parts.append(np.zeros(reader.doc_count_all(), dtype=_SCORES))
+                    parts.append(np.zeros(reader.doc_count_all(), dtype=np.uint8))
                 else:
-                    codes = np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all())
-                    parts.append(BYTE_TO_LENGTH[codes])
-            self._lengths[fieldname] = np.concatenate(parts) if parts else np.zeros(0)
-        return self._lengths[fieldname]
+                    parts.append(
+                        np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all())
+                    )
+            codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+            self._lengths[fieldname] = codes
+        return BYTE_TO_LENGTH[codes[ids]]
 
     def avg_length(self, fieldname: str) -> float:
         if fieldname not in self._avg_length:
