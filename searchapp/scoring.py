@@ -372,9 +372,7 @@ class QueryEvaluator:
                 if column is None:
                     parts.append(np.zeros(reader.doc_count_all(), dtype=np.uint8))
                 else:
-                    parts.append(
-                        np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all())
-                    )
+                    parts.append(np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all()))
             codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
             self._lengths[fieldname] = codes
         return BYTE_TO_LENGTH[codes[ids]]
