@@ -35,7 +35,7 @@ from searchapp.whoosh_compat import (
     is_null_query,
     length_column,
     read_positions,
-    read_postings,
+    term_postings,
 )
 
 log = logging.getLogger(__name__)
@@ -204,18 +204,16 @@ class QueryEvaluator:
         """Read a term's posting list a block at a time and score it with BM25F."""
         id_blocks: list[np.ndarray] = []
         weight_blocks: list[np.ndarray] = []
+        doc_freq = 0
         for (reader, offset), impacts in zip(self.segments, self.impacts, strict=True):
-            if (fieldname, btext) not in reader:
-                continue
-            found = None
-            if impacts is not None and USE_IMPACTS:
-                found = impacts.postings(reader, fieldname, btext, _IDS, _SCORES)
+            # deleted documents are in the postings: they are dropped once, at the end
+            found = term_postings(
+                reader, fieldname, btext, impacts if USE_IMPACTS else None, _IDS, _SCORES
+            )
             if found is None:
-                matcher = reader.postings(fieldname, btext)
-                if isinstance(matcher, FilterMatcher):
-                    matcher = matcher.child  # deletions are applied once, at the end
-                found = read_postings(matcher, _IDS, _SCORES)
-            ids, weights = found
+                continue
+            doc_freq += found[0]
+            ids, weights = found[1], found[2]
             id_blocks.append(ids + offset if offset else ids)
             weight_blocks.append(weights)
         if not id_blocks:
@@ -224,7 +222,6 @@ class QueryEvaluator:
         weights = np.concatenate(weight_blocks) if len(weight_blocks) > 1 else weight_blocks[0]
         if not field.scorable:
             return Matches(ids, np.ones(len(ids), dtype=_SCORES))
-        doc_freq = self.reader.doc_frequency(fieldname, btext)
         idf = math.log(self.doc_count / (doc_freq + 1)) + 1
         lengths = self.lengths(fieldname, ids)
         k1, b = self.settings.bm25_k1, self.settings.bm25_b

@@ -10,6 +10,7 @@ checked to exist, and every accessor raises ``WhooshIncompatible`` rather than d
 
 from __future__ import annotations
 
+import bisect
 import pickle
 import re
 import zlib
@@ -36,6 +37,7 @@ from whoosh.filedb.structfile import BufferFile
 from whoosh.index import TOC, FileIndex
 from whoosh.matching import ListMatcher
 from whoosh.query.terms import MultiTerm
+from whoosh.reading import TermNotFound
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
@@ -189,6 +191,27 @@ def read_postings(matcher, ids_dtype, weights_dtype) -> tuple[np.ndarray, np.nda
     return np.concatenate(id_parts), np.concatenate(weight_parts)
 
 
+def term_postings(
+    segment_reader, fieldname: str, btext: bytes, impacts: Impacts | None, ids_dtype, weights_dtype
+) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """(document frequency, ids, weights) of a term in one segment (None: not there), from its
+    impacts when it has them, else decoded from Whoosh's blocks. One term-index lookup: the
+    reader's ``postings`` and ``doc_frequency`` would look the term up again each."""
+    try:
+        info = segment_reader.term_info(fieldname, btext)
+    except TermNotFound:
+        return None
+    found = impacts.postings(info, ids_dtype, weights_dtype) if impacts is not None else None
+    if found is None:
+        terms = segment_reader._terms
+        fmt = segment_reader.schema[fieldname].format
+        matcher = terms._codec.postings_reader(
+            terms._postfile, info, fmt, term=(fieldname, btext), scorer=None
+        )
+        found = read_postings(matcher, ids_dtype, weights_dtype)
+    return info.doc_frequency(), found[0], found[1]
+
+
 def read_positions(matcher, wanted: list[int], fmt) -> dict[int, list[int]]:
     """The positions of a term in each of ``wanted`` (sorted document numbers of one segment)
     that holds it, decoding only the blocks that hold one of them (a phrase's candidates are
@@ -196,36 +219,33 @@ def read_positions(matcher, wanted: list[int], fmt) -> dict[int, list[int]]:
     found: dict[int, list[int]] = {}
     if not wanted:
         return found
+    wanted_set = set(wanted)
     if isinstance(matcher, ListMatcher):
         while matcher.is_active():
-            if matcher.id() in wanted:
+            if matcher.id() in wanted_set:
                 found[matcher.id()] = fmt.decode_positions(matcher.value())
             matcher.next()
         return found
     if not isinstance(matcher, W3LeafMatcher):
         raise WhooshIncompatible(f"unexpected posting matcher {type(matcher).__name__}")
-    i = 0
-    while matcher.is_active() and i < len(wanted):
-        budget.check()
-        if matcher._maxid < wanted[i]:
-            matcher._next_block()
-            continue
-        if matcher._ids is None:
-            matcher._read_ids()
-        ids = matcher._ids
-        if matcher._values is None:
-            matcher._read_values()
-        values = matcher._values
-        j = 0
-        while j < len(ids) and i < len(wanted):
-            if ids[j] < wanted[i]:
-                j += 1
-            elif ids[j] > wanted[i]:
-                i += 1
-            else:
-                found[ids[j]] = fmt.decode_positions(values[j])
-                i += 1
-                j += 1
+    decode = fmt.decode_positions
+    low = 0  # every id of the current block is at least this
+    while matcher.is_active():
+        high = matcher._maxid
+        i = bisect.bisect_left(wanted, low)
+        if i == len(wanted):
+            break
+        if wanted[i] <= high:
+            budget.check()
+            if matcher._ids is None:
+                matcher._read_ids()
+            if matcher._values is None:
+                matcher._read_values()
+            values = matcher._values
+            for j, doc in enumerate(matcher._ids):
+                if doc in wanted_set:
+                    found[doc] = decode(values[j])
+        low = high + 1
         matcher._i = matcher._blocklength
         matcher._next_block()
     return found
@@ -720,9 +740,8 @@ class Impacts:
         buf = getattr(handle, "_buf", None)
         return cls(buf if buf is not None else handle.read())
 
-    def postings(self, segment_reader, fieldname: str, btext: bytes, ids_dtype, weights_dtype):
-        """(ids, weights) of a term, or None when it is not kept here (a short list)."""
-        info = segment_reader.term_info(fieldname, btext)
+    def postings(self, info, ids_dtype, weights_dtype):
+        """(ids, weights) of a term (its ``TermInfo``), or None when it is not kept here."""
         if info.doc_frequency() < IMPACT_MIN_POSTINGS or info.is_inlined():
             return None
         offset = info._offset

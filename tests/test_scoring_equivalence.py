@@ -242,3 +242,29 @@ def test_impacts_give_the_decoded_postings(impacts_index, monkeypatch, q):
     want = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
     assert got.ids.tolist() == want.ids.tolist()
     assert got.scores.tolist() == want.scores.tolist()
+
+
+def test_phrases_over_many_blocks_match_whooshs_span_matcher(tmp_path, monkeypatch):
+    """Words in hundreds of chunks (several 128-posting blocks, some skipped undecoded)."""
+    from searchapp.indexing import build_index
+    from tests.test_indexing import make_articles
+
+    src = make_articles(tmp_path / "src", 60, word="gamma", size=6)
+    build_index([src], tmp_path / "index")
+    opened = IndexHandle(tmp_path / "index").open()
+    phrases = [
+        query.Phrase("text", ["mention", "gamma"]),
+        query.Phrase("text", ["gamma", "railway"], slop=2),
+        query.Phrase("text", ["paragraph", "5"]),
+        query.Phrase("text", ["articl", "59", "mention"]),
+        query.Phrase("text", ["railway", "number", "5905"]),
+    ]
+    sizes = []
+    for phrase in phrases:
+        native = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(phrase)
+        with monkeypatch.context() as patched:
+            patched.setattr(scoring, "NATIVE_PHRASES", False)
+            spans = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(phrase)
+        assert native.ids.tolist() == spans.ids.tolist(), phrase
+        sizes.append(len(native))
+    assert sizes[0] > 300 and sizes[1] > 300 and 0 < sizes[2] < 100 and sizes[4] == 1
