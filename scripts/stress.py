@@ -44,7 +44,7 @@ import time
 from pathlib import Path
 
 from harness.procs import open_files
-from harness.server import LiveServer
+from harness.server import LiveServer, stop_servers_on_sigterm
 from stresslib import attacks, corpus, faults, mix, report
 from stresslib.load import Load, load_during_loop, rebuild_and_watch, run_index
 
@@ -220,6 +220,7 @@ def run_attacks_only(args: argparse.Namespace, work: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    stop_servers_on_sigterm()
     work = args.work or Path(tempfile.mkdtemp(prefix="searchapp-stress-"))
     work.mkdir(parents=True, exist_ok=True)
     if args.attacks_only:

@@ -36,7 +36,6 @@ DEPTH = 10
 METRICS = ("success@1", "success@3", "success@10", "mrr@10", "ndcg@10")
 SYSTEMS = ("searchapp", "whoosh", "fts5", "fts5-jieba")
 CORPUS_CHUNKS = 55_000
-HELDOUT_SEED = 11
 
 
 @dataclass(frozen=True)
@@ -109,16 +108,6 @@ def load_queries(path: Path) -> list[JudgedQuery]:
         )
         for d in data["queries"]
     ]
-
-
-def pick_heldout(ids: Sequence[str], seed: int = HELDOUT_SEED) -> set[str]:
-    """A random third of the queries (seeded), stratified by language."""
-    rng = random.Random(seed)
-    held: set[str] = set()
-    for lang in sorted({i.split("-")[0] for i in ids}):
-        group = sorted(i for i in ids if i.split("-")[0] == lang)
-        held.update(rng.sample(group, round(len(group) / 3)))
-    return held
 
 
 # --- metrics ---------------------------------------------------------------------------------

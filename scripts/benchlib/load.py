@@ -3,8 +3,7 @@
 searchapp keeps a per-worker cache of recent responses, so a measured request must never
 repeat an earlier one: the warm-up uses other queries than the latency run, the req/s run
 draws from a separate pool, and when it wraps around the pool each round adds one more
-trailing space (same work for every engine, a new cache key for searchapp). Repeating the
-latency mix once more (``repeat_run``) shows what the cache is worth.
+trailing space (same work for every engine, a new cache key for searchapp).
 
 Plain ``http.client`` over 127.0.0.1 (it reconnects by itself when a server closes the
 connection after each response, as gunicorn's sync workers do). Every loop is bounded by a

@@ -73,6 +73,8 @@ class LoadResult:
 class Load:
     """``clients`` threads sending the pool for ``seconds`` (or ``max_requests``) in total."""
 
+    # `duplicates` pairs this signature with RebuildLoop's and faults.kill_workers_under_load's
+    # by shape (the run's settings, each with its default): deliberate, nothing to share.
     def __init__(
         self,
         port: int,

@@ -259,12 +259,6 @@ def coarse(path: str, answer: str) -> str:
     return answer
 
 
-def total_of(answer: str) -> int | None:
-    """The ``total`` inside a search digest, else None."""
-    match = re.search(r'"total": (\d+)', answer)
-    return int(match.group(1)) if match else None
-
-
 def capture(port: int, pool: list[Probe], clients: int = 4) -> dict[str, str]:
     """The digest of every path of ``pool`` on a quiet server (no retries: any failure raises)."""
     answers: dict[str, str] = {}
