@@ -39,6 +39,7 @@ import argparse
 import json
 import os
 import re
+import resource
 import shutil
 import subprocess
 import sys
@@ -116,6 +117,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--fetch-sources",
         action="store_true",
         help="apt-get the missing text sources (translation lists, manpages-zh)",
+    )
+    parser.add_argument(
+        "--huge",
+        action="store_true",
+        help="only measure a full build of a corpus with a few huge articles (cores used)",
     )
     parser.add_argument(
         "--html",
@@ -455,6 +461,64 @@ def bench_html(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- a few huge articles -----------------------------------------------------------------
+
+#: The largest Chinese man pages (100-300 KB each) beside this many English packages.
+HUGE_PAGES = 8
+HUGE_PACKAGES = 3000
+
+
+def _timed_cpu(cmd: list[str], **kwargs) -> tuple[float, float, str]:
+    """(wall seconds, CPU seconds of the command and every process it waited for, stdout)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall, stdout = run_timed(cmd, **kwargs)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, stdout
+
+
+def bench_huge(args: argparse.Namespace) -> int:
+    """Full builds of a corpus where a few articles hold much of the text: does the parallel
+    build keep both cores busy (CPU time / wall time), and how does it compare to the naive
+    single-writer build?"""
+    from benchlib import sources
+
+    data = args.data / "huge"
+    try:
+        sources.ensure_manpages(install=args.fetch_sources)
+        paths = sources.cache_sources(args.data / "sources", fetch=args.fetch_sources)
+    except SourceMissing as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    pages = [corpus.manpage_article(p) for p in sources.load_manpages("zh_CN")]
+    pages.sort(key=lambda a: (-len(a.render().encode("utf-8")), a.slug))
+    huge = pages[:HUGE_PAGES]
+    packages = sorted(sources.load_packages(paths, "en"), key=lambda p: p.name)[:HUGE_PACKAGES]
+    articles = sorted(huge + corpus.package_articles(packages, "en"), key=lambda a: a.filename)
+    manifest = corpus.write_corpus(articles, data)
+    huge_bytes = sum(len(a.render().encode("utf-8")) for a in huge)
+    wait_quiet(args)
+    env = {**os.environ, **searchapp_env(args.searchapp_src)}
+    cmd = [*searchapp_cmd(args.searchapp_src), "index", "--source", str(data / "corpus")]
+    wall, cpu, out = _timed_cpu([*cmd, "--index", str(data / "index"), "--rebuild"], env=env)
+    wait_quiet(args)
+    naive = [sys.executable, "-m", "benchlib.peers", "naive", str(data / "chunks.jsonl")]
+    naive_wall, naive_cpu, _ = _timed_cpu([*naive, str(data / "index-naive")], cwd=SCRIPTS)
+    print(
+        f"corpus: {manifest['articles']:,} articles, {manifest['chunks']:,} chunks, "
+        f"{manifest['bytes'] / 1e6:.1f} MB; the {len(huge)} largest Chinese man pages hold "
+        f"{huge_bytes / manifest['bytes']:.0%} of it ({huge_bytes / len(huge) / 1e3:.0f} KB each)"
+    )
+    print(f"  searchapp full build  {wall:7.1f} s   CPU {cpu:7.1f} s   cores used {cpu / wall:.2f}")
+    print(
+        f"  naive Whoosh build    {naive_wall:7.1f} s   CPU {naive_cpu:7.1f} s   "
+        f"cores used {naive_cpu / naive_wall:.2f}"
+    )
+    print(f"  searchapp/naive       {wall / naive_wall:.2f}x")
+    print(f"  {out.strip()}")
+    return 0
+
+
 # --- growth curve ------------------------------------------------------------------------
 
 
@@ -543,6 +607,8 @@ def main(argv: list[str] | None = None) -> int:
     args.data.mkdir(parents=True, exist_ok=True)
     if args.html:
         return bench_html(args)
+    if args.huge:
+        return bench_huge(args)
     if args.scale:
         return run_scale(args)
     try:
