@@ -28,6 +28,10 @@ To measure a committed searchapp while its working tree changes, export it and p
 and Chinese (``gimp-help-en``, ``gimp-help-zh-cn``, about 1,400 DocBook pages, fetched with
 ``apt-get download`` into bench-data/html/), a full build and a no-change rerun, in pages/s.
 
+``--huge`` measures a full build of a corpus where a few articles hold much of the text (the 8
+largest Chinese man pages, 45-245 KB, beside 3,000 English package descriptions): CPU time over
+wall time says how many cores the parallel build kept busy; the naive build is timed beside it.
+
 The sources: ``apt-get -o Acquire::Languages=en,zh_CN update`` (translation lists, copied into
 bench-data/sources/ on first use) and ``apt-get install manpages-zh``; ``--fetch-sources`` runs
 both when they are missing.
