@@ -144,9 +144,11 @@ def children(pid: int) -> list[int]:
 
 
 @contextlib.contextmanager
-def running(index_dir: Path, log_path: Path, workers: int = 2) -> Iterator[Server]:
-    """A server for the duration of a ``with`` block."""
-    server = Server(index_dir, log_path, workers)
+def running(
+    index_dir: Path, log_path: Path, workers: int = 2, extra: tuple[str, ...] = ()
+) -> Iterator[Server]:
+    """A server for the duration of a ``with`` block (``extra``: more ``serve`` options)."""
+    server = Server(index_dir, log_path, workers, extra=extra)
     try:
         yield server
     finally:
