@@ -106,14 +106,6 @@ def cjk_run_query(run: str, boost: float = 1.0, relaxed: bool = False) -> query.
     ``relaxed`` (used when a strict query found nothing) wants any of the words instead.
     """
     words = analyze(run, mode="query")
-    if len(words) >= MAX_QUERY_TERMS:
-        # A query keeps its first MAX_QUERY_TERMS terms (``_cap_terms``), which the bigram
-        # phrase would follow: build only what is kept. A 900-character run made a 500-word
-        # And and a 900-gram phrase that Whoosh's normalize deep-copies level by level.
-        terms = [query.Term("text", w) for w in words[:MAX_QUERY_TERMS]]
-        if relaxed:
-            return query.Or(terms, boost=boost, scale=settings.current().or_scale)
-        return query.And(terms, boost=boost)
     if len(words) == 1:
         by_words: query.Query = query.Term("text", words[0])
     elif relaxed:
