@@ -46,10 +46,10 @@ import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-from benchlib import corpus, html_corpus, load, profile, queries, report, servers  # noqa: E402
-from benchlib.sources import SourceMissing  # noqa: E402
+from benchlib import corpus, html_corpus, load, profile, queries, report
+from benchlib.sources import SourceMissing
+from harness import procs
+from harness.server import Server, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
@@ -223,7 +223,7 @@ def load_results(data: Path, engine: str) -> dict | None:
 def wait_quiet(args: argparse.Namespace) -> None:
     """Wait (bounded by --wait-idle) until other processes leave the CPUs alone."""
     if args.wait_idle > 0:
-        busy = servers.wait_for_quiet(timeout=args.wait_idle)
+        busy = procs.wait_for_quiet(timeout=args.wait_idle)
         if busy >= 0.25:
             print(f"  warning: other processes use {busy:.2f} CPU cores; numbers will suffer")
 
@@ -265,9 +265,9 @@ def build_peer(args: argparse.Namespace, engine: str, cached: dict | None) -> di
     print(f"building the {report.LABELS[engine]} index ...", flush=True)
     chunks = str(args.data / "chunks.jsonl")
     cmd = [sys.executable, "-m", "benchlib.peers", engine, chunks, str(out)]
-    before = servers.cpu_snapshot()
+    before = procs.cpu_snapshot()
     seconds, stdout = run_timed(cmd, cwd=SCRIPTS)
-    other = servers.other_cpu(before, servers.cpu_snapshot())
+    other = procs.other_cpu(before, procs.cpu_snapshot())
     inner = json.loads(stdout.strip().splitlines()[-1])
     build = {
         "chunks": inner["docs"],
@@ -306,9 +306,9 @@ def build_searchapp(
     else:
         wait_quiet(args)
         print("building the searchapp index (full) ...", flush=True)
-        before = servers.cpu_snapshot()
+        before = procs.cpu_snapshot()
         seconds, stdout = run_timed([*base, "--rebuild"], env=env)
-        other = servers.other_cpu(before, servers.cpu_snapshot())
+        other = procs.other_cpu(before, procs.cpu_snapshot())
         summary = stdout.strip().splitlines()[-1] if stdout.strip() else ""
         chunks = _summary_chunks(summary) or manifest["chunks"]
         build = {
@@ -382,18 +382,21 @@ def server_cmd(args: argparse.Namespace, engine: str, port: int) -> tuple[list[s
 
 def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[dict]]) -> dict:
     """Serve one engine, measure start-up, latency, req/s and memory; always stop it."""
-    port = servers.free_port()
+    port = free_port()
     cmd, env = server_cmd(args, engine, port)
     log = args.data / "logs" / f"serve-{engine}.log"
     result: dict = {}
     wait_quiet(args)
     print(f"serving {report.LABELS[engine]} on 127.0.0.1:{port} ...", flush=True)
-    with servers.running(engine, cmd, log, env=env, cwd=ROOT) as server:
-        result["first_answer_s"] = round(servers.wait_for(server, load.search_path(FIRST_QUERY)), 2)
+    first = load.search_path(FIRST_QUERY)
+    with Server(
+        cmd, port, log, env=env, cwd=ROOT, ready_path=first, timeout=180, name=engine
+    ) as server:
+        result["first_answer_s"] = round(server.ready_after, 2)
         warm = load.warm_up(port, mixes["warm"], clients=args.clients)
         result["warmup_s"] = warm["seconds"]
-        cpu_before = servers.cpu_snapshot(server)
-        rss_before = servers.memory(server)["worker_rss_mb"]
+        cpu_before = procs.cpu_snapshot(server.process.pid)
+        rss_before = procs.tree_memory(server.process.pid)["worker_rss_mb"]
         result["latency"] = load.latency_run(port, mixes["latency"])
         repeat = load.latency_run(port, mixes["latency"])
         result["repeat_p50_ms"] = repeat["p50_ms"]
@@ -408,8 +411,10 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
         finally:
             if prof is not None:
                 result["profile"] = profile.finish(prof)
-        result["other_cpu_cores"] = servers.other_cpu(cpu_before, servers.cpu_snapshot(server))
-        result["memory"] = servers.memory(server)
+        result["other_cpu_cores"] = procs.other_cpu(
+            cpu_before, procs.cpu_snapshot(server.process.pid)
+        )
+        result["memory"] = procs.tree_memory(server.process.pid)
         result["rss_growth_mb"] = round(result["memory"]["worker_rss_mb"] - rss_before, 1)
     lat, thr = result["latency"], result["throughput"]
     print(

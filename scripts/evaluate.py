@@ -48,8 +48,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # run as a script from a checkout without installing
-    sys.path.insert(0, str(ROOT))
 
 QUERIES_FILE = ROOT / "tests" / "relevance" / "queries.json"
 LARGE_QUERIES_FILE = ROOT / "tests" / "relevance" / "large_queries.json"
@@ -413,7 +411,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def main_large(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
     """``--corpus large``: the table for searchapp and the three peers."""
-    from scripts.benchlib import judged
+    from benchlib import judged
 
     systems = args.systems or list(judged.SYSTEMS)
     if set(systems) - set(judged.SYSTEMS):

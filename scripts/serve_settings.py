@@ -17,14 +17,14 @@ import sys
 import tempfile
 from pathlib import Path
 
+from benchlib.load import throughput_run
+from harness.procs import rss_bytes
+from harness.server import LiveServer
+
+from searchapp.config import BUNDLED_CORPUS
+from searchapp.indexing import build_index
+
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from benchlib.load import throughput_run  # noqa: E402
-from stresslib.server import Server  # noqa: E402
-
-from searchapp.config import BUNDLED_CORPUS  # noqa: E402
-from searchapp.indexing import build_index  # noqa: E402
 
 SETTINGS = {
     "sync, 2 workers": ("--worker-class", "sync", "--workers", "2"),
@@ -34,11 +34,6 @@ SETTINGS = {
     "buffered, 2x16": ("--workers", "2", "--threads", "16"),
     "buffered, 4x4": ("--workers", "4", "--threads", "4"),
 }
-
-
-def rss_mb(pid: int) -> float:
-    with open(f"/proc/{pid}/statm") as statm:
-        return int(statm.read().split()[1]) * 4096 / 1e6
 
 
 def main() -> int:
@@ -56,13 +51,13 @@ def main() -> int:
         for name, extra in SETTINGS.items():
             if args.only and name not in args.only:
                 continue
-            server = Server(index, Path(tmp) / "serve.log", workers=2, extra=extra)
+            server = LiveServer(index, Path(tmp) / "serve.log", workers=2, extra=extra)
             try:
                 throughput_run(server.port, queries, clients=args.clients, seconds=2)  # warm
                 result = throughput_run(
                     server.port, queries, clients=args.clients, seconds=args.seconds
                 )
-                memory = [rss_mb(pid) for pid in server.worker_pids()]
+                memory = [rss_bytes(pid) / 1e6 for pid in server.worker_pids()]
             finally:
                 server.stop()
             rows.append((name, result, max(memory)))

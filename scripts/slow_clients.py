@@ -20,17 +20,15 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+from harness.server import LiveServer
+from stresslib.slow import SlowClients, timed_get
 
-from stresslib.server import Server  # noqa: E402
-from stresslib.slow import SlowClients, timed_get  # noqa: E402
-
-from searchapp.config import BUNDLED_CORPUS  # noqa: E402
-from searchapp.indexing import build_index  # noqa: E402
+from searchapp.config import BUNDLED_CORPUS
+from searchapp.indexing import build_index
 
 
 def measure(index: Path, log: Path, worker_class: str, seconds: float, timeout: float) -> dict:
-    server = Server(index, log, workers=2, extra=("--worker-class", worker_class))
+    server = LiveServer(index, log, workers=2, extra=("--worker-class", worker_class))
     try:
         quiet = [timed_get(server.port)[0] for _ in range(20)]
         held_times, failed = [], 0

@@ -166,7 +166,78 @@ def has_cjk(text: str) -> bool:
     return bool(_CJK_RE.search(text))
 
 
-class BilingualTokenizer(Tokenizer):
+class _Call:
+    """One tokenizer call: its options, and ``fill``, which sets the one Token the call
+    reuses (Whoosh's convention) to a word: its text, position and the characters it came
+    from in the original text (folding may change lengths)."""
+
+    __slots__ = ("token", "fill", "removestops", "start_pos", "start_char", "tokenize", "mode")
+
+    def __init__(self, token, offsets, length, keeporiginal, positions, chars, **options):
+        self.token = token
+        for name, value in options.items():
+            setattr(self, name, value)
+        start_char = self.start_char
+
+        def fill(text: str, pos: int, start: int, end: int) -> Token:
+            """The token of ``text`` at position ``pos``, from folded characters [start, end)."""
+            token.text = text
+            token.boost = 1.0
+            token.stopped = False
+            if keeporiginal:
+                token.original = text
+            if positions:
+                token.pos = pos
+            if chars:
+                if offsets is not None:
+                    start = offsets[start] if start < len(offsets) else length
+                    end = offsets[end - 1] + 1 if end > 0 else 0
+                token.startchar = start_char + start
+                token.endchar = start_char + end
+            return token
+
+        self.fill = fill
+
+
+class _FoldingTokenizer(Tokenizer):
+    """What both tokenizers share: Whoosh's call, the folded text, one reused Token."""
+
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,
+        start_pos=0,
+        start_char=0,
+        tokenize=True,
+        mode="",
+        **kwargs,
+    ):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        folded, offsets = fold(value)
+        call = _Call(
+            token,
+            offsets,
+            len(value),
+            keeporiginal,
+            positions,
+            chars,
+            removestops=removestops,
+            start_pos=start_pos,
+            start_char=start_char,
+            tokenize=tokenize,
+            mode=mode,
+        )
+        return self.tokens(call, folded, value)
+
+    def tokens(self, call: _Call, folded: str, value: str):
+        """Yield ``call.fill(text, pos, start, end)`` for each token of ``folded``."""
+        raise NotImplementedError
+
+
+class BilingualTokenizer(_FoldingTokenizer):
     """Folds text and splits it into words (English) and jieba words (Chinese).
 
     ``mode="index"`` adds the dictionary words inside long Chinese words at the same position.
@@ -186,65 +257,28 @@ class BilingualTokenizer(Tokenizer):
             and other.stoplist == self.stoplist
         )
 
-    def __call__(
-        self,
-        value,
-        positions=False,
-        chars=False,
-        keeporiginal=False,
-        removestops=True,
-        start_pos=0,
-        start_char=0,
-        tokenize=True,
-        mode="",
-        **kwargs,
-    ):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        folded, offsets = fold(value)
-        if not tokenize:
-            token.original = token.text = folded
-            token.boost = 1.0
-            if positions:
-                token.pos = start_pos
-            if chars:
-                token.startchar = start_char
-                token.endchar = start_char + len(value)
+    def tokens(self, call: _Call, folded: str, value: str):
+        fill, token = call.fill, call.token
+        if not call.tokenize:  # the whole text as one token
+            fill(folded, call.start_pos, 0, 0)
+            token.original = folded
+            token.startchar, token.endchar = call.start_char, call.start_char + len(value)
             yield token
             return
-
-        def orig(i: int) -> int:
-            if offsets is None:
-                return i
-            return offsets[i] if i < len(offsets) else len(value)
-
-        def orig_end(j: int) -> int:
-            if offsets is None:
-                return j
-            return offsets[j - 1] + 1 if j > 0 else 0
-
-        subwords = self.subwords and mode == "index"
-        remember = mode == "index"  # queries: only short runs are worth keeping
-        pos = start_pos
+        subwords = self.subwords and call.mode == "index"
+        remember = call.mode == "index"  # queries: only short runs are worth keeping
+        pos = call.start_pos
         for match in _TOKEN_RE.finditer(folded):
             if match.lastgroup == "cjk":
                 if not getattr(self, "chinese", True):
                     continue
                 primaries = primary_words(match.group(), remember)
+                at = match.start()
                 for word, begin, end in _segment(primaries, subwords):
                     if word is None:  # marks the next primary word
                         continue
-                    token.text = word
-                    token.boost = 1.0
-                    token.stopped = False
                     token.cjk = True
-                    if keeporiginal:
-                        token.original = word
-                    if positions:
-                        token.pos = pos + begin[1]
-                    if chars:
-                        token.startchar = start_char + orig(match.start() + begin[0])
-                        token.endchar = start_char + orig_end(match.start() + end)
-                    yield token
+                    yield fill(word, pos + begin[1], at + begin[0], at + end)
                 pos += len(primaries)
                 continue
             word = match.group()
@@ -252,21 +286,11 @@ class BilingualTokenizer(Tokenizer):
                 if word.endswith("'s"):
                     word = word[:-2]
                 word = word.replace("'", "")
-            if removestops and word in self.stoplist:
+            if call.removestops and word in self.stoplist:
                 continue  # dropped without a position, so phrases skip stop words
-            token.text = word
-            token.boost = 1.0
-            token.stopped = False
             token.cjk = False
-            if keeporiginal:
-                token.original = word
-            if positions:
-                token.pos = pos
-            if chars:
-                token.startchar = start_char + orig(match.start())
-                token.endchar = start_char + orig_end(match.end())
+            yield fill(word, pos, match.start(), match.end())
             pos += 1
-            yield token
 
 
 #: jieba's segmentations kept: runs of an article are segmented for the text field and again
@@ -286,6 +310,26 @@ def primary_words(run: str, remember: bool = True) -> tuple[tuple[str, int, int]
         if remember or len(run) <= MAX_CACHED_QUERY_RUN:
             _SEGMENTATIONS.put(run, found)
     return found
+
+
+def crossing_words(run: str, longest: int = 4) -> list[str]:
+    """Dictionary words of a Chinese run that straddle two of jieba's words.
+
+    jieba picks one segmentation; these are the words of the others: ``停机关机重启`` is cut
+    ``停 / 机关 / 机 / 重启``, and ``停机`` and ``关机`` are words it straddled. A relaxed query
+    (any word) also looks for them. Words inside one of jieba's words are left out: the index
+    has those sub-words already, so they would only count twice.
+    """
+    primaries = primary_words(run, remember=False)
+    spans = [(start, end) for _, start, end in primaries]
+    freq = jieba_tokenizer().FREQ
+    found = []
+    for size in range(2, longest + 1):
+        for i in range(len(run) - size + 1):
+            gram = run[i : i + size]
+            if freq.get(gram) and not any(s <= i and i + size <= e for s, e in spans):
+                found.append(gram)
+    return list(dict.fromkeys(found))
 
 
 def _segment(primaries: tuple[tuple[str, int, int], ...], subwords: bool):
@@ -376,7 +420,7 @@ def analyze(text: str, mode: str = "query", stem: bool = True) -> list[str]:
     return [t.text for t in analyzer(text, mode=mode)]
 
 
-class CJKBigramTokenizer(Tokenizer):
+class CJKBigramTokenizer(_FoldingTokenizer):
     """Overlapping character bigrams of the Chinese runs in a text (a lone character alone).
 
     jieba segments a phrase differently alone than in a sentence (``中老铁路`` is ``中老|铁路`` in a
@@ -388,37 +432,14 @@ class CJKBigramTokenizer(Tokenizer):
     def __eq__(self, other):
         return type(other) is type(self)
 
-    def __call__(
-        self,
-        value,
-        positions=False,
-        chars=False,
-        keeporiginal=False,
-        removestops=True,
-        start_pos=0,
-        start_char=0,
-        tokenize=True,
-        mode="",
-        **kwargs,
-    ):
-        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        folded, offsets = fold(value)
-        pos = start_pos
+    def tokens(self, call: _Call, folded: str, value: str):
+        fill = call.fill
+        pos = call.start_pos
         for match in _CJK_RUN_RE.finditer(folded):
+            at = match.start()
             for gram, begin, end in cjk_bigrams(match.group()):
-                token.text = gram
-                token.boost = 1.0
-                token.stopped = False
-                if keeporiginal:
-                    token.original = gram
-                if positions:
-                    token.pos = pos
-                if chars:
-                    s, e = match.start() + begin, match.start() + end
-                    token.startchar = start_char + (offsets[s] if offsets else s)
-                    token.endchar = start_char + (offsets[e - 1] + 1 if offsets else e)
+                yield fill(gram, pos, at + begin, at + end)
                 pos += 1
-                yield token
             pos += 1
 
 

@@ -18,6 +18,7 @@ import click
 from searchapp import config
 from searchapp.articles import CONTROL_CHARS_RE, KINDS
 from searchapp.budget import QueryTooExpensive
+from searchapp.handle import IndexHandle
 from searchapp.indexing import (
     IndexingError,
     NothingIndexed,
@@ -25,8 +26,9 @@ from searchapp.indexing import (
     indexed_sources,
     resolved_sources,
 )
+from searchapp.params import MAX_PER_PAGE, InvalidParameter
 from searchapp.results import GROUPS, SORTS
-from searchapp.searching import IndexHandle, InvalidParameter, index_stats, search
+from searchapp.searching import search
 from searchapp.store import IndexUnavailable
 from searchapp.synonyms import Synonyms
 
@@ -189,7 +191,7 @@ def run_index(
     help="article: one hit per article with its best passages; none: one per passage.",
 )
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--per-page", type=click.IntRange(1, 100), default=10, show_default=True)
+@click.option("--per-page", type=click.IntRange(1, MAX_PER_PAGE), default=10, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON the web API returns.")
 def search_command(
     query: str,
@@ -210,21 +212,13 @@ def search_command(
     conf = settings(config_file, index_dir=index_dir)
     # One search, with the configured time budget (a handle of its own: nothing is kept).
     handle = IndexHandle(conf["index_dir"], query_budget_ms=conf["query_budget_ms"])
+    shape = {"page": page, "per_page": per_page, "group": group, "sort": sort}
     try:
-        result = search(
-            handle,
-            query,
-            page=page,
-            per_page=per_page,
-            group=group,
-            sort=sort,
-            kind=kind,
-            lang=lang,
-        )
+        result = search(handle, query, **shape, kind=kind, lang=lang)
     except (IndexUnavailable, InvalidParameter, QueryTooExpensive) as exc:
         raise click.ClickException(str(exc)) from exc
     if as_json:
-        click.echo(json.dumps(result, ensure_ascii=False, indent=2))
+        click.echo(json.dumps(_as_api(result, conf["index_dir"]), ensure_ascii=False, indent=2))
         return
     click.echo(format_results(result, color=sys.stdout.isatty()))
 
@@ -281,6 +275,15 @@ def _terminal_snippet(snippet: str, color: bool) -> str:
     return "".join(out)
 
 
+def _as_api(result: dict, index_dir: Path) -> dict:
+    """The response as the web API sends it, with the links the web layer adds."""
+    from searchapp.web import create_app
+    from searchapp.web.urls import with_urls
+
+    with create_app({"INDEX_DIR": str(index_dir)}).test_request_context():
+        return with_urls(result)
+
+
 @main.command("stats")
 @_index_option
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -288,7 +291,7 @@ def stats_command(index_dir: Path | None, config_file: Path | None, as_json: boo
     """Print counts of articles and chunks, by kind and by language."""
     index_dir = settings(config_file, index_dir=index_dir)["index_dir"]
     try:
-        stats = index_stats(index_dir)
+        stats = IndexHandle(index_dir).stats()
     except IndexUnavailable as exc:
         raise click.ClickException(str(exc)) from exc
     stats = {k: stats[k] for k in ("articles", "chunks", "by_kind", "by_language")}

@@ -9,14 +9,14 @@ passages with all their words. They are worked out once per build and process, o
 from __future__ import annotations
 
 import re
-import threading
 from collections import Counter
 from pathlib import Path
 
 from whoosh import query
 
-from searchapp.analysis import analyze
-from searchapp.searching import IndexHandle, handle_for, search
+from searchapp.analysis import CJK_CHARS, analyze
+from searchapp.handle import IndexHandle
+from searchapp.searching import search
 
 #: How many examples the home page offers, and how many passages are read to find them.
 COUNT = 5
@@ -26,7 +26,7 @@ _NAME_RE = re.compile(
     r"(?<![\w'’-])([A-Z][\w-]*[a-z][\w-]*(?:\s+(?:(?:of|and|the|for|on)\s+)?"
     r"[A-Z][\w-]*){0,4})(?![\w-])"
 )
-_CJK_RUN_RE = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]+")
+_CJK_RUN_RE = re.compile(f"[{CJK_CHARS}]+")
 #: Capitalised words that start sentences or credit photos rather than name anything.
 _NOT_NAMES = {
     "a", "an", "and", "as", "at", "but", "by", "editor", "for", "from", "he", "her", "his",
@@ -42,22 +42,17 @@ _NOT_WORDS = {
     "图为", "当日", "日前", "近日", "目前", "以来", "工人", "时间",
 }  # fmt: skip
 
-_cache: dict[Path, list[str]] = {}
-_lock = threading.Lock()
-
 
 def example_queries(index: IndexHandle | Path | str, count: int = COUNT) -> list[str]:
-    """Up to ``count`` queries that find something in the current build, both languages."""
-    handle = handle_for(index)
-    build = handle.open().build
-    with _lock:
-        cached = _cache.get(build)
-    if cached is None:
-        cached = _find_examples(handle, count)
-        with _lock:
-            _cache.clear()  # one build at a time is current
-            _cache[build] = cached
-    return cached[:count]
+    """Up to ``count`` queries that find something in the current build, both languages.
+
+    Kept with the build (``OpenIndex.memo``): a rebuild finds new ones.
+    """
+    handle = IndexHandle.of(index)
+    with handle.reading() as opened:
+        if "examples" not in opened.memo:
+            opened.memo["examples"] = _find_examples(handle, count)
+        return opened.memo["examples"][:count]
 
 
 def _find_examples(handle: IndexHandle, count: int) -> list[str]:
@@ -79,13 +74,11 @@ def _find_examples(handle: IndexHandle, count: int) -> list[str]:
 
 def _texts(handle: IndexHandle) -> tuple[list[str], list[str]]:
     """(titles, headings and photo captions): where names are."""
-    opened = handle.open()
-    titles = [a.get("title") or "" for a in opened.manifest.get("articles", {}).values()]
-    texts = []
-    kinds = query.Or([query.Term("kind", "heading"), query.Term("kind", "caption")])
-    docnums = opened.evaluator.mask(kinds).nonzero()[0][:MAX_DOCS]
-    for docnum in docnums:
-        texts.append(opened.searcher.stored_fields(int(docnum)).get("text") or "")
+    with handle.reading() as opened:
+        titles = [a.get("title") or "" for a in opened.manifest.get("articles", {}).values()]
+        kinds = query.Or([query.Term("kind", "heading"), query.Term("kind", "caption")])
+        docnums = opened.evaluator.mask(kinds).nonzero()[0][:MAX_DOCS]
+        texts = [opened.searcher.stored_fields(int(d)).get("text") or "" for d in docnums]
     return titles, texts
 
 

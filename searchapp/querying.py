@@ -22,7 +22,14 @@ from itertools import islice
 from whoosh import qparser, query
 
 from searchapp import budget, settings
-from searchapp.analysis import CJK_CHARS, analyze, cjk_bigrams, fold_text, has_cjk
+from searchapp.analysis import (
+    CJK_CHARS,
+    analyze,
+    cjk_bigrams,
+    crossing_words,
+    fold_text,
+    has_cjk,
+)
 from searchapp.synonyms import Synonyms, default_synonyms
 from searchapp.whoosh_compat import (
     LimitedExpansion,
@@ -109,9 +116,16 @@ def cjk_run_query(run: str, boost: float = 1.0, relaxed: bool = False) -> query.
     if len(words) == 1:
         by_words: query.Query = query.Term("text", words[0])
     elif relaxed:
-        return query.Or(
-            [query.Term("text", w) for w in words], boost=boost, scale=settings.current().or_scale
-        )
+        # Any word, and the words of jieba's other segmentations (``停机`` in ``停机关机重启``).
+        rules = settings.current()
+        terms = [query.Term("text", w) for w in words]
+        if rules.crossing_word_weight > 0:
+            terms += [
+                query.Term("text", w, boost=rules.crossing_word_weight)
+                for w in crossing_words(run)
+                if w not in words
+            ]
+        return query.Or(terms, boost=boost, scale=rules.or_scale)
     else:
         by_words = query.And([query.Term("text", w) for w in words])
     grams = [g for g, _, _ in cjk_bigrams(run)]

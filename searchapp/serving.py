@@ -2,13 +2,16 @@
 
 Each worker opens its own searcher after the fork (sharing Whoosh's open files across
 processes would share their read offsets) and warms it with one query, so the first real
-request is fast. The searcher follows rebuilds by itself (see ``searching.IndexHandle``).
+request is fast. The searcher follows rebuilds by itself (see ``handle.IndexHandle``). The
+handles: the app owns one (``create_app``); the master checks the index with a handle of its
+own that it drops, so the workers' copies of the app open their searchers after the fork.
 
 The defaults (``ServeSettings``) are chosen for a public server on a small machine, and
 measured (README, "Production"): 2 worker processes, each answering one request at a time
-(the searcher, its caches and Whoosh's readers are per process and not shared between
-threads), with request heads read by the event loop (``workers.BufferedThreadWorker``) so
-idle and slow clients hold no worker; a request must arrive whole within 10 s; idle
+(the searcher, its caches and Whoosh's readers are per process; with more threads a worker
+still reads its index one request at a time, see ``handle.IndexHandle``), with request
+heads read by the event loop (``workers.BufferedThreadWorker``) so idle and slow clients
+hold no worker; a request must arrive whole within 10 s; idle
 kept-alive connections close after 5 s; each worker is replaced after 10,000 requests plus
 up to 1,000 more at random (``max_requests`` with jitter, a backstop against slow memory
 growth that never restarts both workers at once). SIGHUP to the master (``systemctl
@@ -35,9 +38,10 @@ from gunicorn.app.base import BaseApplication
 
 from searchapp import config
 from searchapp.analysis import analyze
+from searchapp.handle import IndexHandle
 from searchapp.indexing import build_index
 from searchapp.ops.logs import ACCESS_LOG_FORMAT, SearchappLogger, configure_app_logging
-from searchapp.searching import handle_for, search
+from searchapp.searching import search
 from searchapp.store import current_build
 from searchapp.web import create_app
 from searchapp.workers import BufferedThreadWorker
@@ -138,7 +142,7 @@ def ensure_index(index_dir: Path, sources: Path | list[Path], synonyms=None) -> 
         click.echo(f"No index in {index_dir}: indexing {shown} ...", err=True)
         report = build_index(sources, index_dir, synonyms=synonyms)
         click.echo(report.summary(), err=True)
-    handle_for(index_dir).open()  # raises IndexUnavailable with a clear message if damaged
+    IndexHandle(index_dir).open()  # raises IndexUnavailable with a clear message if damaged
 
 
 def check_address(host: str, port: int) -> None:

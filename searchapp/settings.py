@@ -50,6 +50,10 @@ class RankingSettings:
     heading_weight: float = 0.5
     #: Weight of a Chinese run's character bigrams (the safety net under jieba's words).
     bigram_weight: float = 1.0
+    #: In an any-word query, a Chinese run also matches the dictionary words that straddle
+    #: two of jieba's words (another segmentation: ``停机`` in ``停 / 机关 / 机``), at this
+    #: weight; 0 keeps jieba's words alone.
+    crossing_word_weight: float = 1.0
     #: In an any-word query, scores are multiplied by the share of the query's words a chunk
     #: matches, each word weighed by its best score (so by its IDF), to this power; 0 keeps
     #: Whoosh's coordination bonus instead.

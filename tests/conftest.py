@@ -7,15 +7,10 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
-import requests
+from harness.server import LiveServer
 
 from searchapp.config import BUNDLED_CORPUS
 from searchapp.indexing import build_index
@@ -82,90 +77,6 @@ def app(index_dir):
 @pytest.fixture()
 def client(app):
     return app.test_client()
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-class LiveServer:
-    """``searchapp serve`` in a subprocess on a free port, stopped with its workers."""
-
-    def __init__(
-        self,
-        index_dir: Path,
-        workers: int = 2,
-        source: Path | None = None,
-        extra: tuple[str, ...] = (),
-        env: dict | None = None,
-    ):
-        self.index_dir = Path(index_dir)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        cmd = [
-            sys.executable,
-            "-m",
-            "searchapp.cli",
-            "serve",
-            "--index",
-            str(index_dir),
-            "--port",
-            str(self.port),
-            "--workers",
-            str(workers),
-        ]
-        if source is not None:
-            cmd += ["--source", str(source)]
-        cmd += list(extra)
-        self.log = open(self.index_dir.parent / f"serve-{self.port}.log", "w+")
-        self.started = time.monotonic()
-        self.process = subprocess.Popen(
-            cmd,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            env={**os.environ, **(env or {})},
-        )
-        self.ready_after = self.wait_ready()
-
-    def wait_ready(self, timeout: float = 30.0) -> float:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                self.log.seek(0)
-                raise RuntimeError(f"server exited early:\n{self.log.read()}")
-            try:
-                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
-                    return time.monotonic() - self.started
-            except requests.RequestException:
-                pass
-            time.sleep(0.1)
-        self.stop()
-        raise RuntimeError("server did not become ready")
-
-    def log_text(self) -> str:
-        self.log.flush()
-        return Path(self.log.name).read_text(encoding="utf-8", errors="replace")
-
-    def worker_pids(self) -> list[int]:
-        out = subprocess.run(
-            ["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True
-        ).stdout
-        return [int(p) for p in out.split()]
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            try:
-                os.killpg(self.process.pid, signal.SIGTERM)
-                self.process.wait(timeout=15)
-            except (ProcessLookupError, subprocess.TimeoutExpired):
-                try:
-                    os.killpg(self.process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-        self.log.close()
 
 
 @pytest.fixture(scope="session")

@@ -28,11 +28,12 @@ import requests
 from click.testing import CliRunner
 
 from searchapp import indexing, serving
+from searchapp.article_pages import get_article
 from searchapp.articles import MAX_CHUNK_CHARS, MAX_FILE_BYTES, parse_article
 from searchapp.cli import format_results, main
 from searchapp.config import BUNDLED_CORPUS
 from searchapp.indexing import build_index
-from searchapp.searching import get_article, search
+from searchapp.searching import search
 from searchapp.store import current_build, read_manifest
 from searchapp.web import create_app
 from tests.conftest import FIXTURE_ARTICLES, HOSTILE, assert_error_shape, copy_sources

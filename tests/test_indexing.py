@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from searchapp.handle import IndexHandle
 from searchapp.indexing import (
     IndexingError,
     IndexUnavailable,
@@ -18,7 +19,7 @@ from searchapp.indexing import (
     build_index,
     current_build,
 )
-from searchapp.searching import IndexHandle, index_stats, search
+from searchapp.searching import search
 from tests.conftest import FIXTURE_ARTICLES, HOSTILE, SEED, copy_sources
 
 
@@ -40,7 +41,7 @@ def make_articles(folder: Path, count: int, word: str = "alpha", size: int = 30)
 
 def stats_of(ix) -> dict:
     """The index's stats as a server reports them, without the build id (differs per build)."""
-    return {k: v for k, v in index_stats(ix).items() if k != "build"}
+    return {k: v for k, v in IndexHandle(ix).stats().items() if k != "build"}
 
 
 def test_full_build_stats(tmp_path):

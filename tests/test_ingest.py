@@ -15,6 +15,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
+from searchapp.article_pages import get_article
 from searchapp.cli import check_serve_source, main
 from searchapp.config import BUNDLED_CORPUS
 from searchapp.indexing import (
@@ -24,7 +25,7 @@ from searchapp.indexing import (
     current_build,
     read_manifest,
 )
-from searchapp.searching import get_article, search
+from searchapp.searching import search
 from searchapp.sources.records import MAX_CHUNKS_PER_ARTICLE
 from searchapp.web import create_app
 from tests.conftest import FIXTURES, SEED, assert_error_shape
@@ -113,9 +114,9 @@ def test_every_article_carries_its_metadata(mixed):
 def test_authors_and_tags_are_indexed_keyword_fields(mixed):
     from whoosh import query
 
-    from searchapp.searching import handle_for
+    from searchapp.handle import IndexHandle
 
-    searcher = handle_for(mixed[1]).open().searcher
+    searcher = IndexHandle(mixed[1]).open().searcher
     by_author = {d["article_id"] for d in searcher.documents(authors="Sarah Lam")}
     assert by_author == {TYPHOON, "cms/2024/11/budget"}
     tagged = searcher.search(query.Term("tags", "龙舟"), limit=None)

@@ -9,17 +9,13 @@ of the two, or an empty index. The full-length run is ``python scripts/stress.py
 from __future__ import annotations
 
 import shutil
-import sys
 
 import pytest
+from harness.server import LiveServer
+from stresslib import corpus, faults, mix
+from stresslib.load import get_json, load_during_loop, rebuild_and_watch, run_index
 
 from searchapp.indexing import build_index
-from tests.conftest import ROOT, LiveServer
-
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from stresslib import corpus, faults, mix  # noqa: E402
-from stresslib.load import get_json, load_during_loop, rebuild_and_watch, run_index  # noqa: E402
 
 SEED = 11
 

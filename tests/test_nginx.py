@@ -28,10 +28,11 @@ from pathlib import Path
 
 import pytest
 import requests
+from harness.server import LiveServer, free_port
 
 from searchapp.config import BUNDLED_CORPUS
 from searchapp.indexing import build_index
-from tests.conftest import ROOT, LiveServer, free_port
+from tests.conftest import ROOT
 
 NGINX = Path("/usr/sbin/nginx")
 CHROMIUM = Path("/usr/bin/chromium")

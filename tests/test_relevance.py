@@ -6,29 +6,14 @@ The threshold is a floor that catches ranking regressions; `python scripts/evalu
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
+import evaluate
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 MIN_SUCCESS_AT_3 = 0.9
-
-
-def _load_evaluate():
-    name = "searchapp_scripts_evaluate"
-    if name in sys.modules:
-        return sys.modules[name]
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "evaluate.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module  # dataclasses look their module up while the file runs
-    spec.loader.exec_module(module)
-    return module
-
-
-evaluate = _load_evaluate()
 
 
 @pytest.fixture(scope="module")
@@ -118,9 +103,11 @@ MIN_SAMPLE_SUCCESS_AT_10 = 0.88
 @pytest.fixture(scope="module")
 def sample_results(tmp_path_factory):
     """searchapp's top 10 for the sample's queries over the sample's articles."""
-    from scripts.benchlib import judged
+    from benchlib import judged
+
+    from searchapp.handle import IndexHandle
     from searchapp.indexing import build_index
-    from searchapp.searching import IndexHandle, search
+    from searchapp.searching import search
 
     sample = json.loads((LARGE_SAMPLE.parent / f"{LARGE_SAMPLE.name}.json").read_text("utf-8"))
     units = judged.sample_units(sample)

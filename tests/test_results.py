@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
+from searchapp.handle import IndexHandle
 from searchapp.indexing import build_index
 from searchapp.results import FieldValues, facet_counts, page_articles, page_passages
 from searchapp.scoring import Matches
-from searchapp.searching import handle_for, search
+from searchapp.searching import search
 from tests.conftest import FIXTURE_ARTICLES, SEED, copy_sources
 
 
@@ -21,7 +22,7 @@ def test_field_values_match_stored_fields_after_incremental_updates(tmp_path):
     changed.write_text(changed.read_text("utf-8") + "\n\nOne more paragraph, about quokkas.\n")
     (src / "2024-01-15-mixed-bilingual.txt").unlink()
     build_index([src], index)
-    opened = handle_for(index).open()
+    opened = IndexHandle(index).open()
     evaluator, values = opened.evaluator, FieldValues(opened.evaluator)
     assert len(evaluator.segments) > 1 or not evaluator.live.all()
     for field in ("article_id", "date", "kind", "lang"):
@@ -35,7 +36,7 @@ def test_field_values_match_stored_fields_after_incremental_updates(tmp_path):
 
 def test_grouping_by_hand(index_dir):
     """page_articles against a straightforward grouping of the same matches."""
-    opened = handle_for(index_dir).open()
+    opened = IndexHandle(index_dir).open()
     values = FieldValues(opened.evaluator)
     everything = (
         opened.evaluator.evaluate_all() if hasattr(opened.evaluator, "evaluate_all") else None
@@ -77,7 +78,7 @@ def test_grouping_by_hand(index_dir):
 
 
 def test_facet_units(index_dir):
-    opened = handle_for(index_dir).open()
+    opened = IndexHandle(index_dir).open()
     values = FieldValues(opened.evaluator)
     ids = np.flatnonzero(opened.evaluator.live).astype(np.int64)
     found = Matches(ids, np.ones(len(ids)))

@@ -16,10 +16,10 @@ from hypothesis import strategies as st
 from whoosh import query
 
 from searchapp import scoring
+from searchapp.handle import IndexHandle
 from searchapp.querying import parse_user_query, relax_to_any
 from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import Matches, QueryEvaluator
-from searchapp.searching import IndexHandle
 
 
 class SortingEvaluator(QueryEvaluator):

@@ -22,13 +22,15 @@ import requests
 from whoosh import qparser, query
 
 from searchapp import analysis, budget, querying, searching, synonyms
+from searchapp import handle as handles
 from searchapp.articles import parse_text
 from searchapp.caches import BoundedCache, approx_size
 from searchapp.cli import _web_settings
 from searchapp.config import load
+from searchapp.handle import IndexHandle
 from searchapp.querying import MAX_FUZZY_CHARS, SearchQueryParser, parse_user_query
 from searchapp.schema import build_schema
-from searchapp.searching import IndexHandle, search
+from searchapp.searching import search
 from searchapp.web import create_app
 from searchapp.web.security import ConfigurationError
 from tests.conftest import assert_error_shape
@@ -186,7 +188,7 @@ def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):
     whole search, so the response cache fills too): every cache stays within its entries and
     bytes, and the process's memory is flat after the first 5,000. The same against a live
     server, with 64-word queries: ``scripts/stress.py`` (attacks)."""
-    monkeypatch.setattr(searching, "CACHE_SIZE", 16)  # fills within the searches made here
+    monkeypatch.setattr(handles, "CACHE_SIZE", 16)  # fills within the searches made here
     monkeypatch.setattr(analysis, "_SEGMENTATIONS", BoundedCache(2_000, 1_000_000))
     handle = IndexHandle(seed_index)
     opened = handle.open()
@@ -202,7 +204,7 @@ def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):
             opened.evaluator.term("text", q[:12])
         if i in (5_000, 19_999):
             rss[i] = _rss_bytes()
-    assert len(opened.results) <= 16 and opened.results.nbytes <= searching.CACHE_BYTES
+    assert len(opened.results) <= 16 and opened.results.nbytes <= handles.CACHE_BYTES
     assert len(opened.evaluator.terms_cache) <= 1  # made-up words are misses, never kept
     assert analysis._SEGMENTATIONS.nbytes <= 1_000_000
     assert analysis._stem_short.cache_info().currsize <= analysis._stem_short.cache_info().maxsize
@@ -546,7 +548,6 @@ def test_cli_search_over_budget_is_a_clear_message(index_dir, monkeypatch):
     from searchapp.cli import main
 
     monkeypatch.setenv("SEARCHAPP_QUERY_BUDGET_MS", "0.001")
-    monkeypatch.setattr(searching, "_handles", {})  # a fresh handle reads the budget
     result = CliRunner().invoke(main, ["search", "railway Gwadar", "--index", str(index_dir)])
     assert result.exit_code == 1
     assert "budget" in result.output and "Traceback" not in result.output

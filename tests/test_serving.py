@@ -18,14 +18,11 @@ import time
 
 import pytest
 import requests
+from harness.server import LiveServer
+from stresslib.slow import SlowClients, timed_get
 
 from searchapp.config import BUNDLED_CORPUS
 from searchapp.indexing import build_index
-from tests.conftest import ROOT, LiveServer
-
-sys.path.insert(0, str(ROOT / "scripts"))
-
-from stresslib.slow import SlowClients, timed_get  # noqa: E402
 
 ACCESS_LINE = re.compile(
     r'^(?P<client>\S+) - - \[[^\]]+\] "(?P<request>[^"]*)" (?P<status>\d{3}) (?P<bytes>\d+|-) '

@@ -13,7 +13,8 @@ from whoosh.matching import ListMatcher
 
 import searchapp
 from searchapp import scoring, whoosh_compat
-from searchapp.searching import IndexHandle, search
+from searchapp.handle import IndexHandle
+from searchapp.searching import search
 from searchapp.whoosh_compat import (
     WhooshIncompatible,
     check_version,

@@ -162,8 +162,9 @@ def summarise(per_query: list[dict], queries: list[JudgedQuery]) -> dict[str, di
 
 def open_searchapp(chunks: list[Chunk], workdir: Path, corpus_dir: Path) -> Ranker:
     """searchapp's index of the corpus folder (incremental: reused while nothing changed)."""
+    from searchapp.handle import IndexHandle
     from searchapp.indexing import build_index
-    from searchapp.searching import IndexHandle, search
+    from searchapp.searching import search
 
     index_dir = workdir / "searchapp-index"
     build_index([corpus_dir], index_dir)

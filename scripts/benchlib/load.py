@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import http.client
 import json
-import math
 import threading
 import time
 from urllib.parse import quote
+
+from harness.stats import percentile
 
 REQUEST_TIMEOUT = 60.0
 
@@ -26,14 +27,6 @@ REQUEST_TIMEOUT = 60.0
 def search_path(q: str, per_page: int = 10) -> str:
     """The API path for one query (the peers ignore ``per_page``)."""
     return f"/api/search?q={quote(q)}&per_page={per_page}"
-
-
-def percentile(samples: list[float], pct: float) -> float:
-    """Nearest-rank percentile of ``samples`` (0 for none)."""
-    if not samples:
-        return 0.0
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
 def _get(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:

@@ -14,7 +14,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from .servers import Server
+from harness.server import Server
 
 _FRAME_RE = re.compile(r"^(?P<func>.*?) \((?P<file>[^():]+)(?::\d+)?\)$")
 
@@ -36,7 +36,7 @@ def start(server: Server, seconds: float, out_dir: Path) -> Recording:
     if not exe:
         return Recording(None, out, "py-spy not installed (pip install py-spy)")
     cmd = [
-        exe, "record", "--subprocesses", "--pid", str(server.proc.pid), "--duration",
+        exe, "record", "--subprocesses", "--pid", str(server.process.pid), "--duration",
         str(int(max(1, seconds))), "--rate", "200", "--format", "raw", "--output", str(out),
         "--nonblocking",
     ]  # fmt: skip

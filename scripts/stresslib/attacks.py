@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import random
 import resource
 import subprocess
@@ -32,7 +31,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlencode
 
-from stresslib import hostile_files, memory, server
+from harness.procs import cpu_seconds
+from harness.server import LiveServer
+
+from stresslib import hostile_files, memory
 from stresslib.slow import SlowClients
 
 CPU_LIMIT_S = 1.0
@@ -80,18 +82,6 @@ def bomb_queries() -> dict[str, str]:
         "64 common-word phrases": " ".join(['"china and the"'] * 64),
         "deep parentheses": "(" * 8 + "a:b:c " * 100 + ")" * 8,
     }
-
-
-def _cpu_seconds(pids: list[int]) -> float:
-    total = 0
-    for pid in pids:
-        try:
-            with open(f"/proc/{pid}/stat", encoding="utf-8") as handle:
-                fields = handle.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
 
 
 def _get(conn: http.client.HTTPConnection, path: str) -> tuple[int, str]:
@@ -182,9 +172,9 @@ def run_bombs(port: int, pids_of, secrets: list[str]) -> list[BombResult]:
             for path in ("/api/search", "/search", "/api/suggest"):
                 url = f"{path}?{urlencode({'q': q})}"
                 pids = pids_of()
-                before, started = _cpu_seconds(pids), time.monotonic()
+                before, started = cpu_seconds(pids), time.monotonic()
                 status, body = _get(conn, url)
-                cpu, seconds = _cpu_seconds(pids) - before, time.monotonic() - started
+                cpu, seconds = cpu_seconds(pids) - before, time.monotonic() - started
                 code = None
                 if status >= 400 and path.startswith("/api/"):
                     try:
@@ -258,7 +248,7 @@ def run(work: Path, sources: list[Path], queries: int, seed: int = 0, log=print)
     if result.hostile_index.returncode != 0:
         log(result.hostile_index.output)
         return result
-    with server.running(index, work / "attacks-serve.log") as srv:
+    with LiveServer(index, work / "attacks-serve.log") as srv:
         result.hostile_index.served = hostile_files.check_served(srv.port)
         log(f"attacks: 50 idle + 50 slowloris connections for {SLOW_HOLD_S:.0f} s ...")
         result.slow = run_slow(srv.port, secrets)
@@ -267,7 +257,7 @@ def run(work: Path, sources: list[Path], queries: int, seed: int = 0, log=print)
     if queries:
         log(f"attacks: {queries:,} distinct queries (no worker recycling) ...")
         log_path = work / "attacks-memory.log"
-        with server.running(index, log_path, extra=("--max-requests", "0")) as srv:
+        with LiveServer(index, log_path, extra=("--max-requests", "0")) as srv:
             result.memory = memory.run_memory(
                 srv.port, srv.worker_pids, queries, seed=seed, log=log
             )

@@ -20,10 +20,12 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.procs import proc_stats
+from harness.server import free_port, serve_command
+
 from stresslib.corpus import EDIT_WORD, MARKER, MARKER_ZH, STABLE
 from stresslib.load import Load, LoadResult, index_command, run_index
 from stresslib.mix import Probe
-from stresslib.server import free_port, proc_stats, serve_command
 
 CHECK_QUERIES = (STABLE, MARKER, MARKER_ZH, EDIT_WORD, "railway", "中老铁路", "Gwadar", "port*")
 
@@ -36,12 +38,13 @@ def index_state(index_dir: Path) -> dict:
     """
     from whoosh import index as whoosh_index
 
-    from searchapp.searching import IndexHandle, index_stats, search
+    from searchapp.handle import IndexHandle
+    from searchapp.searching import search
     from searchapp.store import IndexUnavailable, current_build
 
     handle = IndexHandle(index_dir)
     try:
-        stats = {k: v for k, v in index_stats(handle).items() if k != "build"}
+        stats = {k: v for k, v in handle.stats().items() if k != "build"}
         totals = {q: search(handle, q, per_page=1)["total"] for q in CHECK_QUERIES}
     except IndexUnavailable as exc:
         return {"error": str(exc)}

@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import itertools
 import json
-import math
 import os
 import random
 import subprocess
@@ -22,16 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.stats import percentile
+
 from stresslib.mix import INVARIANT_KINDS, REQUEST_TIMEOUT, WEIGHTS, Probe, digest, fetch
 from stresslib.mix import coarse as mix_coarse
-
-
-def percentile(samples: list[float], pct: float) -> float:
-    """Nearest-rank percentile (0 for no samples)."""
-    if not samples:
-        return 0.0
-    ordered = sorted(samples)
-    return ordered[max(0, math.ceil(pct / 100 * len(ordered)) - 1)]
 
 
 @dataclass

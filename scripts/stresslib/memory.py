@@ -22,6 +22,8 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
+from harness.procs import pss_bytes
+
 MEMORY_BAND = 0.15
 SAMPLE_EVERY = 1000
 LETTERS = "abcdefghijklmnopqrstuvwxyz"
@@ -58,18 +60,6 @@ def distinct_query(rng: random.Random, i: int) -> str:
         rng.shuffle(parts)
         return " ".join(parts)
     return f"{_word(rng, 6, 14)}{i} zz{_word(rng, 4, 8)}q"
-
-
-def pss_bytes(pid: int) -> int:
-    """The proportional set size of ``pid`` (0 if it is gone)."""
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as handle:
-            for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return 0
 
 
 @dataclass

@@ -2,7 +2,10 @@
 
 ``create_app(config)`` takes the index folder and settings from ``config`` (tests pass a
 temporary folder), never opens the index at import time, and sends security headers on every
-response. The web layer never touches Whoosh: it calls ``searchapp.searching``.
+response. The web layer never touches Whoosh: it calls ``searchapp.searching`` and the
+other read-side modules with the app's own ``IndexHandle`` (``index_handle()``), made here
+and kept in ``app.extensions``: each app (each test's, each gunicorn worker's copy of the
+preloaded one) has its own searcher and caches.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from werkzeug.exceptions import HTTPException, SecurityError
 
 from searchapp import config as defaults
 from searchapp.budget import RETRY_AFTER_SECONDS, QueryTooExpensive
-from searchapp.searching import IndexHandle, InvalidParameter
+from searchapp.handle import IndexHandle
+from searchapp.params import InvalidParameter
 from searchapp.store import IndexUnavailable
 from searchapp.web import i18n, security
 from searchapp.web.ratelimit import init_rate_limit
@@ -100,7 +104,7 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def index_handle() -> IndexHandle:
-    """The app's index handle (one per process, reopened when the index is rebuilt)."""
+    """The app's index handle (one per app and process; it follows rebuilds by itself)."""
     from flask import current_app
 
     return current_app.extensions["searchapp.index"]

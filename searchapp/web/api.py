@@ -4,36 +4,18 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, request
 
-from searchapp.querying import (
-    MAX_EXPANDING_TERMS,
-    MAX_EXPANSIONS,
-    MAX_QUERY_CHARS,
-    MAX_QUERY_TERMS,
-)
-from searchapp.searching import (
-    MAX_PAGE,
-    MAX_PER_PAGE,
-    InvalidParameter,
-    get_article,
-    search,
-    suggest_completions,
-)
+from searchapp.article_pages import get_article
+from searchapp.params import FILTER_NAMES, MAX_PAGE, MAX_PER_PAGE, InvalidParameter
+from searchapp.searching import search
+from searchapp.suggestions import suggest_completions
 from searchapp.web import index_handle
 from searchapp.web.openapi import openapi_spec
 from searchapp.web.operations import record_search
+from searchapp.web.urls import with_urls
 
 api = Blueprint("api", __name__)
-
-FILTER_PARAMS = (
-    "kind",
-    "section",
-    "article",
-    "lang",
-    "date_from",
-    "date_to",
-    "author",
-    "tag",
-)
+#: Completions the API gives at most (``/api/suggest?limit=``).
+MAX_SUGGESTIONS = 20
 
 
 def int_param(name: str, default: int, low: int, high: int) -> int:
@@ -67,7 +49,7 @@ def search_params(default_group: str = "none") -> dict:
         "group": request.args.get("group") or default_group,
         "sort": request.args.get("sort") or None,
     }
-    for name in FILTER_PARAMS:
+    for name in FILTER_NAMES:
         value = request.args.get(name)
         if value not in (None, ""):
             params[name] = value
@@ -79,19 +61,19 @@ def api_search():
     params = search_params()
     result = search(index_handle(), **params)
     record_search(params, result)
-    return jsonify(result)
+    return jsonify(with_urls(result))
 
 
 @api.get("/api/suggest")
 def api_suggest():
     q = request.args.get("q", "")
-    limit = int_param("limit", 8, 1, 20)
+    limit = int_param("limit", 8, 1, MAX_SUGGESTIONS)
     return jsonify([q, suggest_completions(index_handle(), q, limit=limit)])
 
 
 @api.get("/api/articles/<path:article_id>")
 def api_article(article_id: str):
-    page = int_param("page", 1, 1, 1000)
+    page = int_param("page", 1, 1, MAX_PAGE)
     article = get_article(index_handle(), article_id, q=request.args.get("q", ""), page=page)
     if article is None:
         return _not_found(article_id)
@@ -100,16 +82,7 @@ def api_article(article_id: str):
 
 @api.get("/api/openapi.json")
 def api_openapi():
-    return jsonify(
-        openapi_spec(
-            max_per_page=MAX_PER_PAGE,
-            max_page=MAX_PAGE,
-            max_query_chars=MAX_QUERY_CHARS,
-            max_query_terms=MAX_QUERY_TERMS,
-            max_expansions=MAX_EXPANSIONS,
-            max_expanding_terms=MAX_EXPANDING_TERMS,
-        )
-    )
+    return jsonify(openapi_spec())
 
 
 @api.get("/healthz")

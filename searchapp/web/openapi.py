@@ -3,8 +3,40 @@
 from __future__ import annotations
 
 from searchapp.articles import KINDS
-from searchapp.querying import MAX_FUZZY_CHARS
-from searchapp.searching import PASSAGE_KEYS
+from searchapp.params import (
+    FILTER_NAMES,
+    LANGS,
+    MAX_FILTER_CHARS,
+    MAX_PAGE,
+    MAX_PER_PAGE,
+    MAX_RESULTS_WINDOW,
+)
+from searchapp.querying import (
+    MAX_EXPANDING_TERMS,
+    MAX_EXPANSIONS,
+    MAX_FUZZY_CHARS,
+    MAX_QUERY_CHARS,
+    MAX_QUERY_TERMS,
+)
+from searchapp.results import GROUPS, SORTS
+from searchapp.shaping import HIT_KEYS, PASSAGE_KEYS
+
+#: The article keys of a grouped result (``shaping.article_dict`` plus the web layer's url).
+ARTICLE_KEYS = (
+    "article_id",
+    "title",
+    "title_snippet",
+    "date",
+    "lang",
+    "authors",
+    "tags",
+    "source_url",
+    "image",
+    "url",
+    "score",
+    "matched_passages",
+    "passages",
+)
 
 _ERROR = {"$ref": "#/components/schemas/Error"}
 
@@ -21,41 +53,33 @@ def _error_responses(*statuses: int) -> dict:
     }
 
 
-def openapi_spec(
-    max_per_page: int,
-    max_page: int,
-    max_query_chars: int,
-    max_query_terms: int,
-    max_expansions: int,
-    max_expanding_terms: int,
-) -> dict:
-    """The spec, with the service's documented bounds filled in."""
+_TEXT = {"type": "string", "maxLength": MAX_FILTER_CHARS}
+_DATE = {"type": "string", "format": "date"}
+#: Each filter parameter (``params.FILTER_NAMES``): its description and schema.
+FILTER_DOCS = {
+    "kind": ("Only chunks of this kind", {"type": "string", "enum": list(KINDS)}),
+    "section": ("Only chunks under this exact section heading", _TEXT),
+    "article": ("Only chunks of this article id", _TEXT),
+    "lang": ("Only chunks in this language", {"type": "string", "enum": list(LANGS)}),
+    "date_from": ("Articles dated on or after (YYYY-MM-DD)", _DATE),
+    "date_to": ("Articles dated on or before (YYYY-MM-DD)", _DATE),
+    "author": ("Only articles by this author (exact name)", _TEXT),
+    "tag": ("Only articles with this tag (exact)", _TEXT),
+}
+
+
+def openapi_spec() -> dict:
+    """The spec, with the service's bounds filled in from the modules that enforce them."""
     nullable_str = {"type": ["string", "null"]}
     hit = {
         "type": "object",
-        "required": [
-            "id",
-            "article_id",
-            "article_title",
-            "date",
-            "lang",
-            "kind",
-            "section",
-            "position",
-            "score",
-            "text",
-            "snippet",
-            "url",
-            "source_url",
-            "photographer",
-            "photo_date",
-        ],
+        "required": list(HIT_KEYS),
         "properties": {
             "id": {"type": "string"},
             "article_id": {"type": "string"},
             "article_title": {"type": "string"},
             "date": {**nullable_str, "description": "Article date, YYYY-MM-DD"},
-            "lang": {"type": "string", "enum": ["en", "zh"]},
+            "lang": {"type": "string", "enum": list(LANGS)},
             "kind": {"type": "string", "enum": list(KINDS)},
             "section": {**nullable_str, "description": "Heading the chunk falls under"},
             "position": {"type": "integer", "minimum": 0},
@@ -86,21 +110,7 @@ def openapi_spec(
     article = {
         "type": "object",
         "description": "An article with its best matching passages (group=article)",
-        "required": [
-            "article_id",
-            "title",
-            "title_snippet",
-            "date",
-            "lang",
-            "authors",
-            "tags",
-            "source_url",
-            "image",
-            "url",
-            "score",
-            "matched_passages",
-            "passages",
-        ],
+        "required": list(ARTICLE_KEYS),
         "properties": {
             "article_id": {"type": "string"},
             "title": {"type": "string", "description": "The headline (plain text)"},
@@ -109,7 +119,7 @@ def openapi_spec(
                 "description": "The headline as HTML: escaped text, matched terms in <mark>",
             },
             "date": {**nullable_str, "description": "Article date, YYYY-MM-DD"},
-            "lang": {"type": "string", "enum": ["en", "zh"]},
+            "lang": {"type": "string", "enum": list(LANGS)},
             "authors": {"type": "array", "items": {"type": "string"}},
             "tags": {"type": "array", "items": {"type": "string"}},
             "source_url": {**nullable_str, "description": "The original article, if known"},
@@ -222,9 +232,9 @@ def openapi_spec(
             "q",
             'The query. Words are ANDed; "phrases", OR, -exclusion, prefix*, term~ (fuzzy), '
             "and kind:/section:/lang: fields work. Broken syntax is searched as plain words. "
-            f"Bounds: at most {max_query_chars} characters and {max_query_terms} terms are "
-            f"used; each prefix, wildcard or fuzzy term expands to at most {max_expansions} "
-            f"index terms (the most frequent), at most {max_expanding_terms} of them per query "
+            f"Bounds: at most {MAX_QUERY_CHARS} characters and {MAX_QUERY_TERMS} terms are "
+            f"used; each prefix, wildcard or fuzzy term expands to at most {MAX_EXPANSIONS} "
+            f"index terms (the most frequent), at most {MAX_EXPANDING_TERMS} of them per query "
             "(further ones are searched as plain words); a wildcard needs a literal prefix "
             f"(`*foo` is searched as `foo`); fuzzy terms allow at most 2 edits and "
             f"{MAX_FUZZY_CHARS} characters. No range syntax (use date_from/date_to). '?' is "
@@ -234,43 +244,28 @@ def openapi_spec(
         param(
             "page",
             "Result page",
-            {"type": "integer", "minimum": 1, "maximum": max_page, "default": 1},
+            {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1},
         ),
         param(
             "per_page",
             "Hits (articles or passages) per page",
-            {"type": "integer", "minimum": 1, "maximum": max_per_page, "default": 10},
+            {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 10},
         ),
         param(
             "group",
             "article: one hit per article, with up to 3 of its best matching passages; total "
             "counts articles, and no article is on two pages. none (the default): one hit "
             "per passage",
-            {"type": "string", "enum": ["article", "none"], "default": "none"},
+            {"type": "string", "enum": list(GROUPS), "default": "none"},
         ),
         param(
             "sort",
             "relevance (the default with a query), newest or oldest (by article date, "
             "undated last; the matches are the same). Without a query the newest articles "
             "are listed (browsing), also with filters",
-            {"type": "string", "enum": ["relevance", "newest", "oldest"]},
+            {"type": "string", "enum": list(SORTS)},
         ),
-        param("author", "Only articles by this author (exact name)", {"type": "string"}),
-        param("tag", "Only articles with this tag (exact)", {"type": "string"}),
-        param("kind", "Only chunks of this kind", {"type": "string", "enum": list(KINDS)}),
-        param("section", "Only chunks under this exact section heading", {"type": "string"}),
-        param("article", "Only chunks of this article id", {"type": "string"}),
-        param("lang", "Only chunks in this language", {"type": "string", "enum": ["en", "zh"]}),
-        param(
-            "date_from",
-            "Articles dated on or after (YYYY-MM-DD)",
-            {"type": "string", "format": "date"},
-        ),
-        param(
-            "date_to",
-            "Articles dated on or before (YYYY-MM-DD)",
-            {"type": "string", "format": "date"},
-        ),
+        *(param(name, *FILTER_DOCS[name]) for name in FILTER_NAMES),
     ]
     return {
         "openapi": "3.1.0",
@@ -406,14 +401,26 @@ def openapi_spec(
                                     "type": "object",
                                     "required": ["q", "article", "rank"],
                                     "properties": {
-                                        "q": {"type": "string", "minLength": 1, "maxLength": 1000},
+                                        "q": {
+                                            "type": "string",
+                                            "minLength": 1,
+                                            "maxLength": MAX_QUERY_CHARS,
+                                        },
                                         "article": {
                                             "type": "string",
                                             "minLength": 1,
-                                            "maxLength": 500,
+                                            "maxLength": MAX_FILTER_CHARS,
                                         },
-                                        "rank": {"type": "integer", "minimum": 1, "maximum": 10000},
-                                        "page": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                        "rank": {
+                                            "type": "integer",
+                                            "minimum": 1,
+                                            "maximum": MAX_RESULTS_WINDOW,
+                                        },
+                                        "page": {
+                                            "type": "integer",
+                                            "minimum": 1,
+                                            "maximum": MAX_PAGE,
+                                        },
                                     },
                                 }
                             }

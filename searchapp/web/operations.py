@@ -31,7 +31,8 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 from searchapp.ops.health import build_age
 from searchapp.ops.querylog import QueryLog
 from searchapp.ops.report import build_report, parse_since
-from searchapp.searching import InvalidParameter
+from searchapp.params import MAX_FILTER_CHARS, MAX_PAGE, MAX_RESULTS_WINDOW, InvalidParameter
+from searchapp.querying import MAX_QUERY_CHARS
 
 operations = Blueprint("operations", __name__)
 
@@ -139,11 +140,13 @@ def api_click():
         raise InvalidParameter("invalid_click", "send a JSON object: q, article, rank, page")
     q, article = data.get("q"), data.get("article")
     rank, page = data.get("rank"), data.get("page", 1)
-    if not isinstance(q, str) or not q.strip() or len(q) > 1000:
-        raise InvalidParameter("invalid_click", "q must be the query, 1 to 1000 characters")
-    if not isinstance(article, str) or not 0 < len(article) <= 500:
+    if not isinstance(q, str) or not q.strip() or len(q) > MAX_QUERY_CHARS:
+        raise InvalidParameter(
+            "invalid_click", f"q must be the query, 1 to {MAX_QUERY_CHARS} characters"
+        )
+    if not isinstance(article, str) or not 0 < len(article) <= MAX_FILTER_CHARS:
         raise InvalidParameter("invalid_click", "article must be an article id")
-    for name, value, high in (("rank", rank, 10_000), ("page", page, 1000)):
+    for name, value, high in (("rank", rank, MAX_RESULTS_WINDOW), ("page", page, MAX_PAGE)):
         if not isinstance(value, int) or isinstance(value, bool) or not 1 <= value <= high:
             raise InvalidParameter("invalid_click", f"{name} must be an integer from 1 to {high}")
     query_log.click(q, article, rank, page)

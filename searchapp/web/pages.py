@@ -30,22 +30,22 @@ from flask_babel import force_locale, gettext
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from searchapp.article_pages import ARTICLE_PAGE_CHUNKS, get_article
 from searchapp.examples import example_queries
-from searchapp.searching import (
+from searchapp.params import (
+    FILTER_NAMES,
     MAX_PAGE,
     MAX_RESULTS_WINDOW,
     InvalidParameter,
-    article_page_of,
     default_group,
-    get_article,
-    index_stats,
-    search,
 )
+from searchapp.searching import search
 from searchapp.web import CONTENT_SECURITY_POLICY, index_handle
-from searchapp.web.api import FILTER_PARAMS, int_param, search_params
+from searchapp.web.api import int_param, search_params
 from searchapp.web.i18n import LANGUAGES, current_language, script_strings
 from searchapp.web.operations import record_search
 from searchapp.web.security import public_base
+from searchapp.web.urls import article_page_url, article_url, articles_base, hit_url
 
 pages = Blueprint("pages", __name__)
 
@@ -135,6 +135,7 @@ def labels() -> dict:
         "logo_url": url_for("pages.site_logo") if current_app.config.get("LOGO") else None,
         "script_strings": script_strings,
         "articles_base": articles_base,
+        "filter_names": FILTER_NAMES,
         "error_message": error_message,
     }
 
@@ -144,12 +145,6 @@ def error_message(code: str, message: str) -> str:
     if current_language() == "en" or code not in ERROR_MESSAGES:
         return message
     return str(ERROR_MESSAGES[code])
-
-
-def articles_base() -> str:
-    """The URL prefix of article pages (``/articles/``, or ``/search/articles/`` when mounted
-    under ``/search``), for the scripts."""
-    return url_for("pages.article_page", article_id="_", hl=None)[:-1]
 
 
 @pages.get("/", endpoint="home")
@@ -191,7 +186,7 @@ def search_page():
             marked_q,
         ),
         page_url=page_url,
-        clear_url=page_url(**dict.fromkeys(FILTER_PARAMS), page=None),
+        clear_url=page_url(**dict.fromkeys(FILTER_NAMES), page=None),
         api_url=url_for("api.api_search", **api_args()) if result else None,
         # the search form keeps the chosen order when the words change
         keep_sort=request.args.get("sort") if request.args.get("sort") in SORT_LABELS else None,
@@ -219,7 +214,7 @@ def api_args() -> dict:
 @pages.get("/articles/<path:article_id>")
 def article_page(article_id: str):
     q = request.args.get("q", "")
-    page = int_param("page", 1, 1, 1000)
+    page = int_param("page", 1, 1, MAX_PAGE)
     try:
         article = get_article(index_handle(), article_id, q=q, page=page)
     except InvalidParameter as exc:
@@ -250,14 +245,7 @@ def _article_page_links(article: dict, q: str) -> list[tuple[int, str | None]]:
     return [
         (
             n,
-            None
-            if n == article["page"]
-            else url_for(
-                "pages.article_page",
-                article_id=article["id"],
-                q=q or None,
-                page=n if n > 1 else None,
-            ),
+            None if n == article["page"] else article_page_url(article["id"], q, n),
         )
         for n in range(1, article["pages"] + 1)
     ]
@@ -332,6 +320,7 @@ def _embed_parts() -> tuple[str, str]:
             "name": current_app.config.get("SITE_NAME") or "searchapp",
             "logo": bool(current_app.config.get("LOGO")),
             "language": current_app.config.get("LANGUAGE") or "en",
+            "article_page_chunks": ARTICLE_PAGE_CHUNKS,
             "strings": {lang: embed_strings(lang) for lang in LANGUAGES},
         }
         script = script.replace(EMBED_CSS_MARKER, json.dumps(css), 1)
@@ -374,7 +363,7 @@ def _examples() -> list[str]:
 
 def _stats() -> dict | None:
     try:
-        return index_stats(index_handle())
+        return index_handle().stats()
     except Exception:  # the home page works without numbers; searching reports the problem
         return None
 
@@ -382,7 +371,7 @@ def _stats() -> dict | None:
 def active_filters() -> list[dict]:
     """The filters in the URL, each with a label and the URL that removes it."""
     found = []
-    for name in FILTER_PARAMS:
+    for name in FILTER_NAMES:
         value = request.args.get(name, "")
         if value:
             shown = value_label(name, value)
@@ -519,26 +508,6 @@ def pagination(result: dict) -> dict | None:
         "numbers": [(n, page_url(page=n) if n else None) for n in numbers],
         "first_url": page_url(page=None),
     }
-
-
-def article_url(article_id: str, q: str = "", position: int | None = None) -> str:
-    """An article page, carrying the query so its terms are marked, at one chunk's anchor
-    (on the page of a long article that shows that chunk)."""
-    page = article_page_of(position) if position is not None else 1
-    url = url_for(
-        "pages.article_page",
-        article_id=article_id,
-        q=q.strip() or None,
-        page=page if page > 1 else None,
-    )
-    return url if position is None else f"{url}#chunk-{position}"
-
-
-def hit_url(hit: dict, q: str = "") -> str:
-    """Where a result links: the original page when the setting says so and there is one."""
-    if current_app.config["LINKS"] == "source" and hit.get("source_url"):
-        return hit["source_url"]
-    return article_url(hit["article_id"], q, hit.get("position"))
 
 
 def page_url(**changes) -> str:

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import functools
 import http.server
-import socket
 import threading
 from pathlib import Path
 
 import pytest
+from harness.server import free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -114,12 +114,6 @@ def page(new_page):
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

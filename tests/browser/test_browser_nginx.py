@@ -12,9 +12,9 @@ import time
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from harness.server import free_port
 
 from searchapp.ops.querylog import read_records
-from tests.conftest import free_port
 from tests.test_nginx import CHROMIUM, SEED_ID, require, run_stack
 
 

@@ -15,6 +15,7 @@ import threading
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from harness.server import LiveServer, free_port
 from playwright.sync_api import expect
 from werkzeug.exceptions import NotFound
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
@@ -23,7 +24,6 @@ from werkzeug.serving import make_server
 from searchapp.indexing import build_index
 from searchapp.web import create_app
 from tests.browser.conftest import DESKTOP, MOBILE, _QuietHandler
-from tests.conftest import LiveServer, free_port
 
 SEED_ID = "2022-09-26-xinhua-major-country-diplomacy"
 LOGO = """<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32">

@@ -10,10 +10,11 @@ from __future__ import annotations
 import shutil
 
 import pytest
+from harness.server import LiveServer
 from playwright.sync_api import expect
 
 from searchapp.indexing import build_index
-from tests.conftest import FIXTURES, LiveServer
+from tests.conftest import FIXTURES
 
 TYPHOON_URL = "https://news.example.com/2024/07/typhoon-gaemi"
 

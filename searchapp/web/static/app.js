@@ -14,12 +14,19 @@
   "use strict";
 
   const DEBOUNCE_MS = 150;
-  const FILTERS = ["kind", "section", "article", "lang", "date_from", "date_to", "author", "tag"];
 
   const form = document.querySelector(".searchform");
   const input = document.getElementById("q");
   if (!form || !input) return;
   document.documentElement.classList.add("js");
+
+  /** The filter parameters (searchapp/params.py FILTER_NAMES), given by the page. */
+  let FILTERS = [];
+  try {
+    FILTERS = JSON.parse(document.body.dataset.filters || "[]");
+  } catch (error) {
+    FILTERS = [];
+  }
 
   /* The page says where the API is (url_for on the server), so the app works when it is
    * mounted under a path such as /search/. The results' URLs are the search form's action

@@ -20,6 +20,12 @@
  * `.searchapp-embed { --searchapp-accent: ... }` wins wherever its stylesheet is. The server
  * inlines its name, language and the strings of every interface language below. Only the
  * API's `snippet` field is parsed as HTML, and only its text and <mark> elements are kept.
+ *
+ * Deliberately standalone (a duplicate kept on purpose): it runs on other sites, with no
+ * server templates and no app.js, so it repeats a little of the server's knowledge: the
+ * links to articles (searchapp/web/urls.py), the default grouping (params.default_group) and
+ * its own rendering of results. What can change per server (strings, link setting, the
+ * chunks per article page) is inlined by the server when it sends this file.
  */
 (function () {
   "use strict";
@@ -144,14 +150,16 @@
     (document.head || document.documentElement).appendChild(style);
   }
 
-  /** The archive's page of an article, at one passage (a long article is shown 200 chunks
-   * a page: searching.ARTICLE_PAGE_CHUNKS), or its original page when the server links there
-   * (``source_url`` given) and it has one. */
+  /** The archive's page of an article, at one passage (a long article is shown
+   * SITE.article_page_chunks chunks a page, article_pages.ARTICLE_PAGE_CHUNKS on the server),
+   * or its original page when the server links there (``source_url`` given) and it has one.
+   * A deliberate copy of searchapp/web/urls.py (article_url, hit_url): this script runs on
+   * other sites, without the server's templates, so it builds its links itself. */
   function articleUrl(articleId, q, position, sourceUrl) {
     if (LINKS === "source" && /^https?:\/\//i.test(sourceUrl || "")) return sourceUrl;
     var path = String(articleId).split("/").map(encodeURIComponent).join("/");
     var hasAnchor = position !== undefined && position !== null;
-    var page = hasAnchor ? Math.floor(position / 200) + 1 : 1;
+    var page = hasAnchor ? Math.floor(position / (SITE.article_page_chunks || 200)) + 1 : 1;
     return server + "/articles/" + path + "?q=" + encodeURIComponent(q) +
       (page > 1 ? "&page=" + page : "") + (data.hl ? "&hl=" + encodeURIComponent(hl) : "") +
       (hasAnchor ? "#chunk-" + position : "");

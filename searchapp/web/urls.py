@@ -1,0 +1,71 @@
+"""Every link to an article, built here and only here, with ``url_for``.
+
+So links carry the path the app is mounted under (``/search/articles/...`` behind a proxy
+that serves it there), the article page that shows a passage (``?page=N``), the passage's
+anchor (``#chunk-N``) and, on the pages, the query whose terms the article page marks. The
+search functions return no links; the API gets its ``url`` fields from ``with_urls``.
+``static/embed.js`` builds the same links on other sites by itself (it stands alone there).
+"""
+
+from __future__ import annotations
+
+from flask import current_app, url_for
+
+from searchapp.article_pages import article_page_of
+
+
+def article_url(
+    article_id: str, q: str = "", position: int | None = None, *, keep_hl: bool = True
+) -> str:
+    """An article page, carrying the query so its terms are marked, at one chunk's anchor
+    (on the page of a long article that shows that chunk). ``keep_hl=False``: without the
+    reader's interface language (the API's links)."""
+    page = article_page_of(position) if position is not None else 1
+    url = url_for(
+        "pages.article_page",
+        article_id=article_id,
+        q=q.strip() or None,
+        page=page if page > 1 else None,
+        **({} if keep_hl else {"hl": None}),
+    )
+    return url if position is None else f"{url}#chunk-{position}"
+
+
+def article_page_url(article_id: str, q: str = "", page: int = 1) -> str:
+    """One page of a long article."""
+    return url_for(
+        "pages.article_page", article_id=article_id, q=q or None, page=page if page > 1 else None
+    )
+
+
+def articles_base() -> str:
+    """The URL prefix of article pages (``/articles/``, or ``/search/articles/`` when mounted
+    under ``/search``), for the scripts."""
+    return url_for("pages.article_page", article_id="_", hl=None)[:-1]
+
+
+def hit_url(hit: dict, q: str = "") -> str:
+    """Where a result links: the original page when the setting says so and there is one."""
+    if current_app.config["LINKS"] == "source" and hit.get("source_url"):
+        return hit["source_url"]
+    return article_url(hit["article_id"], q, hit.get("position"))
+
+
+def with_urls(response: dict) -> dict:
+    """A search response with the ``url`` of each hit (and each passage of an article hit):
+    this app's article page, without the query (the API's links). A new dict: the search's
+    own may be cached."""
+    hits = []
+    for hit in response["hits"]:
+        article_id = hit["article_id"]
+        if "passages" in hit:
+            passages = [
+                {**p, "url": article_url(article_id, position=p["position"], keep_hl=False)}
+                for p in hit["passages"]
+            ]
+            url = article_url(article_id, keep_hl=False)
+            hits.append({**hit, "url": url, "passages": passages})
+        else:
+            url = article_url(article_id, position=hit["position"], keep_hl=False)
+            hits.append({**hit, "url": url})
+    return {**response, "hits": hits}
