@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlencode
 
-from harness.procs import pss_bytes
+from harness.procs import cpu_seconds, pss_bytes
 
 MEMORY_BAND = 0.15
 SAMPLE_EVERY = 1000
@@ -68,6 +68,7 @@ class Sample:
     seconds: float
     pss: int
     pids: tuple[int, ...]
+    cpu: float = 0.0
 
 
 @dataclass
@@ -94,6 +95,14 @@ class MemoryResult:
             return (float("-inf"), float("inf"))
         ref = settled[0].pss
         return (min(s.pss for s in settled) / ref - 1, max(s.pss for s in settled) / ref - 1)
+
+    @property
+    def cpu_per_query(self) -> float:
+        """Workers' CPU seconds per query (the run's length on an idle machine: this times
+        the queries over the cores)."""
+        if len(self.samples) < 2 or not self.samples[-1].queries:
+            return 0.0
+        return (self.samples[-1].cpu - self.samples[0].cpu) / self.samples[-1].queries
 
     @property
     def replaced_workers(self) -> bool:
@@ -152,7 +161,13 @@ def run_memory(
     def sample(count: int) -> None:
         pids = tuple(pids_of())
         result.samples.append(
-            Sample(count, time.monotonic() - started, sum(map(pss_bytes, pids)), pids)
+            Sample(
+                count,
+                time.monotonic() - started,
+                sum(map(pss_bytes, pids)),
+                pids,
+                cpu_seconds(list(pids)),
+            )
         )
         if count:
             latest = result.samples[-1]
@@ -209,7 +224,8 @@ def detail(m: MemoryResult) -> str:
     end = m.samples[-1].pss >> 20 if m.samples else 0
     return (
         f"{m.queries:,} distinct queries ({', '.join(KINDS)}; {m.clients} clients) in "
-        f"{m.seconds:.0f} s, {m.failed} failed"
+        f"{m.seconds:.0f} s ({m.cpu_per_query * 1000:.0f} ms of worker CPU a query), "
+        f"{m.failed} failed"
         + "".join(f", {n}x {key}" for key, n in sorted(m.refused.items()))
         + f"; workers' PSS {m.samples[0].pss >> 20 if m.samples else 0} MB at start, "
         f"{at_settle} MB after {m.settle:,}, {end} MB at the end; from {m.settle:,} on "
