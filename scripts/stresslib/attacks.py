@@ -346,6 +346,11 @@ def rows(result: AttacksResult | None) -> list[tuple[str, bool, str]]:
         f"{max(b.seconds for b in bombs):.2f} s; answers "
         + ", ".join(f"{n}x {s}" for s, n in sorted(statuses.items()))
         + f"; {sum(b.leaked_path for b in bombs)} with a server path"
+        + "".join(
+            f"; OVER: {b.name} {b.cpu:.2f} s"
+            for b in bombs
+            if b.cpu >= CPU_LIMIT_S or b.leaked_path
+        )
         if worst
         else "none sent"
     )
