@@ -16,7 +16,7 @@ Before each build and each server the run waits for other processes to leave the
 
     python scripts/bench.py                      # everything (several minutes)
     python scripts/bench.py --only peers --chunks 5000
-    python scripts/bench.py --skip-build --only searchapp --profile 15 --json out.json
+    python scripts/bench.py --skip-build --only searchapp --json out.json
 
 To measure a committed searchapp while its working tree changes, export it and point at it:
 
@@ -40,16 +40,15 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchlib import corpus, html_corpus, load, profile, queries, report
+from benchlib import corpus, html_corpus, load, queries, report
 from benchlib.sources import SourceMissing
 from harness import procs
-from harness.server import Server, free_port
+from harness.server import Server, free_port, stop_servers_on_sigterm
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = ROOT / "scripts"
@@ -101,13 +100,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--queries", type=int, default=200, help="size of the query mix")
     parser.add_argument("--seed", type=int, default=5, help="seed for queries and edits")
-    parser.add_argument(
-        "--profile",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="py-spy the searchapp workers for this long during the req/s run",
-    )
     parser.add_argument(
         "--wait-idle",
         type=float,
@@ -396,26 +388,14 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
         warm = load.warm_up(port, mixes["warm"], clients=args.clients)
         result["warmup_s"] = warm["seconds"]
         cpu_before = procs.cpu_snapshot(server.process.pid)
-        rss_before = procs.tree_memory(server.process.pid)["worker_rss_mb"]
         result["latency"] = load.latency_run(port, mixes["latency"])
-        repeat = load.latency_run(port, mixes["latency"])
-        result["repeat_p50_ms"] = repeat["p50_ms"]
-        result["repeat_p95_ms"] = repeat["p95_ms"]
-        prof = None
-        if engine == "searchapp" and args.profile > 0:
-            prof = profile.start(server, args.profile, args.data / "profile")
-        try:
-            result["throughput"] = load.throughput_run(
-                port, mixes["load"], clients=args.clients, seconds=args.load_seconds
-            )
-        finally:
-            if prof is not None:
-                result["profile"] = profile.finish(prof)
+        result["throughput"] = load.throughput_run(
+            port, mixes["load"], clients=args.clients, seconds=args.load_seconds
+        )
         result["other_cpu_cores"] = procs.other_cpu(
             cpu_before, procs.cpu_snapshot(server.process.pid)
         )
         result["memory"] = procs.tree_memory(server.process.pid)
-        result["rss_growth_mb"] = round(result["memory"]["worker_rss_mb"] - rss_before, 1)
     lat, thr = result["latency"], result["throughput"]
     print(
         f"  first answer {result['first_answer_s']} s; p50/p95/p99 {lat['p50_ms']}/"
@@ -484,27 +464,39 @@ def scale_point(args: argparse.Namespace, size: int) -> dict:
     point.data = args.data / "scale" / str(size)
     point.data.mkdir(parents=True, exist_ok=True)
     print(f"\n=== {size:,} chunks ===", flush=True)
+    stages: dict[str, float] = {}
     start = time.perf_counter()
     manifest = corpus.build_corpus(
         point.data, size, fetch=args.fetch_sources, sources_dir=args.data / "sources"
     )
+    mixes = make_mixes(point, corpus.load_chunks(point.data))
+    stages["corpus and queries"] = time.perf_counter() - start
     print(
         f"  corpus: {manifest['articles']:,} articles, {manifest['chunks']:,} chunks "
         f"({manifest['zh_share']:.0%} Chinese), {manifest['bytes'] / 1e6:.1f} MB "
-        f"in {time.perf_counter() - start:.0f} s",
+        f"in {stages['corpus and queries']:.0f} s (with the query mixes)",
         flush=True,
     )
-    mixes = make_mixes(point, corpus.load_chunks(point.data))
-    result: dict = {"size": size, "corpus": manifest, "engines": {}}
+    result: dict = {"size": size, "corpus": manifest, "engines": {}, "stages_s": stages}
     for engine in ("searchapp", "fts5"):
+        start = time.perf_counter()
         if engine == "searchapp":
             build = build_searchapp(point, manifest, None, full_only=True)
         else:
             build = build_peer(point, engine, None)
+        stages[f"{engine} build"] = time.perf_counter() - start
+        start = time.perf_counter()
         serve = measure_server(point, engine, mixes)
+        stages[f"{engine} serve"] = time.perf_counter() - start
         result["engines"][engine] = {"build": build, "serve": serve}
     if size == min(args.sizes):
+        start = time.perf_counter()
         result["naive_build"] = build_peer(point, "naive", None)
+        stages["naive build"] = time.perf_counter() - start
+    print(
+        "  stages: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in stages.items()),
+        flush=True,
+    )
     return result
 
 
@@ -544,8 +536,7 @@ def run_scale(args: argparse.Namespace) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the benchmark and print the table."""
     args = parse_args(argv)
-    # SIGTERM unwinds like Ctrl-C, so the servers we started are stopped by their finally blocks
-    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+    stop_servers_on_sigterm()
     args.data = args.data.resolve()
     if args.searchapp_src:
         args.searchapp_src = args.searchapp_src.resolve()
@@ -595,10 +586,6 @@ def main(argv: list[str] | None = None) -> int:
     print("ratios: time, size and memory below 1 favour searchapp; req/s and chunks/s above 1")
     print()
     print(report.kind_table(results))
-    for res in results.values():
-        if res.get("serve", {}).get("profile"):
-            print()
-            print(profile.render(res["serve"]["profile"]))
     if args.json:
         payload = {"corpus": manifest, "settings": vars(args), "queries": mixes, "engines": results}
         args.json.write_text(

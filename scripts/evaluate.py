@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import re
 import sqlite3
 import sys
@@ -46,6 +45,8 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from harness.stats import ranking_metrics
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -105,16 +106,9 @@ def load_chunks(source_dirs: Iterable[Path] = SOURCE_DIRS) -> list[Chunk]:
 
 def query_metrics(ranked_relevance: Sequence[bool], n_relevant: int) -> dict[str, float]:
     """Metrics of one ranked list (True = relevant), given how many relevant chunks exist."""
-    top = list(ranked_relevance[:DEPTH])
-    first = next((i for i, rel in enumerate(top) if rel), None)
-    dcg = sum(1.0 / math.log2(i + 2) for i, rel in enumerate(top) if rel)
-    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(n_relevant, DEPTH)))
-    return {
-        "success@1": float(first == 0),
-        "success@3": float(first is not None and first < 3),
-        "mrr": 0.0 if first is None else 1.0 / (first + 1),
-        "ndcg@10": dcg / ideal if ideal else 0.0,
-    }
+    metrics = ranking_metrics(ranked_relevance, n_relevant, DEPTH)
+    metrics["mrr"] = metrics.pop("mrr@10")  # this table's name for it
+    return {m: metrics[m] for m in METRICS}
 
 
 def mean(values: Sequence[float]) -> float:
@@ -431,7 +425,7 @@ def main_large(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int
         return 0
     print(judged.format_table(report))
     if args.failures and "searchapp" in report["systems"]:
-        print("\nsearchapp queries whose first hit is wrong:")
+        print("\nsearchapp tuning queries whose first hit is wrong:")
         print(judged.format_misses(report, judged.load_queries(queries_file)))
     return 0
 

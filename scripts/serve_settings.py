@@ -19,7 +19,7 @@ from pathlib import Path
 
 from benchlib.load import throughput_run
 from harness.procs import rss_bytes
-from harness.server import LiveServer
+from harness.server import LiveServer, stop_servers_on_sigterm
 
 from searchapp.config import BUNDLED_CORPUS
 from searchapp.indexing import build_index
@@ -42,6 +42,7 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--only", nargs="*", help="names of settings to run")
     args = parser.parse_args()
+    stop_servers_on_sigterm()
     judged = json.loads((ROOT / "tests" / "relevance" / "queries.json").read_text("utf-8"))
     queries = [{"q": item["q"]} for item in judged["queries"]]
     rows = []

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.server import LiveServer
+from harness.server import LiveServer, stop_servers_on_sigterm
 from stresslib.slow import SlowClients, timed_get
 
 from searchapp.config import BUNDLED_CORPUS
@@ -59,6 +59,7 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--timeout", type=float, default=35.0, help="per request")
     args = parser.parse_args()
+    stop_servers_on_sigterm()
     with tempfile.TemporaryDirectory(prefix="slow-clients-") as tmp:
         index = Path(tmp) / "index"
         build_index([BUNDLED_CORPUS], index)

@@ -48,7 +48,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness.server import LiveServer
+from harness.procs import open_files
+from harness.server import LiveServer, stop_servers_on_sigterm
 from stresslib import attacks, corpus, faults, mix, report
 from stresslib.load import Load, load_during_loop, rebuild_and_watch, run_index
 
@@ -156,19 +157,16 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
             srv.port, pool, {"B": references["B"]}, s["clients"], s["duration"], seed=args.seed
         ).run()
 
+        def under_index_loop(seconds: float, seed: int, rebuild: bool = True):
+            """The load while ``searchapp index`` runs in a loop on the served index."""
+            return load_during_loop(
+                srv.port, pool, references, served, sources, s["clients"], seconds, seed, rebuild
+            )
+
         log(f"load with a rebuild loop for {s['duration']:.0f} s ...")
-        fds_before = report.open_files(srv.worker_pids())
-        out.rebuild_load, out.rebuilds = load_during_loop(
-            srv.port,
-            pool,
-            references,
-            served,
-            sources,
-            s["clients"],
-            s["duration"],
-            seed=args.seed + 1,
-        )
-        out.fds = (fds_before, report.open_files(srv.worker_pids()))
+        fds_before = open_files(srv.worker_pids())
+        out.rebuild_load, out.rebuilds = under_index_loop(s["duration"], args.seed + 1)
+        out.fds = (fds_before, open_files(srv.worker_pids()))
 
         if s["worker_kills"]:
             seconds = max(3.0, min(s["duration"], 30.0))
@@ -187,16 +185,8 @@ def run(args: argparse.Namespace, work: Path) -> report.Report:
 
         seconds = max(3.0, min(s["duration"], 30.0))
         log(f"load with an incremental-update loop for {seconds:.0f} s ...")
-        out.incremental_load, out.incremental_runs = load_during_loop(
-            srv.port,
-            pool,
-            references,
-            served,
-            sources,
-            s["clients"],
-            seconds,
-            seed=args.seed + 2,
-            rebuild=False,
+        out.incremental_load, out.incremental_runs = under_index_loop(
+            seconds, args.seed + 2, rebuild=False
         )
         out.server_log = srv.log_path.read_text(encoding="utf-8", errors="replace")
 
@@ -234,6 +224,7 @@ def run_attacks_only(args: argparse.Namespace, work: Path) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    stop_servers_on_sigterm()
     work = args.work or Path(tempfile.mkdtemp(prefix="searchapp-stress-"))
     work.mkdir(parents=True, exist_ok=True)
     if args.attacks_only is not None:

@@ -32,26 +32,63 @@ from searchapp.searching import search
 from searchapp.store import IndexUnavailable
 from searchapp.synonyms import Synonyms
 
+#: The gunicorn and operations settings ``serve`` takes as options (``serving.ServeSettings``).
+SERVE_OPTIONS = (
+    "worker_class",
+    "threads",
+    "max_connections",
+    "timeout",
+    "header_timeout",
+    "keepalive",
+    "max_requests",
+    "max_requests_jitter",
+    "proxies",
+    "access_log",
+    "log_format",
+    "metrics",
+    "query_log",
+)
+
+
+def _setting_options(*names: str):
+    """Command line options made from the settings table (``config.SETTINGS``): its option
+    name, type, range or choices, help and default, written once there."""
+
+    def decorate(func):
+        for name in reversed(names):
+            setting = config.BY_NAME[name]
+            default = setting.default_value()
+            shown = ("on" if default else "off") if setting.kind == "bool" else default
+            help_text = f"{setting.help} [{shown}]"
+            if setting.kind == "bool":
+                flag = f"{setting.option}/--no-{setting.option[2:]}"
+                func = click.option(flag, name, default=None, help=help_text)(func)
+                continue
+            if setting.kind == "choice":
+                kind = click.Choice(setting.choices)
+            else:
+                kind = click.IntRange(setting.low, setting.high)
+            func = click.option(setting.option, name, type=kind, default=None, help=help_text)(func)
+        return func
+
+    return decorate
+
+
+def _path_option(flag: str, name: str, help_text: str, **path):
+    return click.option(
+        flag, name, type=click.Path(path_type=Path, **path), default=None, help=help_text
+    )
+
 
 def _index_option(func):
-    func = click.option(
-        "--index",
-        "index_dir",
-        type=click.Path(file_okay=False, path_type=Path),
-        default=None,
-        help="Index folder [default: $SEARCHAPP_INDEX, the config file, or ./index].",
-    )(func)
+    index = "Index folder [default: $SEARCHAPP_INDEX, the config file, or ./index]."
+    func = _path_option("--index", "index_dir", index, file_okay=False)(func)
     return _config_option(func)
 
 
 def _config_option(func):
-    return click.option(
-        "--config",
-        "config_file",
-        type=click.Path(dir_okay=False, path_type=Path),
-        default=None,
-        help="Settings file [default: $SEARCHAPP_CONFIG, or searchapp.toml beside the index].",
-    )(func)
+    where = "Settings file [default: $SEARCHAPP_CONFIG, or searchapp.toml beside the index]."
+    return _path_option("--config", "config_file", where, dir_okay=False)(func)
 
 
 def settings(config_file: Path | None, **options) -> config.Config:
@@ -330,64 +367,7 @@ def stats_command(index_dir: Path | None, config_file: Path | None, as_json: boo
     default=None,
     help="Interface language when the browser asks for neither [default: en].",
 )
-@click.option(
-    "--worker-class",
-    type=click.Choice(["buffered", "gthread", "sync"]),
-    default=None,
-    help="buffered: threads, request heads read by the event loop [default]; or gunicorn's.",
-)
-@click.option("--threads", type=click.IntRange(1, 256), default=None, help="Threads a worker [1].")
-@click.option(
-    "--max-connections",
-    type=click.IntRange(1, 100_000),
-    default=None,
-    help="Open connections a worker, at most [1000].",
-)
-@click.option(
-    "--timeout",
-    type=click.IntRange(1, 3600),
-    default=None,
-    help="Silent worker killed after [30 s].",
-)
-@click.option(
-    "--header-timeout",
-    type=click.IntRange(1, 3600),
-    default=None,
-    help="Seconds to send a whole request [10].",
-)
-@click.option(
-    "--keepalive", type=click.IntRange(0, 3600), default=None, help="Idle connection kept [5 s]."
-)
-@click.option(
-    "--max-requests",
-    type=click.IntRange(0),
-    default=None,
-    help="Replace a worker after this many requests, 0 never [10000].",
-)
-@click.option(
-    "--max-requests-jitter",
-    type=click.IntRange(0),
-    default=None,
-    help="Up to this many more, at random [1000].",
-)
-@click.option(
-    "--proxies",
-    type=click.IntRange(0, 10),
-    default=None,
-    help="Reverse proxies in front whose X-Forwarded-* headers are trusted [0].",
-)
-@click.option(
-    "--access-log/--no-access-log", default=None, help="A line per request on stdout [on]."
-)
-@click.option(
-    "--log-format", type=click.Choice(["text", "json"]), default=None, help="Log lines [text]."
-)
-@click.option("--metrics/--no-metrics", default=None, help="Prometheus metrics on /metrics [off].")
-@click.option(
-    "--query-log/--no-query-log",
-    default=None,
-    help="Log searches and clicks (no IP, no user agent) in INDEX/queries/ [on].",
-)
+@_setting_options(*SERVE_OPTIONS)
 @click.option(
     "--trusted-host",
     "trusted_hosts",

@@ -1,4 +1,5 @@
-"""Every setting in one table, layered: defaults < ``searchapp.toml`` < environment < options.
+"""Every setting in one table (``settings_table.toml``), layered: defaults < ``searchapp.toml``
+< environment < options.
 
 Each setting has a name (how the code reads it), a key in the TOML file, an environment
 variable, the command-line option that sets it (if any), a default and a help text; the
@@ -42,14 +43,22 @@ class ConfigError(ValueError):
 class Setting:
     """One setting: where it can come from, its default, and what it means."""
 
+    #: Its name (``conf["workers"]``); upper case, its Flask key (``WORKERS``).
     name: str
+    #: Its dotted key in searchapp.toml (``server.workers``).
     key: str
+    #: How its text is read: str, int, number, bool, choice, list, path, paths, url ...
     kind: str
+    #: The value when nothing sets it, or a function that makes it.
     default: Any
+    #: One line for ``searchapp config`` and the README's table.
     help: str
+    #: The values a ``choice`` may take.
+    choices: tuple[str, ...] = ()
+    #: The environment variable that sets it, and the command line option.
     env: str | None = None
     option: str | None = None
-    choices: tuple[str, ...] = ()
+    #: The range of an ``int``.
     low: int | None = None
     high: int | None = None
 
@@ -68,111 +77,43 @@ def _default_synonyms() -> dict:
         return tomllib.load(file)
 
 
-SETTINGS: tuple[Setting, ...] = (
-    Setting("site_name", "site.name", "str", "searchapp",
-            "Site name: page header and title, OpenSearch, the widget's footer.",
-            env="SEARCHAPP_SITE_NAME"),
-    Setting("logo", "site.logo", "path", None,
-            "Logo image (SVG, PNG, JPEG, WebP or GIF) shown beside the site name.",
-            env="SEARCHAPP_LOGO"),
-    Setting("base_url", "site.base_url", "url", None,
-            "Public URL of the site (e.g. https://news.example.org/search/), for absolute links.",
-            env="SEARCHAPP_BASE_URL", option="--base-url"),
-    Setting("language", "site.language", "choice", "en",
-            "Interface language (en or zh) when the reader's browser asks for neither.",
-            env="SEARCHAPP_LANGUAGE", option="--language", choices=LANGUAGES),
-    Setting("links", "site.links", "choice", "source",
-            "Results link to the original article (source) or to this site's page (local).",
-            env="SEARCHAPP_LINKS", choices=LINK_TARGETS),
-    Setting("examples", "site.examples", "list", [],
-            "Example queries on the home page [default: frequent names found in the index].",
-            env="SEARCHAPP_EXAMPLES"),
-    Setting("template_dir", "site.template_dir", "path", None,
-            "Folder of templates that replace the built-in ones of the same name.",
-            env="SEARCHAPP_TEMPLATE_DIR", option="--template-dir"),
-    Setting("index_dir", "index.path", "path", Path("index"),
-            "Index folder.", env="SEARCHAPP_INDEX", option="--index"),
-    Setting("sources", "index.sources", "paths", lambda: [BUNDLED_CORPUS],
-            "Folders of articles to index [default: the bundled article].",
-            env="SEARCHAPP_SOURCE", option="--source"),
-    Setting("cors_origins", "api.cors_origins", "origins", "*",
-            "Origins allowed to call the API from browsers: * or a list.",
-            env="SEARCHAPP_CORS_ORIGINS"),
-    Setting("trusted_hosts", "server.trusted_hosts", "list", [],
-            "Host names the server answers to (.example.org: any subdomain) [default: "
-            "localhost, 127.0.0.1 and the address served on, unless site.base_url is set].",
-            env="SEARCHAPP_TRUSTED_HOSTS", option="--trusted-host"),
-    Setting("rate_limit", "server.rate_limit", "str", "",
-            "Requests per client, like 60/minute (empty: no limit).",
-            env="SEARCHAPP_RATE_LIMIT", option="--rate-limit"),
-    Setting("query_budget_ms", "server.query_budget_ms", "number", _default_budget,
-            "The longest one search may take, in milliseconds of CPU time (0: no limit).",
-            env="SEARCHAPP_QUERY_BUDGET_MS"),
-    Setting("host", "server.host", "str", "127.0.0.1",
-            "Address `serve` listens on.", env="SEARCHAPP_HOST", option="--host"),
-    Setting("port", "server.port", "int", 8000,
-            "Port `serve` listens on.", env="SEARCHAPP_PORT", option="--port", low=0, high=65535),
-    Setting("workers", "server.workers", "int", 2,
-            "gunicorn worker processes.", env="SEARCHAPP_WORKERS", option="--workers",
-            low=1, high=64),
-    # Production (README "Production"): see searchapp/serving.py for why each default.
-    Setting("worker_class", "server.worker_class", "choice", "buffered",
-            "buffered (threads; request heads read by the event loop), gthread or sync.",
-            env="SEARCHAPP_WORKER_CLASS", option="--worker-class", choices=WORKER_CLASSES),
-    Setting("threads", "server.threads", "int", 1,
-            "Request threads per worker (the searcher and its caches are per process).",
-            env="SEARCHAPP_THREADS", option="--threads", low=1, high=256),
-    Setting("max_connections", "server.max_connections", "int", 1000,
-            "Open connections per worker, at most.",
-            env="SEARCHAPP_MAX_CONNECTIONS", option="--max-connections", low=1, high=100_000),
-    Setting("timeout", "server.timeout", "int", 30,
-            "Seconds before a silent worker is killed and replaced.",
-            env="SEARCHAPP_TIMEOUT", option="--timeout", low=1, high=3600),
-    Setting("header_timeout", "server.header_timeout", "int", 10,
-            "Seconds a client has to send a request's head.",
-            env="SEARCHAPP_HEADER_TIMEOUT", option="--header-timeout", low=1, high=3600),
-    Setting("keepalive", "server.keepalive", "int", 5,
-            "Seconds an idle kept-alive connection stays open.",
-            env="SEARCHAPP_KEEPALIVE", option="--keepalive", low=0, high=3600),
-    Setting("max_requests", "server.max_requests", "int", 10_000,
-            "A worker is replaced after this many requests (0: never).",
-            env="SEARCHAPP_MAX_REQUESTS", option="--max-requests", low=0, high=100_000_000),
-    Setting("max_requests_jitter", "server.max_requests_jitter", "int", 1_000,
-            "Up to this many more requests, at random, so workers don't restart together.",
-            env="SEARCHAPP_MAX_REQUESTS_JITTER", option="--max-requests-jitter",
-            low=0, high=100_000_000),
-    Setting("proxies", "server.proxies", "int", 0,
-            "Reverse proxies in front whose X-Forwarded-* headers are trusted.",
-            env="SEARCHAPP_PROXIES", option="--proxies", low=0, high=10),
-    Setting("access_log", "ops.access_log", "bool", True,
-            "An access log line per request on stdout.",
-            env="SEARCHAPP_ACCESS_LOG", option="--access-log"),
-    Setting("log_format", "ops.log_format", "choice", "text",
-            "Log lines: text or json (one JSON object a line).",
-            env="SEARCHAPP_LOG_FORMAT", option="--log-format", choices=LOG_FORMATS),
-    Setting("query_log", "ops.query_log", "bool", True,
-            "Log searches and clicks (no IP, no user agent) in the index folder's queries/.",
-            env="SEARCHAPP_QUERY_LOG", option="--query-log"),
-    Setting("query_log_max_bytes", "ops.query_log_max_bytes", "int", 10_000_000,
-            "Size of one query log file before it rotates (5 rotated files are kept).",
-            env="SEARCHAPP_QUERY_LOG_MAX_BYTES", low=10_000, high=10_000_000_000),
-    Setting("metrics", "ops.metrics", "bool", False,
-            "Prometheus metrics on /metrics (behind the admin token when one is set).",
-            env="SEARCHAPP_METRICS", option="--metrics"),
-    Setting("admin_token", "ops.admin_token", "secret", None,
-            "The token of /admin and /metrics (unset: /admin is off).",
-            env="SEARCHAPP_ADMIN_TOKEN"),
-    Setting("max_index_age", "ops.max_index_age", "int", 0,
-            "/readyz fails when the index is older than this many seconds (0: never).",
-            env="SEARCHAPP_MAX_INDEX_AGE", low=0, high=10**9),
-    Setting("synonyms", "synonyms", "synonyms", lambda: _default_synonyms()["synonyms"],
-            "Query words and what they also match (replaces the built-in list); "
-            "takes effect at the next `searchapp index`."),
-    Setting("abbreviations", "abbreviations", "abbreviations",
-            lambda: _default_synonyms()["abbreviations"],
-            "Multi-word names and the abbreviation they also match (replaces the built-in "
-            "list); takes effect at the next `searchapp index`."),
-)  # fmt: skip
+#: The table of every setting: data (``settings_table.toml``), read once at import.
+SETTINGS_TABLE = Path(__file__).parent / "settings_table.toml"
+#: The sets of values the table names by ``choices_from``.
+_CHOICES = {
+    "LANGUAGES": LANGUAGES,
+    "LINK_TARGETS": LINK_TARGETS,
+    "WORKER_CLASSES": WORKER_CLASSES,
+    "LOG_FORMATS": LOG_FORMATS,
+}
+#: The defaults the table names by ``default_from``: worked out when first needed.
+_DEFAULTS_FROM = {
+    "bundled_corpus": lambda: [BUNDLED_CORPUS],
+    "query_budget": _default_budget,
+    "synonyms": lambda: _default_synonyms()["synonyms"],
+    "abbreviations": lambda: _default_synonyms()["abbreviations"],
+}
+
+
+def read_table(path: Path = SETTINGS_TABLE) -> tuple[Setting, ...]:
+    """The settings of a table file (``[[setting]]`` entries, see its header)."""
+    with path.open("rb") as file:
+        rows = tomllib.load(file)["setting"]
+    table = []
+    for row in rows:
+        row = dict(row)
+        if "default_from" in row:
+            row["default"] = _DEFAULTS_FROM[row.pop("default_from")]
+        elif row["kind"] == "path" and isinstance(row.get("default"), str):
+            row["default"] = Path(row["default"])
+        row.setdefault("default", None)
+        if "choices_from" in row:
+            row["choices"] = _CHOICES[row.pop("choices_from")]
+        table.append(Setting(**row))
+    return tuple(table)
+
+
+SETTINGS: tuple[Setting, ...] = read_table()
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 BY_KEY: dict[str, Setting] = {s.key: s for s in SETTINGS}
 #: TOML keys that hold a whole table of the user's own words.
@@ -330,6 +271,17 @@ def _line_of(text: str, key: str) -> int:
     return 1
 
 
+def _number_from_text(value: Any, cast, error) -> Any:
+    """``value`` as a number if it is text (an environment variable, an option); ``error()``
+    makes the ConfigError to raise when it is not one."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return cast(value.strip())
+    except ValueError:
+        raise error() from None
+
+
 def _parse(setting: Setting, value: Any, where: str, base: Path | None, from_text: bool) -> Any:
     """Check and convert one value; ``from_text`` for environment variables (strings)."""
 
@@ -357,22 +309,16 @@ def _parse(setting: Setting, value: Any, where: str, base: Path | None, from_tex
             raise bad("an http:// or https:// URL")
         return value
     if kind == "int":
-        if from_text and isinstance(value, str):
-            try:
-                value = int(value.strip())
-            except ValueError:
-                raise bad("a whole number") from None
+        if from_text:
+            value = _number_from_text(value, int, lambda: bad("a whole number"))
         if not isinstance(value, int) or isinstance(value, bool):
             raise bad("a whole number")
         if not (setting.low or 0) <= value <= (setting.high or value):
             raise bad(f"from {setting.low} to {setting.high}")
         return value
     if kind == "number":
-        if from_text and isinstance(value, str):
-            try:
-                value = float(value.strip())
-            except ValueError:
-                raise bad("a number") from None
+        if from_text:
+            value = _number_from_text(value, float, lambda: bad("a number"))
         if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
             raise bad("a number, 0 or more")
         return float(value)

@@ -6,17 +6,17 @@ request is fast. The searcher follows rebuilds by itself (see ``handle.IndexHand
 handles: the app owns one (``create_app``); the master checks the index with a handle of its
 own that it drops, so the workers' copies of the app open their searchers after the fork.
 
-The defaults (``ServeSettings``) are chosen for a public server on a small machine, and
-measured (README, "Production"): 2 worker processes, each answering one request at a time
-(the searcher, its caches and Whoosh's readers are per process; with more threads a worker
-still reads its index one request at a time, see ``handle.IndexHandle``), with request
-heads read by the event loop (``workers.BufferedThreadWorker``) so idle and slow clients
-hold no worker; a request must arrive whole within 10 s; idle
-kept-alive connections close after 5 s; each worker is replaced after 10,000 requests plus
-up to 1,000 more at random (``max_requests`` with jitter, a backstop against slow memory
-growth that never restarts both workers at once). SIGHUP to the master (``systemctl
-reload``) replaces the workers gracefully: the new ones start, the old ones finish what they
-are answering.
+The defaults (``config.SETTINGS``, read into ``ServeSettings``) are chosen for a public
+server on a small machine, and measured (README, "Production"): 2 worker processes, each
+answering one request at a time (the searcher, its caches and Whoosh's readers are per
+process; with more threads a worker still reads its index one request at a time, see
+``handle.IndexHandle``), with request heads read by the event loop
+(``workers.BufferedThreadWorker``) so idle and slow clients hold no worker; a request must
+arrive whole within 10 s; idle kept-alive connections close after 5 s; each worker is
+replaced after 10,000 requests plus up to 1,000 more at random (``max_requests`` with
+jitter, a backstop against slow memory growth that never restarts both workers at once).
+SIGHUP to the master (``systemctl reload``) replaces the workers gracefully: the new ones
+start, the old ones finish what they are answering.
 """
 
 from __future__ import annotations
@@ -57,22 +57,26 @@ WORKER_CLASSES = {
 
 @dataclass
 class ServeSettings:
-    """The gunicorn and operations part of the configuration (``searchapp.config``)."""
+    """The gunicorn and operations part of the configuration (``searchapp.config``).
 
-    workers: int = 2
-    worker_class: str = "buffered"
-    threads: int = 1
-    max_connections: int = 1000
-    timeout: int = 30
-    header_timeout: int = 10
-    keepalive: int = 5
-    max_requests: int = 10_000
-    max_requests_jitter: int = 1_000
-    proxies: int = 0
-    access_log: bool = True
-    log_format: str = "text"
-    metrics: bool = False
-    query_log: bool = True
+    No defaults here: they are the settings table's (``config.SETTINGS``), read by
+    ``from_config``, so each is written once.
+    """
+
+    workers: int
+    worker_class: str
+    threads: int
+    max_connections: int
+    timeout: int
+    header_timeout: int
+    keepalive: int
+    max_requests: int
+    max_requests_jitter: int
+    proxies: int
+    access_log: bool
+    log_format: str
+    metrics: bool
+    query_log: bool
 
     @classmethod
     def from_config(cls, conf: config.Config | None = None) -> ServeSettings:

@@ -49,6 +49,13 @@ def kinds(article):
     return Counter(c.kind for c in article.chunks)
 
 
+def captions_of(article) -> dict[int, tuple]:
+    """Each caption's position: (photographer, photo date)."""
+    return {
+        c.position: (c.photographer, c.photo_date) for c in article.chunks if c.kind == "caption"
+    }
+
+
 def test_seed_header(seed):
     assert seed.id == "2022-09-26-xinhua-major-country-diplomacy"
     assert seed.date == "2022-09-26"
@@ -71,10 +78,7 @@ def test_seed_counts(seed):
 
 
 def test_seed_captions_have_photographer_and_date(seed):
-    captions = {
-        c.position: (c.photographer, c.photo_date) for c in seed.chunks if c.kind == "caption"
-    }
-    assert captions == SEED_CAPTIONS
+    assert captions_of(seed) == SEED_CAPTIONS
 
 
 def test_seed_sections(seed):
@@ -106,10 +110,7 @@ def test_chinese_article():
         "caption": 8,
         "credit": 1,
     }
-    captions = {
-        c.position: (c.photographer, c.photo_date) for c in article.chunks if c.kind == "caption"
-    }
-    assert captions == {
+    assert captions_of(article) == {
         4: ("刘明轩", "2023-11-28"),
         8: ("赵海峰", "2023-11-30"),
         11: ("孙立文", "2023-11-26"),
@@ -132,10 +133,7 @@ def test_chinese_article():
 
 def test_english_fixture_caption_conventions():
     article = parse_article(FIXTURE_ARTICLES / "2024-05-20-xinhua-en-green-energy.txt")
-    captions = {
-        c.position: (c.photographer, c.photo_date) for c in article.chunks if c.kind == "caption"
-    }
-    assert captions == {
+    assert captions_of(article) == {
         4: ("Wang Fei", "2024-05-08"),
         8: ("Liu Jiayi", "2023-10-17"),
         10: ("Chen Kaiyuan", "2024-04-02"),

@@ -530,6 +530,16 @@ def index_cli(source: Path, index: Path):
     return run_cli("index", "--source", str(source), "--index", str(index), "-q")
 
 
+def reindex_keeps_all(indexed, source: Path | None = None, exit_code: int = 0) -> str:
+    """Index ``source`` (by default the copy's own folder) into the copy's index: the run ends
+    with ``exit_code`` and every article indexed before is kept as it was. Returns stderr."""
+    own, index, before = indexed
+    result = index_cli(source or own, index)
+    assert result.exit_code == exit_code, result.output
+    assert_kept(before, snapshot(index))
+    return result.stderr
+
+
 def test_bad_files_are_skipped_and_everything_else_kept(indexed):
     source, index, before = indexed
     copy_sources(source, HOSTILE)
@@ -569,38 +579,39 @@ def test_bad_files_are_skipped_and_everything_else_kept(indexed):
 
 
 def test_a_good_file_that_turns_bad_keeps_its_previous_documents(indexed):
-    source, index, before = indexed
+    source = indexed[0]
     (source / f"{MIXED_ID}.txt").write_bytes(
         (HOSTILE / "gbk-chinese.txt").read_bytes() + b"\x00" * 10
     )
-    result = index_cli(source, index)
-    assert result.exit_code == 0
-    assert f"skipped {source / MIXED_ID}.txt: binary file" in result.stderr
-    assert_kept(before, snapshot(index))
+    assert f"skipped {source / MIXED_ID}.txt: binary file" in reindex_keeps_all(indexed)
+
+
+def call_first(monkeypatch, name: str, hook) -> None:
+    """Make ``indexing.<name>`` call ``hook`` with its first argument before it runs."""
+    real = getattr(indexing, name)
+
+    def hooked(first, *args, **kwargs):
+        hook(first)
+        return real(first, *args, **kwargs)
+
+    monkeypatch.setattr(indexing, name, hooked)
 
 
 def test_file_deleted_while_it_is_parsed(indexed, monkeypatch):
-    source, index, before = indexed
-    victim = source / f"{MIXED_ID}.txt"
+    victim = indexed[0] / f"{MIXED_ID}.txt"
     victim.write_text(victim.read_text(encoding="utf-8") + "\nA new closing line.\n", "utf-8")
-    real_read = indexing.read_source
 
-    def read_after_deleting(source, *args, **kwargs):
+    def delete_victim(source) -> None:
         if Path(source.path) == victim:
             victim.unlink()
-        return real_read(source, *args, **kwargs)
 
-    monkeypatch.setattr(indexing, "read_source", read_after_deleting)
-    result = index_cli(source, index)
-    assert result.exit_code == 0
-    assert f"skipped {victim}: file disappeared" in result.stderr
-    assert_kept(before, snapshot(index))
+    call_first(monkeypatch, "read_source", delete_victim)
+    assert f"skipped {victim}: file disappeared" in reindex_keeps_all(indexed)
 
 
 def test_file_that_vanishes_between_listing_and_reading(indexed, monkeypatch):
     """Deleted after the folder was listed: skipped now, its documents kept until a later run."""
-    source, index, before = indexed
-    victim = source / f"{MIXED_ID}.txt"
+    victim = indexed[0] / f"{MIXED_ID}.txt"
     real_listing = indexing.source_files
 
     def list_then_delete(dirs):
@@ -609,45 +620,31 @@ def test_file_that_vanishes_between_listing_and_reading(indexed, monkeypatch):
         return listed
 
     monkeypatch.setattr(indexing, "source_files", list_then_delete)
-    result = index_cli(source, index)
-    assert result.exit_code == 0
-    assert f"skipped {victim}: " in result.stderr
-    assert_kept(before, snapshot(index))
+    assert f"skipped {victim}: " in reindex_keeps_all(indexed)
 
 
 def test_unreadable_file_keeps_its_previous_documents(indexed, monkeypatch):
     """A file that exists but cannot be read is skipped, not treated as deleted."""
-    source, index, before = indexed
-    victim = source / f"{MIXED_ID}.txt"
-    real_hash = indexing._file_hash
+    victim = indexed[0] / f"{MIXED_ID}.txt"
 
-    def hash_or_deny(path):
+    def deny_victim(path) -> None:
         if Path(path) == victim:  # what chmod 000 does for a user other than root
             raise PermissionError(13, "Permission denied", str(path))
-        return real_hash(path)
 
-    monkeypatch.setattr(indexing, "_file_hash", hash_or_deny)
-    result = index_cli(source, index)
-    assert result.exit_code == 0
-    assert f"skipped {victim}: cannot read file: Permission denied" in result.stderr
-    assert_kept(before, snapshot(index))
+    call_first(monkeypatch, "_file_hash", deny_victim)
+    err = reindex_keeps_all(indexed)
+    assert f"skipped {victim}: cannot read file: Permission denied" in err
 
 
 def test_missing_source_folder(indexed, tmp_path):
-    _, index, before = indexed
     missing = tmp_path / "no-such-folder"
-    result = index_cli(missing, index)
-    assert result.exit_code == 1
-    assert f"source folder {missing} does not exist" in result.stderr
-    assert_kept(before, snapshot(index))
+    err = reindex_keeps_all(indexed, missing, exit_code=1)
+    assert f"source folder {missing} does not exist" in err
 
 
 def test_source_that_is_a_file(indexed):
-    source, index, before = indexed
-    result = index_cli(source / f"{SEED_ID}.txt", index)
-    assert result.exit_code == 1
-    assert f"{source / SEED_ID}.txt is not a folder" in result.stderr
-    assert_kept(before, snapshot(index))
+    file = indexed[0] / f"{SEED_ID}.txt"
+    assert f"{file} is not a folder" in reindex_keeps_all(indexed, file, exit_code=1)
 
 
 @pytest.mark.parametrize("where", ["under /proc", "under a regular file", "builds is a file"])

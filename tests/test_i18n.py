@@ -71,7 +71,7 @@ def test_chinese_results_page(client):
     assert "Gwadar 的结果共 1 条" in photos and "发布于 2022年9月26日" in photos
     assert "出现位置: 图片" in photos and photos.count("Photo") == photos.count("(Photo by")
     # the scripts get their strings in the same language
-    assert '"previous": "上一页"' in response.get_data(as_text=True)
+    assert '"search_label": "搜索新闻文章"' in response.get_data(as_text=True)
 
 
 def test_links_keep_the_chosen_language(client):

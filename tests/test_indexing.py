@@ -245,14 +245,34 @@ def test_parallel_full_build_equals_single_process_build(tmp_path):
     report = build_index([src], tmp_path / "two", procs=2)
     assert report.articles == 84
     assert len(list(current_build(tmp_path / "two").glob("*.seg"))) == 2
-    assert stats_of(tmp_path / "one") == stats_of(tmp_path / "two")
+    assert_same_answers(tmp_path / "one", tmp_path / "two")
+
+
+def assert_same_answers(one: Path, other: Path) -> None:
+    """Two indexes of the same articles: same stats, and for each query the same totals, hits
+    with their scores, and facets."""
+    assert stats_of(one) == stats_of(other)
     for q in ("gamma railway", "Gwadar", "中老铁路", '"shared future"', "gam*"):
-        one, two = search(tmp_path / "one", q), search(tmp_path / "two", q)
-        assert one["total"] == two["total"] > 0
-        assert [(h["id"], h["score"]) for h in one["hits"]] == [
-            (h["id"], h["score"]) for h in two["hits"]
+        a, b = search(one, q), search(other, q)
+        assert a["total"] == b["total"] > 0
+        assert [(h["id"], h["score"]) for h in a["hits"]] == [
+            (h["id"], h["score"]) for h in b["hits"]
         ]
-        assert one["facets"] == two["facets"]
+        assert a["facets"] == b["facets"]
+
+
+def test_a_full_pool_starts_a_new_segment_with_the_same_results(tmp_path, monkeypatch):
+    """Past SEGMENT_POOL_BYTES of postings a writer writes its segment and starts another
+    (memory stays bounded on any archive): same documents, same scores and facets."""
+    from searchapp import indexing
+
+    src = make_articles(tmp_path / "src", 80, word="gamma", size=5)
+    copy_sources(src, SEED, FIXTURE_ARTICLES)
+    build_index([src], tmp_path / "one", procs=2)
+    monkeypatch.setattr(indexing, "SEGMENT_POOL_BYTES", 200_000)
+    build_index([src], tmp_path / "many", procs=2)
+    assert len(list(current_build(tmp_path / "many").glob("*.seg"))) > 4
+    assert_same_answers(tmp_path / "one", tmp_path / "many")
 
 
 def test_incremental_update_shares_files_but_never_changes_the_previous_build(tmp_path):

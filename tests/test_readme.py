@@ -30,7 +30,7 @@ def test_test_command_installs_from_the_pins_and_checks_them():
 
 
 def test_pin_check_reports_drift():
-    from scripts.check_pins import drift, read_pins
+    from check_pins import drift, read_pins
 
     pins = read_pins()
     assert pins["pytest"] and pins["whoosh-reloaded"] == "2.7.5"

@@ -19,6 +19,7 @@ from urllib.parse import urlencode
 
 import pytest
 import requests
+from harness.procs import rss_bytes
 from whoosh import qparser, query
 
 from searchapp import analysis, budget, querying, searching, synonyms
@@ -179,8 +180,7 @@ def _distinct_query(rng: random.Random, i: int) -> str:
 
 
 def _rss_bytes() -> int:
-    with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    return rss_bytes(os.getpid())
 
 
 def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):

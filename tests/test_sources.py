@@ -98,6 +98,8 @@ def test_big5_page_with_declared_charset(tmp_path):
     assert "士林夜市" in all_text(article)
 
 
+# Deliberately the shape of test_gbk_page_with_declared_charset (`duplicates` pairs them):
+# each page's expected metadata spelled out, so a failure names the page and the field.
 def test_traditional_chinese_page():
     (article,) = read("site/zh-hant/2024/09/night-market.htm").articles
     assert article.id == "site/zh-hant/2024/09/night-market"

@@ -20,7 +20,6 @@ Systems:
 from __future__ import annotations
 
 import json
-import math
 import random
 import re
 import sqlite3
@@ -29,13 +28,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from harness.stats import ranking_metrics
+
 from . import corpus
 
 DEPTH = 10
 METRICS = ("success@1", "success@3", "success@10", "mrr@10", "ndcg@10")
 SYSTEMS = ("searchapp", "whoosh", "fts5", "fts5-jieba")
 CORPUS_CHUNKS = 55_000
-HELDOUT_SEED = 11
 
 
 @dataclass(frozen=True)
@@ -110,32 +110,12 @@ def load_queries(path: Path) -> list[JudgedQuery]:
     ]
 
 
-def pick_heldout(ids: Sequence[str], seed: int = HELDOUT_SEED) -> set[str]:
-    """A random third of the queries (seeded), stratified by language."""
-    rng = random.Random(seed)
-    held: set[str] = set()
-    for lang in sorted({i.split("-")[0] for i in ids}):
-        group = sorted(i for i in ids if i.split("-")[0] == lang)
-        held.update(rng.sample(group, round(len(group) / 3)))
-    return held
-
-
 # --- metrics ---------------------------------------------------------------------------------
 
 
 def query_metrics(ranked_relevance: Sequence[bool], n_relevant: int) -> dict[str, float]:
     """Metrics of one ranked list (True = relevant), given how many relevant chunks exist."""
-    top = list(ranked_relevance[:DEPTH])
-    first = next((i for i, rel in enumerate(top) if rel), None)
-    dcg = sum(1.0 / math.log2(i + 2) for i, rel in enumerate(top) if rel)
-    ideal = sum(1.0 / math.log2(i + 2) for i in range(min(n_relevant, DEPTH)))
-    return {
-        "success@1": float(first == 0),
-        "success@3": float(first is not None and first < 3),
-        "success@10": float(first is not None),
-        "mrr@10": 0.0 if first is None else 1.0 / (first + 1),
-        "ndcg@10": dcg / ideal if ideal else 0.0,
-    }
+    return ranking_metrics(ranked_relevance, n_relevant, DEPTH)
 
 
 def groups_of(query: JudgedQuery) -> list[str]:
@@ -369,20 +349,26 @@ def run(
 
 
 def format_misses(report: dict, queries: list[JudgedQuery], system: str = "searchapp") -> str:
-    """Queries whose first hit is not relevant: the rank of the first right answer, and the
-    first three units found instead."""
+    """Tuning queries whose first hit is not relevant: the rank of the first right answer, and
+    the first three units found instead. Held-out misses are only counted: looking at them
+    would be tuning on them."""
     by_id = {q.id: q for q in queries}
     lines = []
+    held = 0
     for p in report["systems"][system]["per_query"]:
         if p["success@1"]:
             continue
         q = by_id[p["id"]]
+        if q.heldout:
+            held += 1
+            continue
         rank = round(1 / p["mrr@10"]) if p["mrr@10"] else None
         got = ", ".join(u or "-" for u in p["top_units"][:3]) or "(no hits)"
         where = f"first right answer at {rank}" if rank else f"none in the top {DEPTH}"
-        lines.append(f"{q.id} [{q.type}{', held-out' if q.heldout else ''}] {q.q!r}: {where}")
+        lines.append(f"{q.id} [{q.type}] {q.q!r}: {where}")
         lines.append(f"    got: {got}")
-    return "\n".join(lines) if lines else "(no misses)"
+    lines.append(f"(and {held} held-out queries, not shown)")
+    return "\n".join(lines)
 
 
 def write_sample(

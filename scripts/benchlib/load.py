@@ -3,8 +3,7 @@
 searchapp keeps a per-worker cache of recent responses, so a measured request must never
 repeat an earlier one: the warm-up uses other queries than the latency run, the req/s run
 draws from a separate pool, and when it wraps around the pool each round adds one more
-trailing space (same work for every engine, a new cache key for searchapp). Repeating the
-latency mix once more (``repeat_run``) shows what the cache is worth.
+trailing space (same work for every engine, a new cache key for searchapp).
 
 Plain ``http.client`` over 127.0.0.1 (it reconnects by itself when a server closes the
 connection after each response, as gunicorn's sync workers do). Every loop is bounded by a
@@ -19,6 +18,7 @@ import threading
 import time
 from urllib.parse import quote
 
+from harness.client import fetch, run_clients
 from harness.stats import percentile
 
 REQUEST_TIMEOUT = 60.0
@@ -27,16 +27,6 @@ REQUEST_TIMEOUT = 60.0
 def search_path(q: str, per_page: int = 10) -> str:
     """The API path for one query (the peers ignore ``per_page``)."""
     return f"/api/search?q={quote(q)}&per_page={per_page}"
-
-
-def _get(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    except (OSError, http.client.HTTPException):
-        conn.close()
-        raise
 
 
 def _summary(body: bytes) -> dict:
@@ -65,7 +55,7 @@ def latency_run(port: int, queries: list[dict], deadline_s: float = 600.0) -> di
                 break
             start = time.perf_counter()
             try:
-                status, body = _get(conn, search_path(query["q"]))
+                status, body = fetch(conn, search_path(query["q"]))
             except (OSError, http.client.HTTPException):
                 status, body = 0, b""
             ms = (time.perf_counter() - start) * 1000
@@ -135,7 +125,7 @@ def throughput_run(
                 q = queries[slot]["q"] + " " * rounds  # never repeat a cached request
                 t0 = time.perf_counter()
                 try:
-                    status, _ = _get(conn, search_path(q))
+                    status, _ = fetch(conn, search_path(q))
                 except (OSError, http.client.HTTPException):
                     status = 0
                 elapsed = time.perf_counter() - t0
@@ -148,11 +138,7 @@ def throughput_run(
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=client, daemon=True) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=seconds + REQUEST_TIMEOUT + 5)
+    run_clients(client, clients, timeout=seconds + REQUEST_TIMEOUT + 5)
     elapsed = time.perf_counter() - start
     client_cpu = time.process_time() - cpu_start
     return {

@@ -90,6 +90,41 @@ def pss_bytes(pid: int) -> int:
     return 0
 
 
+def open_files(pids: list[int]) -> list[int]:
+    """Open file descriptors of each process (-1 when gone), to see that rebuilds leak none."""
+    counts = []
+    for pid in pids:
+        try:
+            counts.append(len(os.listdir(f"/proc/{pid}/fd")))
+        except OSError:
+            counts.append(-1)
+    return counts
+
+
+def held_connections(pid: int, port: int) -> int | None:
+    """Established TCP connections to ``port`` that process ``pid`` holds (None when
+    unreadable): the requests a SIGKILL of that worker may fail."""
+    try:
+        inodes = set()
+        for fd in os.listdir(f"/proc/{pid}/fd"):
+            with contextlib.suppress(OSError):
+                target = os.readlink(f"/proc/{pid}/fd/{fd}")
+                if target.startswith("socket:["):
+                    inodes.add(target[8:-1])
+        count = 0
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with contextlib.suppress(OSError), open(table) as lines:
+                next(lines)
+                for line in lines:
+                    cols = line.split()
+                    local_port = int(cols[1].rsplit(":", 1)[1], 16)
+                    if cols[3] == "01" and local_port == port and cols[9] in inodes:
+                        count += 1
+        return count
+    except OSError:
+        return None
+
+
 def tree_memory(root: int) -> dict:
     """RSS and PSS (MB) of a server's workers (the leaves of its tree) and of the whole tree."""
     tree = [root, *descendants(root)]

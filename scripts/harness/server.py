@@ -22,6 +22,13 @@ from pathlib import Path
 from harness.procs import children, descendants
 
 
+def stop_servers_on_sigterm() -> None:
+    """Make SIGTERM (``timeout``, ``kill``) unwind like Ctrl-C, so the ``with`` blocks and
+    ``finally`` clauses stop the servers a script started: they run in their own sessions and
+    would otherwise outlive it."""
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that was free a moment ago."""
     with socket.socket() as sock:

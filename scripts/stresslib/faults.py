@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from harness.procs import proc_stats
+from harness.procs import held_connections, proc_stats
 from harness.server import free_port, serve_command
 
 from stresslib.corpus import EDIT_WORD, MARKER, MARKER_ZH, STABLE
@@ -327,29 +327,6 @@ class WorkerKill:
         """Failures a kill may cause: one request per connection the worker held (at least
         the one it was answering)."""
         return max(1, self.held or 0)
-
-
-def held_connections(pid: int, port: int) -> int | None:
-    """Established TCP connections to ``port`` that process ``pid`` holds, from /proc."""
-    try:
-        inodes = set()
-        for fd in os.listdir(f"/proc/{pid}/fd"):
-            with contextlib.suppress(OSError):
-                target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                if target.startswith("socket:["):
-                    inodes.add(target[8:-1])
-        count = 0
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            with contextlib.suppress(OSError), open(table) as lines:
-                next(lines)
-                for line in lines:
-                    cols = line.split()
-                    local_port = int(cols[1].rsplit(":", 1)[1], 16)
-                    if cols[3] == "01" and local_port == port and cols[9] in inodes:
-                        count += 1
-        return count
-    except OSError:
-        return None
 
 
 @dataclass

@@ -21,9 +21,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from harness.client import fetch
 from harness.stats import percentile
 
-from stresslib.mix import INVARIANT_KINDS, REQUEST_TIMEOUT, WEIGHTS, Probe, digest, fetch
+from stresslib.mix import INVARIANT_KINDS, REQUEST_TIMEOUT, WEIGHTS, Probe, digest
 from stresslib.mix import coarse as mix_coarse
 
 
@@ -72,6 +73,8 @@ class LoadResult:
 class Load:
     """``clients`` threads sending the pool for ``seconds`` (or ``max_requests``) in total."""
 
+    # `duplicates` pairs this signature with RebuildLoop's and faults.kill_workers_under_load's
+    # by shape (the run's settings, each with its default): deliberate, nothing to share.
     def __init__(
         self,
         port: int,

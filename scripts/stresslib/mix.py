@@ -20,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from harness.client import fetch, run_clients
+
 from stresslib.corpus import EDIT_WORD, EN_WORDS, MARKER, MARKER_ZH, STABLE, ZH_WORDS
 
 REQUEST_TIMEOUT = 60.0
@@ -257,23 +259,6 @@ def coarse(path: str, answer: str) -> str:
     return answer
 
 
-def total_of(answer: str) -> int | None:
-    """The ``total`` inside a search digest, else None."""
-    match = re.search(r'"total": (\d+)', answer)
-    return int(match.group(1)) if match else None
-
-
-def fetch(conn: http.client.HTTPConnection, path: str) -> tuple[int, bytes]:
-    """One GET on a kept connection (http.client reopens it after a ``Connection: close``)."""
-    try:
-        conn.request("GET", path)
-        response = conn.getresponse()
-        return response.status, response.read()
-    except (OSError, http.client.HTTPException):
-        conn.close()
-        raise
-
-
 def capture(port: int, pool: list[Probe], clients: int = 4) -> dict[str, str]:
     """The digest of every path of ``pool`` on a quiet server (no retries: any failure raises)."""
     answers: dict[str, str] = {}
@@ -303,11 +288,7 @@ def capture(port: int, pool: list[Probe], clients: int = 4) -> dict[str, str]:
         finally:
             conn.close()
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(clients)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=600)
+    run_clients(worker, clients, timeout=600)
     if errors or len(answers) != len(pool):
         raise RuntimeError(f"reference capture failed: {errors[:5]}")
     return answers

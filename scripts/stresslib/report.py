@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
 import re
 import textwrap
 from dataclasses import dataclass, field
@@ -16,17 +15,6 @@ from stresslib.mix import BAD_INPUTS
 
 #: Generous guard on the time from ``searchapp serve`` to its first answer.
 READY_LIMIT_S = 5.0
-
-
-def open_files(pids: list[int]) -> list[int]:
-    """Open file descriptors of each process (to see that rebuilds leak none)."""
-    counts = []
-    for pid in pids:
-        try:
-            counts.append(len(os.listdir(f"/proc/{pid}/fd")))
-        except OSError:
-            counts.append(-1)
-    return counts
 
 
 def _n(value: float) -> str:

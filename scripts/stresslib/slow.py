@@ -8,6 +8,7 @@ background thread (non-blocking sockets, ``select``), so 100 of them cost the cl
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import select
 import socket
@@ -46,18 +47,20 @@ class SlowClients:
     def _start_slow(self) -> socket.socket:
         return self._connect(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
 
+    def _reopen(self, socks: list[socket.socket], i: int, opener) -> None:
+        """Replace ``socks[i]``, closed by the server, with a new connection (if one opens)."""
+        socks[i].close()
+        self.reconnects += 1
+        with contextlib.suppress(OSError):
+            socks[i] = opener()
+
     def _run(self) -> None:
         while not self.stop.is_set():
             for i, sock in enumerate(self.slow):
                 try:
                     sock.send(b"a")
                 except OSError:  # closed by the server: come back at once
-                    sock.close()
-                    self.reconnects += 1
-                    try:
-                        self.slow[i] = self._start_slow()
-                    except OSError:
-                        pass
+                    self._reopen(self.slow, i, self._start_slow)
             # notice closed idle sockets (readable with EOF) and reopen them too
             ready, _, _ = select.select(self.idle, [], [], 0)
             for sock in ready:
@@ -66,13 +69,7 @@ class SlowClients:
                 except OSError:
                     data = b""
                 if not data:
-                    i = self.idle.index(sock)
-                    sock.close()
-                    self.reconnects += 1
-                    try:
-                        self.idle[i] = self._connect()
-                    except OSError:
-                        pass
+                    self._reopen(self.idle, self.idle.index(sock), self._connect)
             self.stop.wait(self.interval)
 
     def __exit__(self, *exc) -> None:

@@ -3,7 +3,7 @@
 The language of a request is ``?hl=`` if it names one we have, else the best of the
 browser's ``Accept-Language``, else the site's configured ``language``. Links made with
 ``url_for`` keep an explicit ``hl``, so a reader who switched stays switched. Templates use
-``_()``/``_n()`` (Flask-Babel); the scripts get their strings from here, translated on
+``_()``/``ngettext()`` (Flask-Babel); the scripts get their strings from here, translated on
 the server, so every string lives in ``translations/<lang>/LC_MESSAGES/messages.po``.
 Dates are shown in the reader's language with Babel (``July 12, 2024``, ``2024年7月12日``).
 """
@@ -109,14 +109,14 @@ def _n(singular: str, plural: str, n: int, **variables: str) -> str:
 
 
 def script_strings() -> dict[str, str]:
-    """The strings ``app.js`` and ``embed.js`` show, in the current language.
+    """The strings ``app.js`` and ``embed.js`` show, in the current language (the results
+    themselves are rendered by the server's templates, translated there).
 
-    ``{n}``, ``{q}``, ``{page}``, ``{last}`` are filled in by the scripts; ``*_one`` and
-    ``*_other`` are the singular and plural forms (the same in Chinese).
+    ``{n}``, ``{q}``, ``{name}``, ``{date}`` ... are filled in by the scripts; ``*_one`` and
+    ``*_other`` are the singular and plural forms (the same in Chinese), which ``embed.js``
+    picks by name (``results_for_one`` ...).
     """
     return {
-        "results_one": _n("%(num)s result", "%(num)s results", 1, num="{n}"),
-        "results_other": _n("%(num)s result", "%(num)s results", 2, num="{n}"),
         "results_for_one": _n(
             "%(num)s result for %(q)s", "%(num)s results for %(q)s", 1, num="{n}", q="{q}"
         ),
@@ -129,52 +129,20 @@ def script_strings() -> dict[str, str]:
         "articles_for_other": _n(
             "%(num)s article for %(q)s", "%(num)s articles for %(q)s", 2, num="{n}", q="{q}"
         ),
-        "page_of": gettext("page %(page)s of %(last)s", page="{page}", last="{last}"),
         "search_failed": gettext("Search failed."),
         "search_failed_because": gettext("Search failed: %(reason)s", reason="{reason}"),
-        "search_didnt_work": gettext("That search didn’t work"),
         "unavailable": gettext(
             "Search is unavailable right now. Check your connection and try again."
         ),
-        "no_results": gettext("No results"),
-        "no_results_for_q": gettext("No results for %(q)s", q="{q}"),
         "no_results_for": gettext("No results for “%(q)s”.", q="{q}"),
         "no_results_try": gettext(
             "No results for “%(q)s”. Try “%(suggestion)s”.", q="{q}", suggestion="{suggestion}"
         ),  # fmt: skip
-        "no_results_on_page": gettext("No results on page %(page)s", page="{page}"),
-        "only_n_results": gettext("There are only %(num)s results.", num="{n}"),
-        "first_page": gettext("Go to the first page"),
-        "did_you_mean": gettext("Did you mean"),
-        "without_filters": gettext("Search without filters"),
-        "tip_spelling": gettext("Check the spelling, or try fewer or more general words."),
-        "tip_language": gettext(
-            "Try the other language: the archive has English and Chinese articles."
-        ),
-        "previous": gettext("Previous"),
-        "next": gettext("Next"),
-        "page_n": gettext("Page %(page)s", page="{page}"),
-        "page_n_current": gettext("Page %(page)s, current page", page="{page}"),
-        "remove_filter": gettext("Remove this filter"),
-        "remove_filter_named": gettext(
-            "Remove filter %(name)s: %(value)s", name="{name}", value="{value}"
-        ),
-        "filtered_by": gettext("Filtered by"),
-        "clear_all": gettext("Clear all"),
-        "correction": gettext(
-            "No results for %(original)s. Showing results for %(corrected)s instead.",
-            original="{original}",
-            corrected="{corrected}",
-        ),
-        "match_any": gettext("No passage has all the words; showing passages with some of them."),
         "photo_by_taken": gettext(
             "Photo by %(name)s, taken %(date)s", name="{name}", date="{date}"
         ),
         "photo_by": gettext("Photo by %(name)s", name="{name}"),
         "photo_taken": gettext("Photo taken %(date)s", date="{date}"),
-        "published": gettext("Published %(date)s", date="{date}"),
-        "archive_copy": gettext("Archive copy"),
-        "original": gettext("Original"),
         "search_label": gettext("Search news articles"),
         "placeholder": gettext("Search news…"),
         "all_results": gettext("All %(num)s results →", num="{n}"),

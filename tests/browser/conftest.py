@@ -110,6 +110,14 @@ def page(new_page):
     return new_page()
 
 
+@pytest.fixture()
+def no_js_page(browser, live_server):
+    """A page on the live server with JavaScript off: what must work without it."""
+    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture(scope="session")
 def screenshots() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)

@@ -105,30 +105,26 @@ def test_date_control_and_facets_with_javascript(page):
     expect(page.locator("#empty a", has_text="Search without filters")).to_be_visible()
 
 
-def test_date_control_and_facets_without_javascript(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto("/search?q=railway+OR+%E9%93%81%E8%B7%AF")
-        page.locator("#date-form input[name=date_from]").fill("2024-01-01")
-        page.locator("#date-form button[type=submit]").click()
-        page.wait_for_url(re.compile(r"date_from=2024-01-01"))
-        assert params(page.url)["q"] == ["railway OR 铁路"]
-        expect(page.locator("#active-filters")).to_contain_text("2024-01-01")
-        expect(page.locator("#hits > .hit").first).to_be_visible()
-        # facets and sort are links: they work as they are
-        page.locator(".sort-link", has_text="Oldest").click()
-        page.wait_for_url(re.compile(r"sort=oldest"))
-        page.locator("#facets .facet-year").first.click()
-        page.wait_for_url(re.compile(r"date_to="))
-        expect(page.locator("#hits > .hit").first).to_be_visible()
-        # browsing without words: newest articles first
-        page.goto("/")
-        page.locator("a.chip-browse").click()
-        page.wait_for_url(re.compile(r"sort=newest"))
-        expect(page.locator("#hits > .hit")).to_have_count(4)
-    finally:
-        context.close()
+def test_date_control_and_facets_without_javascript(no_js_page):
+    page = no_js_page
+    page.goto("/search?q=railway+OR+%E9%93%81%E8%B7%AF")
+    page.locator("#date-form input[name=date_from]").fill("2024-01-01")
+    page.locator("#date-form button[type=submit]").click()
+    page.wait_for_url(re.compile(r"date_from=2024-01-01"))
+    assert params(page.url)["q"] == ["railway OR 铁路"]
+    expect(page.locator("#active-filters")).to_contain_text("2024-01-01")
+    expect(page.locator("#hits > .hit").first).to_be_visible()
+    # facets and sort are links: they work as they are
+    page.locator(".sort-link", has_text="Oldest").click()
+    page.wait_for_url(re.compile(r"sort=oldest"))
+    page.locator("#facets .facet-year").first.click()
+    page.wait_for_url(re.compile(r"date_to="))
+    expect(page.locator("#hits > .hit").first).to_be_visible()
+    # browsing without words: newest articles first
+    page.goto("/")
+    page.locator("a.chip-browse").click()
+    page.wait_for_url(re.compile(r"sort=newest"))
+    expect(page.locator("#hits > .hit")).to_have_count(4)
 
 
 def test_key_hints_hidden_on_touch_screens(browser, live_server):

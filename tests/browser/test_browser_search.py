@@ -289,17 +289,13 @@ def test_did_you_mean_and_errors_live(page):
     expect(page.locator("#hits .hit")).to_have_count(0)
 
 
-def test_pages_work_without_javascript(browser, live_server):
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto("/")
-        page.locator("#q").fill("Gwadar")
-        page.locator("#q").press("Enter")
-        expect(page).to_have_url(re.compile(r"/search\?q=Gwadar$"))
-        expect(page.locator("#hits .hit mark").first).to_have_text("Gwadar")
-    finally:
-        context.close()
+def test_pages_work_without_javascript(no_js_page):
+    page = no_js_page
+    page.goto("/")
+    page.locator("#q").fill("Gwadar")
+    page.locator("#q").press("Enter")
+    expect(page).to_have_url(re.compile(r"/search\?q=Gwadar$"))
+    expect(page.locator("#hits .hit mark").first).to_have_text("Gwadar")
 
 
 PAGES = [

@@ -1,0 +1,65 @@
+"""The helpers the tests and scripts share (scripts/harness): percentiles, the /proc walker and
+the server wrapper's promise to stop everything it started."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+
+import pytest
+from harness import procs
+from harness.server import LiveServer
+from harness.stats import percentile, ranking_metrics
+
+# a parent that forks a child which leaves the process group, then both sleep
+ESCAPING_TREE = """
+import os, sys, time
+if os.fork() == 0:
+    os.setsid()
+    time.sleep(60)
+    sys.exit(0)
+time.sleep(60)
+"""
+
+
+def test_percentile_is_a_measured_value_by_nearest_rank():
+    samples = [5.0, 1.0, 4.0, 2.0, 3.0]
+    assert [percentile(samples, p) for p in (0, 20, 50, 90, 100)] == [1.0, 1.0, 3.0, 5.0, 5.0]
+    assert percentile([], 99) == 0.0
+
+
+def test_ranking_metrics_of_a_list_with_its_first_hit_second():
+    m = ranking_metrics([False, True, True], n_relevant=2, depth=10)
+    assert m["success@1"] == 0.0 and m["success@3"] == m["success@10"] == 1.0
+    assert m["mrr@10"] == 0.5 and 0 < m["ndcg@10"] < 1
+
+
+def test_proc_walker_sees_a_tree_and_its_memory():
+    proc = subprocess.Popen([sys.executable, "-c", ESCAPING_TREE], start_new_session=True)
+    try:
+        deadline = time.monotonic() + 10
+        while not procs.children(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        (child,) = procs.children(proc.pid)
+        assert proc.pid in procs.descendants(os.getpid())
+        assert procs.rss_bytes(child) > 0 and procs.pss_bytes(proc.pid) > 0
+        memory = procs.tree_memory(proc.pid)
+        assert memory["workers"] == 1 and memory["processes"][1]["pid"] == child
+        assert procs.open_files([proc.pid])[0] >= 3
+    finally:
+        for pid in [*procs.descendants(proc.pid), proc.pid]:
+            os.kill(pid, 9)
+        proc.wait()
+
+
+def test_server_stops_its_workers_and_reports_an_early_exit(tmp_path, seed_index):
+    server = LiveServer(seed_index, tmp_path / "serve.log", workers=2)
+    with server:
+        workers = server.worker_pids()
+        assert len(workers) == 2 and server.ready_after > 0
+    assert server.process.poll() is not None
+    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
+    with pytest.raises(RuntimeError, match=r"exited with 1:\nError: the index in .* was built"):
+        LiveServer(seed_index, tmp_path / "bad.log", source=tmp_path / "missing", timeout=30)
