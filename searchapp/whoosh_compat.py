@@ -406,8 +406,8 @@ class TermPool:
     one posting at a time in Python, then hands them to the codec one method call per posting:
     together about 40% of a build. Here a posting is four array slots (term number, document,
     weight, value), the sort is one ``numpy.lexsort`` over term ranks and documents, and
-    :func:`_add_grouped_postings` writes each term's blocks with the codec's own block writer.
-    The bytes written are the same (``tests/test_whoosh_compat.py`` compares segments).
+    :func:`_add_grouped_postings` writes each term's blocks with the codec's encoding. Readers
+    see the same terms, statistics and postings (``tests/test_whoosh_compat.py`` compares).
     Held in memory: ``nbytes`` estimates it, for callers that bound a segment's size.
     """
 
@@ -422,19 +422,9 @@ class TermPool:
         self.fieldnames: set[str] = set()
 
     def add(self, item) -> None:
+        """One posting ``(fieldname, btext, docnum, weight, vbytes)`` (Whoosh's merges)."""
         fieldname, btext, docnum, weight, vbytes = item
-        key = (fieldname, btext)
-        number = self._term_numbers.get(key)
-        if number is None:
-            number = self._term_numbers[key] = len(self._term_numbers)
-            self.fieldnames.add(fieldname)
-        self._terms.append(number)
-        self._docs.append(docnum)
-        self._weights.append(weight)
-        self._values.append(vbytes)
-        if vbytes:
-            self._value_bytes += len(vbytes)
-            self._value_count += 1
+        self.add_field(fieldname, docnum, [(btext, 0, weight, vbytes)], 1.0)
 
     def add_field(self, fieldname: str, docnum: int, items, boost: float) -> int:
         """Add one document's postings of one field (``(btext, freq, weight, vbytes)``, as

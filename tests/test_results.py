@@ -152,17 +152,9 @@ def _facets_by_mask(values, found, fields, unit):
             order = np.arange(len(field.labels))[::-1]
         else:
             order = np.lexsort((np.arange(len(field.labels)), -counts))
-        out = {}
-        for index in order.tolist():
-            if counts[index] == 0:
-                if name == "year":
-                    continue
-                break
-            if len(out) >= FACET_LIMIT:
-                break
-            if field.labels[index]:
-                out[field.labels[index]] = int(counts[index])
-        facets[name] = out
+        present = [i for i in order.tolist() if counts[i]]  # by count: zeros come last
+        labelled = [i for i in present if field.labels[i]][:FACET_LIMIT]
+        facets[name] = {field.labels[i]: int(counts[i]) for i in labelled}
     return facets
 
 
