@@ -464,27 +464,39 @@ def scale_point(args: argparse.Namespace, size: int) -> dict:
     point.data = args.data / "scale" / str(size)
     point.data.mkdir(parents=True, exist_ok=True)
     print(f"\n=== {size:,} chunks ===", flush=True)
+    stages: dict[str, float] = {}
     start = time.perf_counter()
     manifest = corpus.build_corpus(
         point.data, size, fetch=args.fetch_sources, sources_dir=args.data / "sources"
     )
+    mixes = make_mixes(point, corpus.load_chunks(point.data))
+    stages["corpus and queries"] = time.perf_counter() - start
     print(
         f"  corpus: {manifest['articles']:,} articles, {manifest['chunks']:,} chunks "
         f"({manifest['zh_share']:.0%} Chinese), {manifest['bytes'] / 1e6:.1f} MB "
-        f"in {time.perf_counter() - start:.0f} s",
+        f"in {stages['corpus and queries']:.0f} s (with the query mixes)",
         flush=True,
     )
-    mixes = make_mixes(point, corpus.load_chunks(point.data))
-    result: dict = {"size": size, "corpus": manifest, "engines": {}}
+    result: dict = {"size": size, "corpus": manifest, "engines": {}, "stages_s": stages}
     for engine in ("searchapp", "fts5"):
+        start = time.perf_counter()
         if engine == "searchapp":
             build = build_searchapp(point, manifest, None, full_only=True)
         else:
             build = build_peer(point, engine, None)
+        stages[f"{engine} build"] = time.perf_counter() - start
+        start = time.perf_counter()
         serve = measure_server(point, engine, mixes)
+        stages[f"{engine} serve"] = time.perf_counter() - start
         result["engines"][engine] = {"build": build, "serve": serve}
     if size == min(args.sizes):
+        start = time.perf_counter()
         result["naive_build"] = build_peer(point, "naive", None)
+        stages["naive build"] = time.perf_counter() - start
+    print(
+        "  stages: " + ", ".join(f"{name} {seconds:.0f} s" for name, seconds in stages.items()),
+        flush=True,
+    )
     return result
 
 

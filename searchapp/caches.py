@@ -18,23 +18,41 @@ from typing import Any
 ENTRY_OVERHEAD = 200
 
 
+#: Types with no parts to follow: their ``sys.getsizeof`` is their size.
+_LEAVES = frozenset({str, int, float, bool, bytes, type(None)})
+
+
 def approx_size(obj: Any, _depth: int = 0) -> int:
-    """Bytes ``obj`` takes, following tuples, lists, dicts and numpy arrays (4 levels deep)."""
+    """Bytes ``obj`` takes, following tuples, lists, dicts and numpy arrays (4 levels deep).
+
+    Leaves (strings, numbers) are sized inline rather than by a call each: a response of 10
+    hits holds hundreds of them, and this runs for every response the cache keeps.
+    """
+    kind = type(obj)
+    if kind in _LEAVES:
+        return _getsizeof(obj)
     nbytes = getattr(obj, "nbytes", None)
     if isinstance(nbytes, int):  # numpy arrays: the buffer, plus the header
         return nbytes + 112
-    size = sys.getsizeof(obj)
+    size = _getsizeof(obj)
     if _depth >= 4:
         return size
+    depth = _depth + 1
     if isinstance(obj, tuple | list | set | frozenset):
-        return size + sum(approx_size(item, _depth + 1) for item in obj)
+        for item in obj:
+            size += _getsizeof(item) if type(item) in _LEAVES else approx_size(item, depth)
+        return size
     if isinstance(obj, dict):
-        return size + sum(
-            approx_size(k, _depth + 1) + approx_size(v, _depth + 1) for k, v in obj.items()
-        )
+        for key, value in obj.items():
+            size += _getsizeof(key) if type(key) in _LEAVES else approx_size(key, depth)
+            size += _getsizeof(value) if type(value) in _LEAVES else approx_size(value, depth)
+        return size
     if hasattr(obj, "__dict__") and not isinstance(obj, type):
-        return size + approx_size(vars(obj), _depth + 1)
+        return size + approx_size(vars(obj), depth)
     return size
+
+
+_getsizeof = sys.getsizeof
 
 
 class BoundedCache:

@@ -401,6 +401,15 @@ def chunk_documents(article: Article) -> Iterator[dict]:
     """The Whoosh documents of one article, one per chunk."""
     vocabulary = " ".join(sorted(vocabulary_words(c.text for c in article.chunks)))
     boosts = settings.current().kind_boosts  # see searchapp/settings.py
+    # The article's metadata, on every chunk when it has a value (stored once per chunk so a
+    # hit needs no second lookup).
+    metadata = {
+        "url": article.url,
+        "authors": ",".join(article.authors or ()),
+        "tags": ",".join(article.tags or ()),
+        "date": article.date,
+    }
+    metadata = {name: value for name, value in metadata.items() if value}
     for chunk in article.chunks:
         doc = {
             "id": chunk.id,
@@ -418,19 +427,12 @@ def chunk_documents(article: Article) -> Iterator[dict]:
             doc["article_lang"] = article.lang
             if article.image:
                 doc["image"] = article.image
-        if article.url:
-            doc["url"] = article.url
-        if article.authors:
-            doc["authors"] = ",".join(article.authors)
-        if article.tags:
-            doc["tags"] = ",".join(article.tags)
+        doc.update(metadata)
         if chunk.kind in boosts:
             doc["_text_boost"] = doc["_cjk_boost"] = boosts[chunk.kind]
         if chunk.section:
             doc["section"] = chunk.section
             doc["heading"] = chunk.section
-        if article.date:
-            doc["date"] = article.date
         if chunk.photographer:
             doc["photographer"] = chunk.photographer
         if chunk.photo_date:

@@ -49,6 +49,7 @@ class FieldValues:
         self.evaluator = evaluator
         self._values: dict[str, Values] = {}
         self._single: dict[str, np.ndarray] = {}
+        self._per_document: dict[str, tuple[Values, np.ndarray | None]] = {}
         self._lock = threading.Lock()
 
     def has(self, field: str) -> bool:
@@ -141,11 +142,34 @@ class FieldValues:
 
     def years(self) -> Values:
         """The year of each document's date, as a field of its own (for the year facet)."""
-        dates = self.values("date")
-        years = sorted({d[:4] for d in dates.labels})
-        code = {y: i for i, y in enumerate(years)}
-        mapping = np.array([code[d[:4]] for d in dates.labels], dtype=np.int64)
-        return Values(dates.docs, mapping[dates.codes] if len(dates.codes) else dates.codes, years)
+        with self._lock:
+            found = self._values.get("__years__")
+        if found is None:
+            dates = self.values("date")
+            years = sorted({d[:4] for d in dates.labels})
+            code = {y: i for i, y in enumerate(years)}
+            mapping = np.array([code[d[:4]] for d in dates.labels], dtype=np.int64)
+            codes = mapping[dates.codes] if len(dates.codes) else dates.codes
+            found = Values(dates.docs, codes, years)
+            with self._lock:
+                self._values["__years__"] = found
+        return found
+
+    def per_document(self, name: str) -> tuple[Values, np.ndarray | None]:
+        """A facet's values (``year`` or a field) and, when each document has at most one,
+        its code per document (-1: none), so counting reads only the matches."""
+        with self._lock:
+            found = self._per_document.get(name)
+        if found is None:
+            field = self.years() if name == "year" else self.values(name)
+            codes = None
+            if len(np.unique(field.docs)) == len(field.docs):
+                codes = np.full(self.evaluator.doc_count, -1, dtype=np.int32)
+                codes[field.docs] = field.codes
+            found = (field, codes)
+            with self._lock:
+                self._per_document[name] = found
+        return found
 
 
 @dataclass
@@ -261,34 +285,45 @@ def facet_counts(
     unit: str,
 ) -> dict[str, dict[str, int]]:
     """``{field: {value: count}}`` over the matches, counting ``unit`` ("articles" or
-    "passages"); most frequent first, except ``year``: newest first."""
-    in_found = np.zeros(values.evaluator.doc_count, dtype=bool)
-    in_found[found.ids] = True
+    "passages"); most frequent first, except ``year``: newest first.
+
+    A field with at most one value per document is counted from its code per document over
+    the matches only; a multi-valued one (authors, tags) over its (document, value) pairs.
+    Either way the cost no longer grows with the archive when a query matches little.
+    """
+    in_found = None
     articles = values.single("article_id")[0] if unit == "articles" else None
     facets: dict[str, dict[str, int]] = {}
     for name in fields:
         if name != "year" and not values.has(name):
             continue
-        field = values.years() if name == "year" else values.values(name)
+        field, by_doc = values.per_document(name)
         if not field.labels:
             facets[name] = {}
             continue
-        keep = in_found[field.docs]
-        codes = field.codes[keep]
+        if by_doc is not None:
+            codes = by_doc[found.ids]
+            has = codes >= 0
+            codes = codes[has]
+            docs = found.ids[has] if articles is not None else None
+        else:
+            if in_found is None:
+                in_found = np.zeros(values.evaluator.doc_count, dtype=bool)
+                in_found[found.ids] = True
+            keep = in_found[field.docs]
+            codes = field.codes[keep]
+            docs = field.docs[keep] if articles is not None else None
         if articles is not None:
-            pairs = np.unique(articles[field.docs[keep]] * len(field.labels) + codes)
+            pairs = np.unique(articles[docs] * len(field.labels) + codes)
             codes = pairs % len(field.labels)
         counts = np.bincount(codes, minlength=len(field.labels))
+        present = np.flatnonzero(counts)  # sections can number tens of thousands: sort these
         if name == "year":
-            order = np.arange(len(field.labels))[::-1]
+            order = present[::-1]
         else:
-            order = np.lexsort((np.arange(len(field.labels)), -counts))
+            order = present[np.lexsort((present, -counts[present]))]
         out: dict[str, int] = {}
         for index in order.tolist():
-            if counts[index] == 0:
-                if name == "year":
-                    continue
-                break
             if len(out) >= FACET_LIMIT:
                 break
             if field.labels[index]:

@@ -30,10 +30,12 @@ from searchapp.budget import check, checked
 from searchapp.caches import ENTRY_OVERHEAD, BoundedCache
 from searchapp.whoosh_compat import (
     BYTE_TO_LENGTH,
+    Impacts,
     expansions,
     is_null_query,
     length_column,
-    read_postings,
+    read_positions,
+    term_postings,
 )
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,12 @@ FACET_LIMIT = 20
 #: third of 500,000 chunks takes 2.7 MB).
 TERM_CACHE_BYTES = 32 * 1024 * 1024
 TERM_CACHE_ENTRIES = 20_000
+#: Phrases are checked on the positions read here; False: by Whoosh's span matcher (the
+#: reference the tests compare with).
+NATIVE_PHRASES = True
+#: Common terms' postings are read as arrays from the segment's impacts file when it has one
+#: (False: always decoded from Whoosh's blocks, the reference the tests compare with).
+USE_IMPACTS = True
 #: Unions of many postings add scores in an array over all documents instead of sorting
 #: (same results; off only to compare the two in tests/test_scoring_equivalence.py).
 DENSE_UNION = True
@@ -84,6 +92,7 @@ class QueryEvaluator:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
+        self.impacts = [Impacts.of(reader) for reader, _offset in self.segments]
         self.doc_count = searcher.doc_count_all()
         self.facet_fields = facet_fields
         self.settings = settings.current()  # cached scores depend on them: fixed per searcher
@@ -195,13 +204,16 @@ class QueryEvaluator:
         """Read a term's posting list a block at a time and score it with BM25F."""
         id_blocks: list[np.ndarray] = []
         weight_blocks: list[np.ndarray] = []
-        for reader, offset in self.segments:
-            if (fieldname, btext) not in reader:
+        doc_freq = 0
+        for (reader, offset), impacts in zip(self.segments, self.impacts, strict=True):
+            # deleted documents are in the postings: they are dropped once, at the end
+            found = term_postings(
+                reader, fieldname, btext, impacts if USE_IMPACTS else None, _IDS, _SCORES
+            )
+            if found is None:
                 continue
-            matcher = reader.postings(fieldname, btext)
-            if isinstance(matcher, FilterMatcher):
-                matcher = matcher.child  # deletions are applied once, at the end
-            ids, weights = read_postings(matcher, _IDS, _SCORES)
+            doc_freq += found[0]
+            ids, weights = found[1], found[2]
             id_blocks.append(ids + offset if offset else ids)
             weight_blocks.append(weights)
         if not id_blocks:
@@ -210,9 +222,8 @@ class QueryEvaluator:
         weights = np.concatenate(weight_blocks) if len(weight_blocks) > 1 else weight_blocks[0]
         if not field.scorable:
             return Matches(ids, np.ones(len(ids), dtype=_SCORES))
-        doc_freq = self.reader.doc_frequency(fieldname, btext)
         idf = math.log(self.doc_count / (doc_freq + 1)) + 1
-        lengths = self.lengths(fieldname)[ids]
+        lengths = self.lengths(fieldname, ids)
         k1, b = self.settings.bm25_k1, self.settings.bm25_b
         norm = k1 * ((1 - b) + b * lengths / self.avg_length(fieldname))
         scores = idf * (weights * (k1 + 1)) / (weights + norm)
@@ -273,6 +284,9 @@ class QueryEvaluator:
             return Matches.empty()
         if len(q.words) == 1:
             return candidates.scaled(q.boost)
+        if NATIVE_PHRASES:
+            keep = self._in_sequence(q, candidates.ids)
+            return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
         # Positions decide; Whoosh's phrase matcher only visits documents with all the words.
         matcher = q.matcher(self.searcher)
         active = matcher.is_active()
@@ -281,6 +295,46 @@ class QueryEvaluator:
             return Matches.empty()
         keep = np.isin(candidates.ids, found, assume_unique=True)
         return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
+
+    def _in_sequence(self, q: query.Phrase, docs: np.ndarray) -> np.ndarray:
+        """Which of ``docs`` (holding every word of the phrase) have the words in order, each
+        1 to ``q.slop`` positions after the one before: Whoosh's ``SpanNear2(ordered=True,
+        mindist=1)``, which its ``Phrase`` matcher uses, on positions read for ``docs`` only."""
+        field = self.reader.schema[q.fieldname]
+        fmt = field.format
+        slop = q.slop
+        keep = np.zeros(len(docs), dtype=bool)
+        for reader, offset in self.segments:
+            lo, hi = np.searchsorted(docs, [offset, offset + reader.doc_count_all()])
+            if lo == hi:
+                continue
+            local = (docs[lo:hi] - offset).tolist()
+            positions = []
+            for word in q.words:
+                btext = field.to_bytes(word)
+                if (q.fieldname, btext) not in reader:
+                    break
+                matcher = reader.postings(q.fieldname, btext)
+                if isinstance(matcher, FilterMatcher):
+                    matcher = matcher.child
+                positions.append(read_positions(matcher, local, fmt))
+            if len(positions) < len(q.words):
+                continue
+            for n, doc in enumerate(local):
+                if n % 256 == 0:
+                    check()
+                ends = set(positions[0].get(doc, ()))
+                for later in positions[1:]:
+                    if not ends:
+                        break
+                    if slop == 1:
+                        ends = {p for p in later.get(doc, ()) if p - 1 in ends}
+                    else:
+                        ends = {
+                            p for p in later.get(doc, ()) if any(1 <= p - e <= slop for e in ends)
+                        }
+                keep[lo + n] = bool(ends)
+        return keep
 
     def _with_whoosh(self, q: query.Query) -> Matches:
         """Any query type not handled above: complete but slow (one Python call per match),
@@ -303,19 +357,22 @@ class QueryEvaluator:
 
     # -- per-document data ------------------------------------------------------------
 
-    def lengths(self, fieldname: str) -> np.ndarray:
-        """Every document's length of ``fieldname`` (as Whoosh stores it: one byte, lossy)."""
-        if fieldname not in self._lengths:
+    def lengths(self, fieldname: str, ids: np.ndarray) -> np.ndarray:
+        """The length of ``fieldname`` in each of ``ids`` (as Whoosh stores it: one byte,
+        lossy). The byte per document is kept, decoded for the matches only: a worker holds
+        one byte per document and field, not eight."""
+        codes = self._lengths.get(fieldname)
+        if codes is None:
             parts = []
             for reader, _offset in self.segments:
                 column = length_column(reader, fieldname)
                 if column is None:
-                    parts.append(np.zeros(reader.doc_count_all(), dtype=_SCORES))
+                    parts.append(np.zeros(reader.doc_count_all(), dtype=np.uint8))
                 else:
-                    codes = np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all())
-                    parts.append(BYTE_TO_LENGTH[codes])
-            self._lengths[fieldname] = np.concatenate(parts) if parts else np.zeros(0)
-        return self._lengths[fieldname]
+                    parts.append(np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all()))
+            codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+            self._lengths[fieldname] = codes
+        return BYTE_TO_LENGTH[codes[ids]]
 
     def avg_length(self, fieldname: str) -> float:
         if fieldname not in self._avg_length:

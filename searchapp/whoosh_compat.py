@@ -10,6 +10,7 @@ checked to exist, and every accessor raises ``WhooshIncompatible`` rather than d
 
 from __future__ import annotations
 
+import bisect
 import pickle
 import re
 import zlib
@@ -36,6 +37,7 @@ from whoosh.filedb.structfile import BufferFile
 from whoosh.index import TOC, FileIndex
 from whoosh.matching import ListMatcher
 from whoosh.query.terms import MultiTerm
+from whoosh.reading import TermNotFound
 from whoosh.system import pack_int, pack_long, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
@@ -75,7 +77,7 @@ def check_version(version: str | None = None) -> str:
 
 
 _REQUIRED = [
-    (W3LeafMatcher, ("_read_ids", "_read_weights", "_next_block")),
+    (W3LeafMatcher, ("_read_ids", "_read_weights", "_read_values", "_next_block")),
     (W3PerDocReader, ("_cached_reader", "doc_field_length")),
     (FileIndex, ("_segments",)),
     (MultiTerm, ("_btexts",)),
@@ -187,6 +189,66 @@ def read_postings(matcher, ids_dtype, weights_dtype) -> tuple[np.ndarray, np.nda
     if not id_parts:
         return np.empty(0, ids_dtype), np.empty(0, weights_dtype)
     return np.concatenate(id_parts), np.concatenate(weight_parts)
+
+
+def term_postings(
+    segment_reader, fieldname: str, btext: bytes, impacts: Impacts | None, ids_dtype, weights_dtype
+) -> tuple[int, np.ndarray, np.ndarray] | None:
+    """(document frequency, ids, weights) of a term in one segment (None: not there), from its
+    impacts when it has them, else decoded from Whoosh's blocks. One term-index lookup: the
+    reader's ``postings`` and ``doc_frequency`` would look the term up again each."""
+    try:
+        info = segment_reader.term_info(fieldname, btext)
+    except TermNotFound:
+        return None
+    found = impacts.postings(info, ids_dtype, weights_dtype) if impacts is not None else None
+    if found is None:
+        terms = segment_reader._terms
+        fmt = segment_reader.schema[fieldname].format
+        matcher = terms._codec.postings_reader(
+            terms._postfile, info, fmt, term=(fieldname, btext), scorer=None
+        )
+        found = read_postings(matcher, ids_dtype, weights_dtype)
+    return info.doc_frequency(), found[0], found[1]
+
+
+def read_positions(matcher, wanted: list[int], fmt) -> dict[int, list[int]]:
+    """The positions of a term in each of ``wanted`` (sorted document numbers of one segment)
+    that holds it, decoding only the blocks that hold one of them (a phrase's candidates are
+    usually few: most blocks of a common word are skipped by their last id, undecoded)."""
+    found: dict[int, list[int]] = {}
+    if not wanted:
+        return found
+    wanted_set = set(wanted)
+    if isinstance(matcher, ListMatcher):
+        while matcher.is_active():
+            if matcher.id() in wanted_set:
+                found[matcher.id()] = fmt.decode_positions(matcher.value())
+            matcher.next()
+        return found
+    if not isinstance(matcher, W3LeafMatcher):
+        raise WhooshIncompatible(f"unexpected posting matcher {type(matcher).__name__}")
+    decode = fmt.decode_positions
+    low = 0  # every id of the current block is at least this
+    while matcher.is_active():
+        high = matcher._maxid
+        i = bisect.bisect_left(wanted, low)
+        if i == len(wanted):
+            break
+        if wanted[i] <= high:
+            budget.check()
+            if matcher._ids is None:
+                matcher._read_ids()
+            if matcher._values is None:
+                matcher._read_values()
+            values = matcher._values
+            for j, doc in enumerate(matcher._ids):
+                if doc in wanted_set:
+                    found[doc] = decode(values[j])
+        low = high + 1
+        matcher._i = matcher._blocklength
+        matcher._next_block()
+    return found
 
 
 def length_column(segment_reader, fieldname: str):
@@ -503,6 +565,7 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
     last_field = None
     field_lengths = None
     offset = None  # where the next term's postings start in the postings file
+    impacts = _ImpactsWriter()
     for fieldname, btext, docs, weights, values in pool.groups():
         if fieldname != last_field:
             if last_field is not None:
@@ -522,12 +585,14 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
         if len(docs) <= postings._blocklimit:
             if offset is None:
                 offset = postings._postfile.tell()
+            impacts.add(offset, docs, weights)
             offset += _one_block_term(
                 writer, postings, btext, docs, weights, values, field_lengths, fixed_size, offset
             )
             continue
         offset = None
         writer.start_term(btext)
+        impacts.add(postings._startoffset, docs, weights)
         limit = postings._blocklimit
         for start in range(0, len(docs), limit):
             if start:
@@ -544,6 +609,7 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
         writer.finish_term()
     if last_field is not None:
         writer.finish_field()
+    impacts.write(writer._create_file(IMPACTS_EXT))
 
 
 _BLOCK_MAGIC = WHOOSH3_HEADER_MAGIC
@@ -602,6 +668,91 @@ def _min_max_length(field_lengths: list | None, docs: list[int]) -> tuple[int | 
         return None, 0
     found = [n for n in (field_lengths[d] for d in docs) if n]
     return (min(found), max(found)) if found else (None, 0)
+
+
+# -- precomputed impacts: posting lists as arrays beside the segment ---------------------
+
+#: The segment file (inside the compound file) of ``Impacts``.
+IMPACTS_EXT = ".imp"
+_IMPACTS_MAGIC = b"SAIMPv01"
+#: Terms with fewer postings are decoded from Whoosh's blocks (one short block is cheap);
+#: the others are also written as plain arrays.
+IMPACT_MIN_POSTINGS = 32
+
+
+class _ImpactsWriter:
+    """Collects the posting lists of a segment's common terms while they are written."""
+
+    def __init__(self):
+        self.keys: list[int] = []
+        self.lengths: list[int] = []
+        self.ids = array("I")
+        self.weights = array("f")
+
+    def add(self, offset: int, docs: list[int], weights: list[float]) -> None:
+        if len(docs) >= IMPACT_MIN_POSTINGS:
+            self.keys.append(offset)
+            self.lengths.append(len(docs))
+            self.ids.extend(docs)
+            self.weights.extend(weights)  # rounded to float32 as Whoosh's blocks store them
+
+    def write(self, out) -> None:
+        starts = np.zeros(len(self.keys) + 1, dtype="<i8")
+        np.cumsum(self.lengths, out=starts[1:])
+        out.write(_IMPACTS_MAGIC + np.array([len(self.keys)], dtype="<i8").tobytes())
+        out.write(np.array(self.keys, dtype="<i8").tobytes())
+        out.write(starts.tobytes())
+        out.write(np.frombuffer(self.ids, dtype=np.uint32).astype("<u4").tobytes())
+        out.write(np.frombuffer(self.weights, dtype=np.float32).astype("<f4").tobytes())
+        out.close()
+
+
+class Impacts:
+    """A segment's common terms' postings as arrays (document numbers, weights), read in place
+    from the segment's memory map: what ``read_postings`` decodes block by block (zlib,
+    pickle, positions and all), found by the term's postings offset with a binary search.
+
+    Written by :func:`_add_grouped_postings`: segments written by Whoosh's own writer have
+    none, and are decoded as before.
+    """
+
+    def __init__(self, buf):
+        view = memoryview(buf).cast("B")
+        if bytes(view[:8]) != _IMPACTS_MAGIC:
+            raise WhooshIncompatible("unknown impacts file")
+        count = int(np.frombuffer(view, dtype="<i8", count=1, offset=8)[0])
+        at = 16
+        self.keys = np.frombuffer(view, dtype="<i8", count=count, offset=at)
+        at += 8 * count
+        self.starts = np.frombuffer(view, dtype="<i8", count=count + 1, offset=at)
+        at += 8 * (count + 1)
+        total = int(self.starts[-1])
+        self.ids = np.frombuffer(view, dtype="<u4", count=total, offset=at)
+        self.weights = np.frombuffer(view, dtype="<f4", count=total, offset=at + 4 * total)
+
+    @classmethod
+    def of(cls, segment_reader) -> Impacts | None:
+        """The impacts of a segment, or None if it has none."""
+        storage, segment = segment_reader.storage(), segment_reader.segment()
+        if not storage.file_exists(segment.make_filename(IMPACTS_EXT)):
+            return None
+        handle = segment.open_file(storage, IMPACTS_EXT)
+        buf = getattr(handle, "_buf", None)
+        return cls(buf if buf is not None else handle.read())
+
+    def postings(self, info, ids_dtype, weights_dtype):
+        """(ids, weights) of a term (its ``TermInfo``), or None when it is not kept here."""
+        if info.doc_frequency() < IMPACT_MIN_POSTINGS or info.is_inlined():
+            return None
+        offset = info._offset
+        i = int(np.searchsorted(self.keys, offset))
+        if i == len(self.keys) or self.keys[i] != offset:
+            return None
+        start, end = int(self.starts[i]), int(self.starts[i + 1])
+        return (
+            self.ids[start:end].astype(ids_dtype),
+            self.weights[start:end].astype(weights_dtype),
+        )
 
 
 def _lengths_list(lengths, fieldname: str) -> list | None:

@@ -71,8 +71,13 @@ def test_units_pass_systemd_analyze_verify(tmp_path):
 
 
 def settings_in_config() -> set[str]:
+    """The environment variables of the settings table, and those config.py reads itself
+    (``SEARCHAPP_CONFIG``)."""
+    from searchapp import config
+
     source = (ROOT / "searchapp" / "config.py").read_text("utf-8")
-    return set(re.findall(r"\$?(SEARCHAPP_[A-Z_]+)", source))
+    named = {s.env for s in config.SETTINGS if s.env}
+    return named | set(re.findall(r"\$?(SEARCHAPP_[A-Z_]+)", source))
 
 
 def test_environment_file_uses_only_real_settings():

@@ -124,3 +124,69 @@ def test_article_metadata_facets_and_filters(tmp_path):
     assert filtered.count('<li class="hit ') == 1
     assert 'class="hit-authors">Li Wei, Sarah Lam</span>' in filtered
     assert "<img" not in filtered  # another origin's image is not shown (the page's CSP)
+
+
+def _facets_by_mask(values, found, fields, unit):
+    """The reference: every field counted over a mask of all documents, every label sorted
+    (how facets were counted before per-document codes; O(archive) per query)."""
+    from searchapp.scoring import FACET_LIMIT
+
+    in_found = np.zeros(values.evaluator.doc_count, dtype=bool)
+    in_found[found.ids] = True
+    articles = values.single("article_id")[0] if unit == "articles" else None
+    facets = {}
+    for name in fields:
+        if name != "year" and not values.has(name):
+            continue
+        field = values.years() if name == "year" else values.values(name)
+        if not field.labels:
+            facets[name] = {}
+            continue
+        keep = in_found[field.docs]
+        codes = field.codes[keep]
+        if articles is not None:
+            pairs = np.unique(articles[field.docs[keep]] * len(field.labels) + codes)
+            codes = pairs % len(field.labels)
+        counts = np.bincount(codes, minlength=len(field.labels))
+        if name == "year":
+            order = np.arange(len(field.labels))[::-1]
+        else:
+            order = np.lexsort((np.arange(len(field.labels)), -counts))
+        out = {}
+        for index in order.tolist():
+            if counts[index] == 0:
+                if name == "year":
+                    continue
+                break
+            if len(out) >= FACET_LIMIT:
+                break
+            if field.labels[index]:
+                out[field.labels[index]] = int(counts[index])
+        facets[name] = out
+    return facets
+
+
+def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path):
+    """Facets counted over the matches only (per-document codes) equal those counted over a
+    mask of the whole archive: random match sets, both units, single- and multi-valued
+    fields (the newsroom fixtures have authors and tags)."""
+    from tests.conftest import FIXTURES
+
+    rng = np.random.default_rng(7)
+    newsroom = tmp_path / "newsroom"
+    build_index([FIXTURES / "newsroom"], newsroom)
+    fields = ("kind", "section", "lang", "year", "authors", "tags")
+    for index in (index_dir, newsroom):
+        opened = IndexHandle(index).open()
+        values = FieldValues(opened.evaluator)
+        live = np.flatnonzero(opened.evaluator.live).astype(np.int64)
+        for size in (0, 1, 3, len(live) // 2, len(live)):
+            ids = np.sort(rng.choice(live, size=size, replace=False))
+            found = Matches(ids, np.ones(len(ids)))
+            for unit in ("passages", "articles"):
+                got = facet_counts(values, found, fields, unit)
+                want = _facets_by_mask(values, found, fields, unit)
+                assert got == want
+                assert [list(v) for v in got.values()] == [list(v) for v in want.values()]
+        assert values.per_document("kind")[1] is not None
+    assert FieldValues(IndexHandle(newsroom).open().evaluator).per_document("tags")[1] is None

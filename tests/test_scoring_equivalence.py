@@ -140,3 +140,131 @@ def test_generated_queries_match_the_sorting_reference(index_dir, words):
     q = "".join(glue + word for glue, word in words).strip()
     opened = IndexHandle(index_dir).open()
     _compare(opened, parse_user_query(opened.parser, q))
+
+
+PHRASES = [
+    '"Gwadar port"',
+    '"China Pakistan"',
+    '"the port of Gwadar"',
+    '"port port"',
+    '"Gwadar port"~3',
+    '"port Gwadar"~4',
+    '"中老铁路"',
+    '"中国 共同体"~5',
+    '"shared future"',
+    '"economic corridor" port',
+    '"railway" OR "port city"',
+]
+
+
+@pytest.mark.parametrize("q", PHRASES)
+def test_phrases_on_read_positions_match_whooshs_span_matcher(index_dir, monkeypatch, q):
+    """Phrases checked on positions read for their candidates only (NATIVE_PHRASES) find the
+    same documents with the same scores as Whoosh's span matcher."""
+    opened = IndexHandle(index_dir).open()
+    parsed = parse_user_query(opened.parser, q)
+    native = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+    monkeypatch.setattr(scoring, "NATIVE_PHRASES", False)
+    spans = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+    assert native.ids.tolist() == spans.ids.tolist()
+    assert native.scores.tolist() == spans.scores.tolist()
+
+
+@pytest.mark.parametrize("slop", [1, 2, 3, 6])
+def test_phrases_with_slop_match_whooshs_span_matcher(index_dir, monkeypatch, slop):
+    opened = IndexHandle(index_dir).open()
+    word_lists = (
+        ["gwadar", "port"],
+        ["photo", "xinhua"],
+        ["china", "cooper"],
+        ["的", "铁路"],
+        ["photo", "news", "agenc"],
+        ["china", "china"],
+    )
+    for words in word_lists:
+        phrase = query.Phrase("text", words, slop=slop)
+        native = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(phrase)
+        with monkeypatch.context() as patched:
+            patched.setattr(scoring, "NATIVE_PHRASES", False)
+            spans = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(phrase)
+        assert native.ids.tolist() == spans.ids.tolist(), (words, slop)
+
+
+def test_phrase_sample_is_not_vacuous(index_dir):
+    opened = IndexHandle(index_dir).open()
+    evaluator = QueryEvaluator(opened.searcher, FACET_FIELDS)
+    found = [len(evaluator.evaluate(parse_user_query(opened.parser, q))) for q in PHRASES]
+    assert sum(1 for n in found if n) >= 6
+    by_slop = [
+        len(evaluator.evaluate(query.Phrase("text", ["china", "cooper"], slop=s)))
+        for s in (1, 3, 6)
+    ]
+    assert by_slop[0] < by_slop[1] < by_slop[2]
+
+
+@pytest.fixture(scope="module")
+def impacts_index(tmp_path_factory, corpus_dir):
+    """The test corpus built with every term of 2+ postings in the impacts file, then
+    updated once (a second segment, the first one's deletions)."""
+    import shutil
+
+    from searchapp import whoosh_compat
+    from searchapp.indexing import build_index
+
+    saved = whoosh_compat.IMPACT_MIN_POSTINGS
+    whoosh_compat.IMPACT_MIN_POSTINGS = 2
+    try:
+        root = tmp_path_factory.mktemp("impacts")
+        src = shutil.copytree(corpus_dir, root / "src")
+        build_index([src], root / "index")
+        first = sorted(src.glob("*.txt"))[0]
+        first.write_text(first.read_text("utf-8") + "\n\nGwadar port, once more.\n", "utf-8")
+        build_index([src], root / "index")
+    finally:
+        whoosh_compat.IMPACT_MIN_POSTINGS = saved
+    return root / "index"
+
+
+@pytest.mark.parametrize("q", QUERIES + PHRASES)
+def test_impacts_give_the_decoded_postings(impacts_index, monkeypatch, q):
+    """Postings read as arrays from the impacts file score exactly as those decoded from
+    Whoosh's blocks: same documents, same scores, bit for bit."""
+    from searchapp import whoosh_compat
+
+    monkeypatch.setattr(whoosh_compat, "IMPACT_MIN_POSTINGS", 2)
+    opened = IndexHandle(impacts_index).open()
+    parsed = parse_user_query(opened.parser, q)
+    fast = QueryEvaluator(opened.searcher, FACET_FIELDS)
+    assert len(fast.segments) == 2 and all(i is not None for i in fast.impacts)
+    assert sum(len(i.keys) for i in fast.impacts) > 100
+    got = fast.evaluate(parsed)
+    monkeypatch.setattr(scoring, "USE_IMPACTS", False)
+    want = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+    assert got.ids.tolist() == want.ids.tolist()
+    assert got.scores.tolist() == want.scores.tolist()
+
+
+def test_phrases_over_many_blocks_match_whooshs_span_matcher(tmp_path, monkeypatch):
+    """Words in hundreds of chunks (several 128-posting blocks, some skipped undecoded)."""
+    from searchapp.indexing import build_index
+    from tests.test_indexing import make_articles
+
+    src = make_articles(tmp_path / "src", 60, word="gamma", size=6)
+    build_index([src], tmp_path / "index")
+    opened = IndexHandle(tmp_path / "index").open()
+    phrases = [
+        query.Phrase("text", ["mention", "gamma"]),
+        query.Phrase("text", ["gamma", "railway"], slop=2),
+        query.Phrase("text", ["paragraph", "5"]),
+        query.Phrase("text", ["articl", "59", "mention"]),
+        query.Phrase("text", ["railway", "number", "5905"]),
+    ]
+    sizes = []
+    for phrase in phrases:
+        native = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(phrase)
+        with monkeypatch.context() as patched:
+            patched.setattr(scoring, "NATIVE_PHRASES", False)
+            spans = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(phrase)
+        assert native.ids.tolist() == spans.ids.tolist(), phrase
+        sizes.append(len(native))
+    assert sizes[0] > 300 and sizes[1] > 300 and 0 < sizes[2] < 100 and sizes[4] == 1

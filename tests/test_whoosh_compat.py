@@ -261,7 +261,8 @@ def _write_segment(folder: Path, docs: list[dict], term_pool: bool) -> dict:
             seen[term] = (stats, info.max_weight(), info.min_id(), info.max_id(), postings)
     ix.close()
     for path in folder.iterdir():
-        if path.suffix not in (".trm", ".pst", ".toc", ".seg") and "LOCK" not in path.name:
+        skipped = (".trm", ".pst", ".toc", ".seg", whoosh_compat.IMPACTS_EXT)
+        if path.suffix not in skipped and "LOCK" not in path.name:
             seen[path.name.split(".", 1)[1]] = path.read_bytes()
     return seen
 

@@ -14,7 +14,7 @@ import datetime as dt
 from pathlib import Path
 
 from flask import Flask, current_app, has_request_context, request, url_for
-from flask_babel import Babel, force_locale, format_date, get_locale, gettext
+from flask_babel import Babel, force_locale, format_date, get_locale, get_translations, gettext
 
 LANGUAGES = ("en", "zh")
 #: The ``lang`` attribute of pages in each language (zh-CN picks Simplified Chinese fonts).
@@ -103,13 +103,32 @@ def _template_helpers() -> dict:
     }
 
 
+def _n(singular: str, plural: str, n: int, **variables: str) -> str:
+    """``ngettext`` whose ``num`` can be a placeholder (Flask-Babel's always formats ``n``)."""
+    return get_translations().ungettext(singular, plural, n) % variables
+
+
 def script_strings() -> dict[str, str]:
     """The strings ``app.js`` and ``embed.js`` show, in the current language (the results
     themselves are rendered by the server's templates, translated there).
 
-    ``{n}``, ``{q}``, ``{name}``, ``{date}`` ... are filled in by the scripts.
+    ``{n}``, ``{q}``, ``{name}``, ``{date}`` ... are filled in by the scripts; ``*_one`` and
+    ``*_other`` are the singular and plural forms (the same in Chinese), which ``embed.js``
+    picks by name (``results_for_one`` ...).
     """
     return {
+        "results_for_one": _n(
+            "%(num)s result for %(q)s", "%(num)s results for %(q)s", 1, num="{n}", q="{q}"
+        ),
+        "results_for_other": _n(
+            "%(num)s result for %(q)s", "%(num)s results for %(q)s", 2, num="{n}", q="{q}"
+        ),
+        "articles_for_one": _n(
+            "%(num)s article for %(q)s", "%(num)s articles for %(q)s", 1, num="{n}", q="{q}"
+        ),
+        "articles_for_other": _n(
+            "%(num)s article for %(q)s", "%(num)s articles for %(q)s", 2, num="{n}", q="{q}"
+        ),
         "search_failed": gettext("Search failed."),
         "search_failed_because": gettext("Search failed: %(reason)s", reason="{reason}"),
         "unavailable": gettext(

@@ -35,6 +35,7 @@ from searchapp.examples import example_queries
 from searchapp.params import (
     FILTER_NAMES,
     MAX_PAGE,
+    MAX_PER_PAGE,
     MAX_RESULTS_WINDOW,
     InvalidParameter,
     default_group,
@@ -75,8 +76,12 @@ FILTER_LABELS = {
 SORT_LABELS = {"relevance": _l("Best match"), "newest": _l("Newest"), "oldest": _l("Oldest")}
 #: What the error pages say in a language other than the API's English, by error code.
 ERROR_MESSAGES = {
-    "invalid_page": _l("The page number is not one of the result pages (1 to 1000)."),
-    "invalid_per_page": _l("The number of results per page must be from 1 to 100."),
+    "invalid_page": _l(
+        "The page number is not one of the result pages (1 to %(max)s).", max=MAX_PAGE
+    ),
+    "invalid_per_page": _l(
+        "The number of results per page must be from 1 to %(max)s.", max=MAX_PER_PAGE
+    ),
     "invalid_kind": _l("That kind of passage does not exist."),
     "invalid_lang": _l("The language must be en or zh."),
     "invalid_date": _l("Dates must be written as YYYY-MM-DD, the first before the last."),
