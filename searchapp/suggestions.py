@@ -18,7 +18,7 @@ from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.budget import check
 from searchapp.chinese_spelling import correct_chinese
 from searchapp.handle import IndexHandle, OpenIndex
-from searchapp.querying import OPERATOR_WORDS
+from searchapp.querying import OPERATOR_WORDS, terms_within
 
 _WORD_RE = re.compile(r"(?<![\w:*~\"])([^\W\d_][\w'’‘]*)(?![\w:*~])")
 _OPERATORS = OPERATOR_WORDS | {"TO"}
@@ -51,11 +51,7 @@ def _closest_word(opened: OpenIndex, folded: str) -> str | None:
     """
     reader = opened.searcher.reader()
     most = 2 if len(folded) >= 5 else 1
-    try:
-        near = list(islice(reader.terms_within("spell", folded, most, prefix=1), 200))
-    except (TypeError, ValueError):  # Whoosh fails on some input
-        return None
-    words = [w if isinstance(w, str) else w.decode() for w in near]
+    words = terms_within(reader, "spell", folded, most, prefix=1)[:200]
     close = [
         (damerau_levenshtein(folded, w), -_live_count(opened, w), w)
         for w in words

@@ -116,6 +116,10 @@ class LimitedExpansion:
     def limit_expansions(self, reader, btexts: Iterable[bytes]) -> list[bytes]:
         raise NotImplementedError
 
+    def candidate_terms(self, ixreader) -> Iterable[bytes | str]:
+        """The terms to limit: Whoosh's own expansion unless a subclass scans differently."""
+        return super()._btexts(ixreader)
+
     def _btexts(self, ixreader):
         cached = getattr(self, "_limited_expansions", None)
         if cached is None or cached[0] is not ixreader:
@@ -132,7 +136,7 @@ class LimitedExpansion:
             )
             terms = memo.get(key) if memo is not None else None
             if terms is None:
-                terms = self.limit_expansions(ixreader, super()._btexts(ixreader))
+                terms = self.limit_expansions(ixreader, self.candidate_terms(ixreader))
                 if memo is not None:
                     memo[key] = terms
             cached = (ixreader, terms)

