@@ -126,8 +126,8 @@ def test_article_metadata_facets_and_filters(tmp_path):
     assert "<img" not in filtered  # another origin's image is not shown (the page's CSP)
 
 
-# The reference the product's facet counting is checked against; its last lines (ordering
-# and the FACET_LIMIT cut) are deliberately those of results.facet_counts (`duplicates`).
+# The reference the product's facet counting is checked against, written its own way (a mask
+# of the whole archive, every label sorted, the FACET_LIMIT cut by slicing).
 def _facets_by_mask(values, found, fields, unit):
     """The reference: every field counted over a mask of all documents, every label sorted
     (how facets were counted before per-document codes; O(archive) per query)."""
