@@ -17,6 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from whoosh.matching.wrappers import FilterMatcher
 
+from searchapp.budget import outside_budget
 from searchapp.scoring import FACET_LIMIT, Matches, QueryEvaluator
 from searchapp.whoosh_compat import read_postings
 
@@ -58,7 +59,8 @@ class FieldValues:
     def values(self, field: str) -> Values:
         with self._lock:
             if field not in self._values:
-                self._values[field] = self._read(field)
+                with outside_budget():  # once per searcher: never cut short by one search
+                    self._values[field] = self._read(field)
             return self._values[field]
 
     def single(self, field: str) -> tuple[np.ndarray, list[str]]:

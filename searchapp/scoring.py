@@ -26,7 +26,7 @@ from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import terms as term_queries
 
 from searchapp import settings
-from searchapp.budget import check, checked
+from searchapp.budget import check, checked, outside_budget
 from searchapp.caches import ENTRY_OVERHEAD, BoundedCache
 from searchapp.whoosh_compat import (
     BYTE_TO_LENGTH,
@@ -363,16 +363,20 @@ class QueryEvaluator:
         one byte per document and field, not eight."""
         codes = self._lengths.get(fieldname)
         if codes is None:
-            parts = []
-            for reader, _offset in self.segments:
-                column = length_column(reader, fieldname)
-                if column is None:
-                    parts.append(np.zeros(reader.doc_count_all(), dtype=np.uint8))
-                else:
-                    parts.append(np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all()))
-            codes = np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
+            with outside_budget():  # once per searcher: never cut short by one search
+                codes = self._length_codes(fieldname)
             self._lengths[fieldname] = codes
         return BYTE_TO_LENGTH[codes[ids]]
+
+    def _length_codes(self, fieldname: str) -> np.ndarray:
+        parts = []
+        for reader, _offset in self.segments:
+            column = length_column(reader, fieldname)
+            if column is None:
+                parts.append(np.zeros(reader.doc_count_all(), dtype=np.uint8))
+            else:
+                parts.append(np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all()))
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
     def avg_length(self, fieldname: str) -> float:
         if fieldname not in self._avg_length:
