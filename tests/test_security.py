@@ -116,6 +116,21 @@ def test_budget_counts_cpu_not_waiting():
         budget.check()
 
 
+def test_searcher_set_up_runs_outside_the_budget():
+    """A searcher's one-time set-up is neither cut short nor charged to the search that
+    triggered it (at 500,000 chunks it took longer than a whole search's budget)."""
+    with budget.query_budget(0.02):
+        with budget.outside_budget():
+            _spin(0.03)
+            budget.check()  # no budget in here
+        budget.check()  # and the set-up's time was given back
+    with budget.query_budget(0.02), pytest.raises(budget.QueryTooExpensive):
+        with budget.outside_budget():
+            pass
+        _spin(0.03)
+        budget.check()
+
+
 def test_budget_does_not_count_loading_jieba():
     with budget.query_budget(0.02):
         _spin(0.03)
