@@ -50,8 +50,8 @@ MAX_EXPANSION_SCAN = 5000
 MAX_NESTING = 8
 #: Most prefix, wildcard and fuzzy terms in one query; further ones are searched as words.
 MAX_EXPANDING_TERMS = 8
-#: Longest fuzzy term (characters); a longer one is searched as a plain word (each fuzzy term
-#: builds Levenshtein automata whose cost grows with its length).
+#: Longest fuzzy term (characters); a longer one is searched as a plain word (the edit distance
+#: to each candidate word, see ``terms_within``, costs in proportion to its length).
 MAX_FUZZY_CHARS = 24
 #: Most vocabulary words one fuzzy term or spelling correction compares itself with.
 MAX_VOCABULARY_SCAN = 10_000

@@ -106,8 +106,8 @@ class LimitedExpansion:
     reader and passed through ``limit_expansions`` (which subclasses define).
 
     Within one search (``budget.memo()``), equal queries share their expansion: the strict,
-    corrected and relaxed passes parse the query again, and a fuzzy term's automaton is the
-    costly part (Whoosh builds it before the first term is read).
+    corrected and relaxed passes parse the query again, and a fuzzy term's scan of the
+    vocabulary (``candidate_terms``) is the costly part.
     """
 
     def prepare_expansion(self) -> None:
