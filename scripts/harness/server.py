@@ -186,3 +186,7 @@ class LiveServer(Server):
             timeout=timeout,
             name="searchapp serve",
         )
+        # The first worker may answer before gunicorn has forked the others: wait for them.
+        deadline = time.monotonic() + 10
+        while len(self.worker_pids()) < workers and time.monotonic() < deadline:
+            time.sleep(0.05)
