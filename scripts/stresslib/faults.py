@@ -359,8 +359,9 @@ def kill_workers_under_load(
     A sync worker answers one connection at a time, so a kill may fail at most the one
     request that worker was answering; a threaded worker (searchapp's ``buffered``, gthread)
     keeps every connection it accepted, so a kill may fail one request per connection it held
-    (``WorkerKill.held``). Failures are matched to kills by time (the request was in flight at
-    the moment of the kill).
+    (``WorkerKill.held``). Failures are matched to kills by time: the request was in flight at
+    the moment of the kill, or it was the next one on a kept-alive connection opened before
+    the kill (the killed worker held it idle; its client only learns on its next request).
     """
     rng = random.Random(seed)
     load = Load(server.port, pool, references, clients=clients, seconds=seconds, seed=seed)
@@ -397,7 +398,7 @@ def kill_workers_under_load(
     for failure in result.failures:
         if failure.what.startswith("neither version"):
             continue
-        hit = [k for k in done if failure.started <= k.at <= failure.ended]
+        hit = [k for k in done if min(failure.connected, failure.started) <= k.at <= failure.ended]
         if hit:
             hit[0].failed += 1
         else:

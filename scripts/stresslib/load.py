@@ -36,6 +36,9 @@ class Failure:
     ended: float
     path: str
     what: str
+    #: when the client's kept-alive connection that carried it was opened: a worker killed
+    #: while holding the idle connection fails the client's *next* request on it
+    connected: float = 0.0
 
 
 @dataclass
@@ -137,6 +140,7 @@ class Load:
     def _client(self, n: int) -> None:
         rng = random.Random(self.seed * 1000 + n)
         conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=REQUEST_TIMEOUT)
+        connected = 0.0
         try:
             while not self.stop_event.is_set() and time.monotonic() < self.deadline:
                 with self.lock:
@@ -146,6 +150,8 @@ class Load:
                     self.in_flight += 1
                 probe = rng.choices(self.pool, cum_weights=self.cum_weights)[0]
                 t0 = time.monotonic()
+                if conn.sock is None:  # http.client (re)connects on this request
+                    connected = t0
                 try:
                     status, body = fetch(conn, probe.path)
                     error = None
@@ -157,11 +163,13 @@ class Load:
                     answer = mix_coarse(probe.path, answer)
                 with self.lock:
                     self.in_flight -= 1
-                    self._record(probe, status, body, answer, error, t0, t1)
+                    self._record(probe, status, body, answer, error, t0, t1, connected)
         finally:
             conn.close()
 
-    def _record(self, probe: Probe, status, body, answer, error, t0: float, t1: float) -> None:
+    def _record(
+        self, probe: Probe, status, body, answer, error, t0: float, t1: float, connected: float
+    ) -> None:
         result = self.result
         result.requests += 1
         result.by_kind[probe.kind] = result.by_kind.get(probe.kind, 0) + 1
@@ -173,7 +181,7 @@ class Load:
         if error is not None or status >= 500:
             result.failed += 1
             what = error or f"{status} {body[:300]!r}"
-            result.failures.append(Failure(t0, t1, probe.path, what))
+            result.failures.append(Failure(t0, t1, probe.path, what, connected))
             return
         if probe.path == "/healthz":
             try:
