@@ -293,22 +293,36 @@ class BilingualTokenizer(_FoldingTokenizer):
             pos += 1
 
 
-#: jieba's segmentations kept: runs of an article are segmented for the text field and again
-#: for the vocabulary, and query words repeat. Bounded by entries and bytes; a query run
-#: longer than MAX_CACHED_QUERY_RUN is not kept (a stream of long distinct queries would
-#: only churn the cache).
+#: jieba's segmentations of indexed text: runs of an article are segmented for the text field
+#: and again for the vocabulary. Filled by the indexer (``mode="index"``) only.
 _SEGMENTATIONS = BoundedCache(max_entries=50_000, max_bytes=32 * 1024 * 1024)
+#: Segmentations of query runs, apart and small: a search segments its runs several times
+#: (strict and relaxed parses, "describe", corrections), but distinct queries bring distinct
+#: runs without end. A 900-character query of random ideographs is cut into dozens of short
+#: runs (folding maps some of its characters to astral-plane ones, outside CJK_CHARS): kept
+#: in the indexer's cache, they grew a server's workers by 4 KB a query for 30,000 queries
+#: (scripts/memprobe.py). This one is full after a few hundred such queries, at about 2 MB.
+_QUERY_SEGMENTATIONS = BoundedCache(max_entries=2_048, max_bytes=2 * 1024 * 1024)
+#: Longest query run kept at all (a long one is not asked again).
 MAX_CACHED_QUERY_RUN = 16
 
 
 def primary_words(run: str, remember: bool = True) -> tuple[tuple[str, int, int], ...]:
-    """jieba's words of a run of Chinese characters, as (word, start, end)."""
+    """jieba's words of a run of Chinese characters, as (word, start, end).
+
+    ``remember``: kept in the indexer's cache (indexed text); else in the query cache, when
+    short.
+    """
     found = _SEGMENTATIONS.get(run)
+    if found is None and not remember:
+        found = _QUERY_SEGMENTATIONS.get(run)
     if found is None:
         tokenizer = jieba_tokenizer()
         found = tuple((w, s, e) for w, s, e in tokenizer.tokenize(run, mode="default", HMM=True))
-        if remember or len(run) <= MAX_CACHED_QUERY_RUN:
+        if remember:
             _SEGMENTATIONS.put(run, found)
+        elif len(run) <= MAX_CACHED_QUERY_RUN:
+            _QUERY_SEGMENTATIONS.put(run, found)
     return found
 
 
@@ -366,14 +380,19 @@ MAX_CACHED_STEM_WORD = 32
 
 
 def _stem(word: str) -> str:
+    if not word.isascii():
+        return word  # not English: nothing to stem, nothing to keep
     if len(word) > MAX_CACHED_STEM_WORD:
-        return porter2_stem(word) if word.isascii() else word
+        return porter2_stem(word)
     return _stem_short(word)
 
 
+#: 50,000 words: an archive's vocabulary for the indexer and the highlighter (which stems every
+#: word of the hits shown). About 150 bytes a word, so 7.5 MB at most in a worker; a stream of
+#: random query words fills it once (scripts/memprobe.py: after about 2,500 queries of 64).
 @functools.lru_cache(maxsize=50_000)
 def _stem_short(word: str) -> str:
-    return porter2_stem(word) if word.isascii() else word
+    return porter2_stem(word)
 
 
 def text_analyzer() -> Composable:

@@ -190,8 +190,12 @@ def test_word_caches_hold_only_what_is_worth_keeping(monkeypatch):
 
 
 def _distinct_query(rng: random.Random, i: int) -> str:
-    if i % 8 == 0:  # a Chinese run (segmented by jieba)
-        return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(10, 40)))
+    if i % 16 == 0:
+        # Random ideographs, as a hostile client sends them: folding maps some to astral-plane
+        # characters (outside CJK_CHARS), which cut the run into many distinct short runs.
+        return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(100, 400)))
+    if i % 16 == 8:  # a short Chinese run (kept by the query-segmentation cache)
+        return "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(rng.randint(2, 16)))
     return " ".join("".join(rng.choices(LETTERS, k=rng.randint(3, 14))) for _ in range(3))
 
 
@@ -200,19 +204,24 @@ def _rss_bytes() -> int:
 
 
 def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):
-    """20,000 distinct queries through the analyzer, synonyms and term cache (one in 400 as a
-    whole search, so the response cache fills too): every cache stays within its entries and
-    bytes, and the process's memory is flat after the first 5,000. The same against a live
-    server, with 64-word queries: ``scripts/stress.py`` (attacks)."""
-    monkeypatch.setattr(handles, "CACHE_SIZE", 16)  # fills within the searches made here
-    monkeypatch.setattr(analysis, "_SEGMENTATIONS", BoundedCache(2_000, 1_000_000))
+    """20,000 distinct queries through the analyzer, synonyms and term cache (one in 200 as a
+    whole search, so the response cache fills too): after the first 5,000, the caches hold no
+    more bytes and the process's memory is flat; query runs never go into the indexer's
+    segmentation cache (random ideographs put ~12 distinct runs a query there: 1.4 KB each,
+    up to 32 MB a worker). The same against a live server: ``scripts/stress.py`` (attacks);
+    what grows, in one process: ``scripts/memprobe.py``."""
+    monkeypatch.setattr(handles, "CACHE_SIZE", 8)  # fills within the searches made here
     handle = IndexHandle(seed_index)
     opened = handle.open()
+    query_runs = getattr(analysis, "_QUERY_SEGMENTATIONS", None)
+    caches = [opened.results, opened.filters, opened.evaluator.terms_cache]
+    caches += [analysis._SEGMENTATIONS] + ([query_runs] if query_runs is not None else [])
+    indexed_runs = len(analysis._SEGMENTATIONS)
     rng = random.Random(13)
-    rss = {}
+    rss, held = {}, {}
     for i in range(20_000):
         q = _distinct_query(rng, i)
-        if i % 400 == 0:
+        if i % 200 == 0:
             search(handle, q, per_page=5)
         else:
             analysis.analyze(q, mode="query")
@@ -220,9 +229,12 @@ def test_distinct_queries_do_not_grow_memory(seed_index, monkeypatch):
             opened.evaluator.term("text", q[:12])
         if i in (5_000, 19_999):
             rss[i] = _rss_bytes()
-    assert len(opened.results) <= 16 and opened.results.nbytes <= handles.CACHE_BYTES
+            held[i] = sum(cache.nbytes for cache in caches)
+    assert held[19_999] <= held[5_000] * 1.15, held
+    assert len(analysis._SEGMENTATIONS) == indexed_runs  # the indexer's cache: not queries'
+    assert len(opened.results) <= 8 and opened.results.nbytes <= handles.CACHE_BYTES
     assert len(opened.evaluator.terms_cache) <= 1  # made-up words are misses, never kept
-    assert analysis._SEGMENTATIONS.nbytes <= 1_000_000
+    assert query_runs is not None and query_runs.nbytes <= query_runs.max_bytes
     assert analysis._stem_short.cache_info().currsize <= analysis._stem_short.cache_info().maxsize
     words = opened.parser.synonyms
     assert len(words._expansions) <= len(words.synonyms)

@@ -1,0 +1,281 @@
+#!/usr/bin/env python3
+"""Find what grows a worker under distinct queries, in one process (issue 13, finding 3).
+
+``stress.py --attacks-only N`` shows *that* a worker grows; this shows *what*. It builds the
+same index (the small generated corpus and the hostile folder, ``stresslib``), makes the app
+as ``searchapp serve`` does (``create_app``: query log, rate limiter, error handlers) and sends
+every query of ``stresslib.memory.distinct_query`` through Flask's test client
+(``/api/search?q=...``), so the whole request path runs (all but gunicorn). At each sample
+it prints:
+
+- the process's RSS, what Python holds (``sys.getallocatedblocks``; tracemalloc's traced
+  bytes with ``--trace-from``), and glibc's heap (``mallinfo2``: in use, free
+  inside the heap, mmapped): RSS growing while these stay flat is fragmentation, not a leak;
+- every cache of searchapp (entries and bytes) and the sizes of the containers held by the
+  objects a search touches (jieba's tokenizer, Whoosh's readers, the app), changed ones only;
+- the object types whose live count grew most (``gc.get_objects``);
+- with ``--trace-from N``, the allocation sites (by traceback) of what was allocated since
+  query N and is still held.
+
+    python scripts/memprobe.py                      # 6,000 queries, samples at 1k/3k/6k
+    python scripts/memprobe.py --queries 4000 --samples 2000,4000 --trace-from 2000
+    python scripts/memprobe.py --work /tmp/probe    # keep (and reuse) the index there
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import ctypes
+import gc
+import logging
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from urllib.parse import urlencode
+
+from harness.procs import rss_bytes
+from stresslib import attacks, corpus
+from stresslib.memory import distinct_query
+
+MB = 2**20
+
+
+class _Mallinfo2(ctypes.Structure):
+    _fields_ = [
+        (name, ctypes.c_size_t)
+        for name in (
+            "arena",
+            "ordblks",
+            "smblks",
+            "hblks",
+            "hblkhd",
+            "usmblks",
+            "fsmblks",
+            "uordblks",
+            "fordblks",
+            "keepcost",
+        )
+    ]
+
+
+def malloc_heap() -> dict[str, int] | None:
+    """glibc's heap: bytes in use, free inside it, and mmapped blocks (None off glibc)."""
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _Mallinfo2
+    except (OSError, AttributeError):
+        return None
+    info = libc.mallinfo2()
+    return {"in use": info.uordblks, "free": info.fordblks, "mmapped": info.hblkhd}
+
+
+def build_index(work: Path, seed: int) -> Path:
+    """The attacks' index (``stress.py --attacks-only``), built once per work folder."""
+    index = work / "attacks-index"
+    if (index / "current").exists():
+        return index
+    versions = corpus.make_versions(work / "corpus", generated=60, markers=4, seed=seed)
+    result, index = attacks.index_hostile(work, [versions.a])
+    if result.returncode != 0:
+        raise SystemExit(result.output)
+    return index
+
+
+def cache_sizes(app) -> dict[str, tuple[int, int]]:
+    """(entries, bytes or 0) of every cache a search may fill."""
+    from searchapp import analysis
+    from searchapp.web import operations
+
+    opened = app.extensions["searchapp.index"].open()
+    out = {
+        "responses": (len(opened.results), opened.results.nbytes),
+        "filter masks": (len(opened.filters), opened.filters.nbytes),
+        "posting lists": (len(opened.evaluator.terms_cache), opened.evaluator.terms_cache.nbytes),
+        "segmentations": (len(analysis._SEGMENTATIONS), analysis._SEGMENTATIONS.nbytes),
+    }
+    queries = getattr(analysis, "_QUERY_SEGMENTATIONS", None)  # absent before the fix
+    if queries is not None:
+        out["query segmentations"] = (len(queries), queries.nbytes)
+    out |= {
+        "stems": (analysis._stem_short.cache_info().currsize, 0),
+        "fold_char": (analysis.fold_char.cache_info().currsize, 0),
+        "fold table": (len(analysis._FOLD_TABLE), 0),
+        "synonym expansions": (len(opened.parser.synonyms._expansions), 0),
+        "static hashes": (operations._file_version.cache_info().currsize, 0),
+        "memo": (len(opened.memo), 0),
+    }
+    return out
+
+
+def container_sizes(roots: dict[str, object], depth: int = 2) -> dict[str, int]:
+    """len() of every dict, list, set or deque reachable from ``roots`` through attributes
+    (``depth`` levels): an unbounded one shows as a number that keeps rising."""
+    sizes: dict[str, int] = {}
+    seen: set[int] = set()
+
+    def walk(name: str, obj: object, level: int) -> None:
+        if id(obj) in seen or level > depth:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, dict | list | set | collections.deque | collections.OrderedDict):
+            sizes[name] = len(obj)
+            if isinstance(obj, dict) and len(obj) < 64:
+                for key, value in list(obj.items()):
+                    if isinstance(key, str):
+                        walk(f"{name}[{key!r}]", value, level + 1)
+            return
+        try:
+            attrs = getattr(obj, "__dict__", None)
+        except Exception:  # a context-bound proxy (Flask's request) outside a request
+            return
+        if isinstance(attrs, dict):
+            for key, value in list(attrs.items()):
+                walk(f"{name}.{key}", value, level + 1)
+
+    for name, root in roots.items():
+        walk(name, root, 0)
+    return sizes
+
+
+def roots_of(app) -> dict[str, object]:
+    """The objects a search goes through, whose containers are watched."""
+    import re
+
+    import jieba
+
+    from searchapp import analysis
+
+    opened = app.extensions["searchapp.index"].open()
+    roots: dict[str, object] = {
+        "app": app,
+        "opened": opened,
+        "evaluator": opened.evaluator,
+        "reader": opened.evaluator.reader,
+        "searcher": opened.searcher,
+        "jieba": analysis.jieba_tokenizer(),
+        "jieba.dt": jieba.dt,
+        "re._cache": getattr(re, "_cache", {}),
+    }
+    for n, (reader, _offset) in enumerate(opened.evaluator.segments):
+        roots[f"segment{n}"] = reader
+    for name, module in list(sys.modules.items()):
+        if name.startswith(("jieba", "whoosh", "flask_limiter", "limits", "searchapp")):
+            roots[f"module {name}"] = module
+    return roots
+
+
+def type_counts() -> collections.Counter:
+    return collections.Counter(type(o).__name__ for o in gc.get_objects())
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--queries", type=int, default=6000)
+    parser.add_argument("--samples", default="1000,3000,6000", help="comma list of counts")
+    parser.add_argument("--seed", type=int, default=6)
+    parser.add_argument("--work", type=Path, help="work folder (kept; its index reused)")
+    parser.add_argument(
+        "--trace-from",
+        type=int,
+        metavar="N",
+        help="trace allocations (tracemalloc, much slower) from query N on: what is still "
+        "held at a later sample was allocated since N",
+    )
+    parser.add_argument("--top", type=int, default=12)
+    parser.add_argument(
+        "--budget-ms", type=float, help="the query budget (default: the server's, 2,000 ms)"
+    )
+    args = parser.parse_args(argv)
+    samples = sorted({int(s) for s in args.samples.split(",")} | {args.queries})
+    work = args.work or Path(tempfile.mkdtemp(prefix="searchapp-memprobe-"))
+    work.mkdir(parents=True, exist_ok=True)
+    index = build_index(work, args.seed)
+
+    from searchapp.analysis import analyze
+    from searchapp.web import create_app
+
+    analyze("预热 jieba warm-up", mode="index")
+    logging.disable(logging.WARNING)  # budget 503s are expected: counted, not logged
+    app_config = {"INDEX_DIR": str(index)}
+    if args.budget_ms:
+        app_config["QUERY_BUDGET_MS"] = args.budget_ms
+    app = create_app(app_config)
+    client = app.test_client()
+    client.get("/api/search?q=warm+up+%E4%B8%AD%E6%96%87")
+    rng = __import__("random").Random(args.seed)  # the same stream as stress.py's
+    texts = [distinct_query(rng, i) for i in range(args.queries)]
+    statuses: collections.Counter = collections.Counter()
+    first: dict | None = None
+    started = time.process_time()
+    for i, q in enumerate(texts, 1):
+        if i - 1 == args.trace_from:
+            tracemalloc.start(8)
+        statuses[client.get("/api/search?" + urlencode({"q": q})).status_code] += 1
+        if i not in samples:
+            continue
+        gc.collect()
+        now = {
+            "rss": rss_bytes(__import__("os").getpid()),
+            "blocks": sys.getallocatedblocks(),
+            "traced": tracemalloc.get_traced_memory()[0],
+            "heap": malloc_heap(),
+            "caches": cache_sizes(app),
+            "containers": container_sizes(roots_of(app)),
+            "types": type_counts(),
+            "snapshot": tracemalloc.take_snapshot() if tracemalloc.is_tracing() else None,
+        }
+        report(i, now, first, time.process_time() - started, statuses, args.top)
+        if first is None:
+            first = now
+    return 0
+
+
+def report(i: int, now: dict, first: dict | None, cpu: float, statuses, top: int) -> None:
+    heap = now["heap"] or {}
+    print(f"\n=== {i:,} queries ({cpu:.0f} s CPU; statuses {dict(statuses)}) ===")
+    line = f"RSS {now['rss'] / MB:.1f} MB; Python blocks {now['blocks']:,}"
+    if now["traced"]:
+        line += f"; traced {now['traced'] / MB:.1f} MB"
+    line += "".join(f"; malloc {k} {v / MB:.1f} MB" for k, v in heap.items())
+    print(line)
+    if first is not None:
+        change = (now["rss"] - first["rss"]) / MB
+        traced = (now["traced"] - first["traced"]) / MB
+        print(f"  since the first sample: RSS {change:+.1f} MB, traced {traced:+.1f} MB")
+    print("caches (entries, bytes):")
+    for name, (n, nbytes) in now["caches"].items():
+        print(f"  {name:<20} {n:>8,}  {nbytes / MB:>7.1f} MB")
+    if first is None:
+        return
+    grown = [
+        (name, first["containers"].get(name, 0), n)
+        for name, n in now["containers"].items()
+        if n != first["containers"].get(name, 0)
+    ]
+    grown.sort(key=lambda g: g[1] - g[2])
+    print("containers whose size changed since the first sample:")
+    for name, was, n in grown[:top]:
+        print(f"  {name[:90]:<90} {was:>8,} -> {n:,}")
+    print("object types that grew most:")
+    growth = now["types"].copy()
+    growth.subtract(first["types"])
+    for name, n in growth.most_common(top):
+        if n > 0:
+            print(f"  {name:<30} +{n:,} (now {now['types'][name]:,})")
+    if now["snapshot"] is not None:
+        print("allocation sites that grew most (since tracing started):")
+        diffs = now["snapshot"].statistics("traceback")
+        for stat in diffs[:top]:
+            frames = [f"{f.filename.rsplit('/', 2)[-1]}:{f.lineno}" for f in stat.traceback]
+            print(
+                f"  {stat.size / MB:+7.2f} MB {stat.count:+8,} blocks  "
+                + " < ".join(reversed(frames[-6:]))
+            )
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    sys.exit(main())
