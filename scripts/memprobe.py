@@ -20,6 +20,7 @@ it prints:
     python scripts/memprobe.py                      # 6,000 queries, samples at 1k/3k/6k
     python scripts/memprobe.py --queries 4000 --samples 2000,4000 --trace-from 2000
     python scripts/memprobe.py --work /tmp/probe    # keep (and reuse) the index there
+    python scripts/memprobe.py --live --queries 3000 --samples 500,1000,2000,3000
 """
 
 from __future__ import annotations
@@ -29,10 +30,13 @@ import collections
 import ctypes
 import gc
 import logging
+import os
+import random
 import sys
 import tempfile
 import time
 import tracemalloc
+import types
 from pathlib import Path
 from urllib.parse import urlencode
 
@@ -117,8 +121,8 @@ def container_sizes(roots: dict[str, object], depth: int = 2) -> dict[str, int]:
     seen: set[int] = set()
 
     def walk(name: str, obj: object, level: int) -> None:
-        if id(obj) in seen or level > depth:
-            return
+        if id(obj) in seen or level > depth or (level and isinstance(obj, types.ModuleType)):
+            return  # (modules are roots of their own: reached here, their names would vary)
         seen.add(id(obj))
         if isinstance(obj, dict | list | set | collections.deque | collections.OrderedDict):
             sizes[name] = len(obj)
@@ -171,6 +175,49 @@ def type_counts() -> collections.Counter:
     return collections.Counter(type(o).__name__ for o in gc.get_objects())
 
 
+SMAPS_FIELDS = ("Rss", "Pss", "Pss_Anon", "Shared_Dirty", "Private_Dirty", "Anonymous")
+
+
+def smaps(pid: int) -> dict[str, int]:
+    """A process's ``smaps_rollup`` fields (bytes): Private_Dirty rising while Rss stays is
+    copy-on-write of pages shared with the master (jieba's dictionary), not new memory."""
+    found = dict.fromkeys(SMAPS_FIELDS, 0)
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as handle:
+            for line in handle:
+                name, _, rest = line.partition(":")
+                if name in found:
+                    found[name] = int(rest.split()[0]) * 1024
+    except OSError:
+        pass
+    return found
+
+
+def live(index: Path, work: Path, texts: list[str], samples: list[int]) -> None:
+    """The queries over HTTP to ``searchapp serve --max-requests 0`` (2 workers), one at a
+    time, with the workers' memory from ``smaps_rollup`` at each sample."""
+    import http.client
+
+    from harness.server import LiveServer
+
+    with LiveServer(index, work / "memprobe-serve.log", extra=("--max-requests", "0")) as srv:
+        conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=60)
+        statuses: collections.Counter = collections.Counter()
+        print(f"{'queries':>8}  " + "  ".join(f"{f:>13}" for f in SMAPS_FIELDS) + "  (MB, workers)")
+        for i, q in enumerate(texts, 1):
+            conn.request("GET", "/api/search?" + urlencode({"q": q}))
+            response = conn.getresponse()
+            response.read()
+            statuses[response.status] += 1
+            if i in samples:
+                total = collections.Counter()
+                for pid in srv.worker_pids():
+                    total.update(smaps(pid))
+                cells = "  ".join(f"{total[f] / MB:>13.1f}" for f in SMAPS_FIELDS)
+                print(f"{i:>8,}  {cells}  {dict(statuses)}", flush=True)
+        conn.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--queries", type=int, default=6000)
@@ -186,6 +233,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--top", type=int, default=12)
     parser.add_argument(
+        "--live",
+        action="store_true",
+        help="send them to a live server instead and show its workers' smaps_rollup",
+    )
+    parser.add_argument(
         "--budget-ms", type=float, help="the query budget (default: the server's, 2,000 ms)"
     )
     args = parser.parse_args(argv)
@@ -193,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
     work = args.work or Path(tempfile.mkdtemp(prefix="searchapp-memprobe-"))
     work.mkdir(parents=True, exist_ok=True)
     index = build_index(work, args.seed)
+
+    rng = random.Random(args.seed)  # the same stream as stress.py's
+    texts = [distinct_query(rng, i) for i in range(args.queries)]
+    if args.live:
+        live(index, work, texts, samples)
+        return 0
 
     from searchapp.analysis import analyze
     from searchapp.web import create_app
@@ -205,8 +263,6 @@ def main(argv: list[str] | None = None) -> int:
     app = create_app(app_config)
     client = app.test_client()
     client.get("/api/search?q=warm+up+%E4%B8%AD%E6%96%87")
-    rng = __import__("random").Random(args.seed)  # the same stream as stress.py's
-    texts = [distinct_query(rng, i) for i in range(args.queries)]
     statuses: collections.Counter = collections.Counter()
     first: dict | None = None
     started = time.process_time()
@@ -218,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
             continue
         gc.collect()
         now = {
-            "rss": rss_bytes(__import__("os").getpid()),
+            "rss": rss_bytes(os.getpid()),
             "blocks": sys.getallocatedblocks(),
             "traced": tracemalloc.get_traced_memory()[0],
             "heap": malloc_heap(),
