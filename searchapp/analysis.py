@@ -300,8 +300,9 @@ _SEGMENTATIONS = BoundedCache(max_entries=50_000, max_bytes=32 * 1024 * 1024)
 #: (strict and relaxed parses, "describe", corrections), but distinct queries bring distinct
 #: runs without end. A 900-character query of random ideographs is cut into dozens of short
 #: runs (folding maps some of its characters to astral-plane ones, outside CJK_CHARS): kept
-#: in the indexer's cache, they grew a server's workers by 4 KB a query for 30,000 queries
-#: (scripts/memprobe.py). This one is full after a few hundred such queries, at about 2 MB.
+#: in the indexer's cache, they grew the workers by about 4 KB a query until it was full, 42 MB
+#: for two workers (scripts/memprobe.py finds it). This one is full after a few hundred such
+#: queries, at about 2 MB.
 _QUERY_SEGMENTATIONS = BoundedCache(max_entries=2_048, max_bytes=2 * 1024 * 1024)
 #: Longest query run kept at all (a long one is not asked again).
 MAX_CACHED_QUERY_RUN = 16
