@@ -179,8 +179,9 @@ def test_word_caches_hold_only_what_is_worth_keeping(monkeypatch):
         run = "".join(chr(rng.randint(0x4E00, 0x9FA5)) for _ in range(100))
         analysis.analyze(run, mode="query")
         assert analysis._SEGMENTATIONS.get(analysis.fold_text(run)) is None
-    kept = [run for run in analysis._SEGMENTATIONS._items]
-    assert all(len(run) <= analysis.MAX_CACHED_QUERY_RUN for run in kept if len(run) > 100)
+        assert analysis._QUERY_SEGMENTATIONS.get(analysis.fold_text(run)) is None
+    kept = list(analysis._QUERY_SEGMENTATIONS._items)
+    assert kept and all(len(run) <= analysis.MAX_CACHED_QUERY_RUN for run in kept)
     analysis._stem_short.cache_clear()
     analysis.analyze(" ".join("".join(rng.choices(LETTERS, k=60)) for _ in range(50)))
     assert analysis._stem_short.cache_info().currsize == 0
