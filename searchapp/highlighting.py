@@ -15,13 +15,7 @@ from markupsafe import escape
 from whoosh import query
 from whoosh.query.terms import MultiTerm
 
-from searchapp.analysis import (
-    ENGLISH_STOP_WORDS,
-    BilingualTokenizer,
-    EnglishStemFilter,
-    fold,
-    has_cjk,
-)
+from searchapp.analysis import fold, has_cjk, word_spans
 from searchapp.whoosh_compat import expansions
 
 SNIPPET_CHARS = 220
@@ -136,16 +130,9 @@ def _join_bigrams(grams) -> str:
     return grams[0] + "".join(g[-1:] for g in grams[1:]) if grams else ""
 
 
-_LATIN = BilingualTokenizer(stoplist=ENGLISH_STOP_WORDS, chinese=False) | EnglishStemFilter()
-
-
 def term_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
     """Character spans of ``text`` holding the query's words or Chinese strings."""
-    spans: list[tuple[int, int]] = []
-    if terms.words:
-        for token in _LATIN(text, chars=True, mode="query"):
-            if token.text in terms.words:
-                spans.append((token.startchar, token.endchar))
+    spans = word_spans(text, terms.words) if terms.words else []
     if terms.chinese and has_cjk(text):
         folded, offsets = fold(text)
         for needle in terms.chinese:
