@@ -371,17 +371,19 @@ def word_spans(text: str, wanted: frozenset[str] | set[str]) -> list[tuple[int, 
     The same words, stems and spans as ``text_analyzer()`` gives in query mode (Chinese runs
     left out; ``tests/test_analysis.py`` compares the two), without a Token and three
     generators per word: highlighting runs this over every hit's text of every request.
+    A word is only looked at closely when its first letter starts a wanted stem: Porter2
+    changes only the end of a word (its special forms too), so a stem keeps the first letter.
     """
     folded, offsets = fold(text)
+    firsts = {w[:1] for w in wanted}
     length = len(text)
     spans: list[tuple[int, int]] = []
     stop = ENGLISH_STOP_WORDS
     for match in _TOKEN_RE.finditer(folded):
-        kind = match.lastgroup
-        if kind == "cjk":
-            continue
         word = match.group()
-        if kind == "word" and "'" in word:
+        if word[0] not in firsts or match.lastgroup == "cjk":
+            continue
+        if "'" in word and match.lastgroup == "word":
             if word.endswith("'s"):
                 word = word[:-2]
             word = word.replace("'", "")
