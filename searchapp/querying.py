@@ -217,6 +217,26 @@ class SearchQueryParser(qparser.QueryParser):
         ]
         self.phraseclass = make_phrase
 
+    def taggers(self):
+        """Whoosh's taggers, in priority order, built once per set of plugins.
+
+        Whoosh asks every plugin for new taggers (compiling their regular expressions again) at
+        every parse: a sixth of the parse. Taggers and filters keep no state between parses.
+        """
+        return self._priorized_once("taggers")
+
+    def filters(self):
+        """Whoosh's filters, in priority order, listed once per set of plugins."""
+        return self._priorized_once("filters")
+
+    def _priorized_once(self, methodname: str) -> list:
+        plugins = tuple(self.plugins)
+        cache = self.__dict__.setdefault("_priorized_cache", {})
+        found = cache.get(methodname)
+        if found is None or found[0] != plugins:
+            found = cache[methodname] = (plugins, self._priorized(methodname))
+        return found[1]
+
     def tag(self, text, pos=0, debug=False):
         """Whoosh's tagging, done once per text within a search.
 

@@ -324,6 +324,39 @@ def test_the_passes_of_one_search_parse_the_query_once(index_dir, monkeypatch):
     )
 
 
+PARSER_SAMPLE = [
+    "gwadar port",
+    '"belt and road" -railway',
+    "title:china OR heading:laos",
+    "gwadr~2 rail*",
+    "(china AND laos) NOT bus",
+    "+emu 动车组 中老铁路",
+    "c?t [a TO z] port^2",
+    "BRI un",
+    "",
+    "cafe''s ﬁnance",
+]
+
+
+@pytest.mark.parametrize("relaxed", [False, True])
+def test_taggers_built_once_give_the_queries_of_fresh_ones(relaxed, monkeypatch):
+    """The parser keeps its taggers and filters (Whoosh rebuilt them at every parse); a
+    parser that rebuilds them still gives the same queries, and a changed plugin list
+    gets new ones."""
+    kept = SearchQueryParser(build_schema(), relaxed=relaxed)
+    assert kept.taggers() is kept.taggers()
+    found = [querying._parse_user_query(kept, q) for q in PARSER_SAMPLE]
+    fresh = SearchQueryParser(build_schema(), relaxed=relaxed)
+    monkeypatch.setattr(fresh, "taggers", lambda: fresh._priorized("taggers"))
+    monkeypatch.setattr(fresh, "filters", lambda: fresh._priorized("filters"))
+    for q, mine in zip(PARSER_SAMPLE, found, strict=True):
+        theirs = querying._parse_user_query(fresh, q)
+        assert (mine, repr(mine)) == (theirs, repr(theirs)), q
+    before = kept.taggers()
+    kept.remove_plugin_class(qparser.FuzzyTermPlugin)
+    assert kept.taggers() is not before and len(kept.taggers()) == len(before) - 1
+
+
 # ---- 7. only documented fields; errors mapped honestly; no server path --------------------
 
 
