@@ -102,6 +102,13 @@ def timed_passes(app, client, paths: list[str], passes: int) -> tuple[list[float
     return per_request, first
 
 
+def report(label: str, cpu: list[float]) -> None:
+    print(
+        f"{label}: CPU {statistics.median(cpu):.2f} ms/request (median of {len(cpu)} passes; "
+        f"fastest {min(cpu):.2f}; all: {', '.join(f'{c:.2f}' for c in cpu)})"
+    )
+
+
 def digests_of(bodies: list[bytes]) -> list[str]:
     return [hashlib.sha256(_TOOK.sub(b'"took_ms":0', body)).hexdigest()[:16] for body in bodies]
 
@@ -112,6 +119,8 @@ def profile_pass(app, client, paths: list[str], top: int) -> None:
     profiler.enable()
     send_all(client, paths)
     profiler.disable()
+    calls = sum(stat[1] for stat in pstats.Stats(profiler).stats.values())
+    print(f"\nfunction calls per API request (deterministic): {calls / len(paths):,.0f}")
     for order in ("cumulative", "tottime"):
         out = io.StringIO()
         pstats.Stats(profiler, stream=out).sort_stats(order).print_stats(top)
@@ -150,16 +159,10 @@ def main(argv: list[str] | None = None) -> int:
 
         api = [search_path(q) for q in measured]
         cpu, api_bodies = timed_passes(app, client, api, args.passes)
-        print(
-            f"API  /api/search: CPU {statistics.median(cpu):.2f} ms/request (median of "
-            f"{args.passes} passes: {', '.join(f'{c:.2f}' for c in cpu)})"
-        )
+        report("API  /api/search", cpu)
         pages = [page_path(q) for q in measured]
         cpu, page_bodies = timed_passes(app, client, pages, args.passes)
-        print(
-            f"HTML /search:     CPU {statistics.median(cpu):.2f} ms/request (median of "
-            f"{args.passes} passes: {', '.join(f'{c:.2f}' for c in cpu)})"
-        )
+        report("HTML /search    ", cpu)
         forget_responses(app)
         grouped = send_all(client, [search_path(q) + "&group=article" for q in measured])
         kinds = {"api": api_bodies, "api_grouped": grouped, "html": page_bodies}

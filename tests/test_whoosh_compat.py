@@ -224,6 +224,34 @@ def test_view_file_reads_like_bytesio(data, ops):
     assert list(whoosh_compat.ViewFile(data)) == list(io.BytesIO(data))
 
 
+def test_pickles_load_from_a_view_file_as_from_bytesio():
+    """``pickle.load`` prefetches through ``ViewFile.peek`` (posting block headers): the same
+    objects, and the file left where BytesIO leaves it, with fewer calls into Python."""
+    import io
+    import pickle
+
+    objects = [(128, 4567, 1.5, True, 12, 200), ("x" * 300, [1, 2]), None, b"\x00" * 70_000, 7]
+    data = b"".join(pickle.dumps(o, protocol) for o in objects for protocol in (2, 5)) + b"end"
+    view, reference = whoosh_compat.ViewFile(data), io.BytesIO(data)
+    assert bytes(view.peek(4)) == data[:4] and view.tell() == 0
+    for _ in range(len(objects) * 2):
+        assert pickle.load(view) == pickle.load(reference)
+        assert view.tell() == reference.tell()
+    assert view.read() == reference.read() == b"end"
+
+    reads = []
+
+    class Counting(whoosh_compat.ViewFile):
+        def read(self, size=-1):
+            reads.append(size)
+            return super().read(size)
+
+    counting = Counting(pickle.dumps(objects[0], 5) * 10)
+    for _ in range(10):
+        assert pickle.load(counting) == objects[0]
+    assert len(reads) <= 10
+
+
 def test_opened_segments_are_read_in_place(index_dir):
     """Opening an index does not copy its compound segment into the process (BytesIO did)."""
     opened = IndexHandle(index_dir).open()
