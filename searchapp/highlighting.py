@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from markupsafe import escape
 from whoosh import query
 from whoosh.query.terms import MultiTerm
 
@@ -34,6 +33,17 @@ def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def escape(text: str) -> str:
+    """``text`` as HTML, as ``markupsafe.escape`` gives it (``&#34;`` and ``&#39;`` for
+    quotes; ``tests/test_highlighting.py`` compares), without making a ``Markup`` and turning
+    it back into a ``str`` for each piece of every snippet."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    return (
+        text.replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;").replace('"', "&#34;")
+    )
+
+
 def mark(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` escaped as HTML, with each span wrapped in ``<mark>``."""
     out: list[str] = []
@@ -42,10 +52,10 @@ def mark(text: str, spans: list[tuple[int, int]]) -> str:
         start, end = max(start, at), min(end, len(text))
         if start >= end:
             continue
-        out.append(str(escape(text[at:start])))
-        out.append("<mark>" + str(escape(text[start:end])) + "</mark>")
+        out.append(escape(text[at:start]))
+        out.append("<mark>" + escape(text[start:end]) + "</mark>")
         at = end
-    out.append(str(escape(text[at:])))
+    out.append(escape(text[at:]))
     return "".join(out)
 
 
