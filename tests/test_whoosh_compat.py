@@ -252,6 +252,33 @@ def test_pickles_load_from_a_view_file_as_from_bytesio():
     assert len(reads) <= 10
 
 
+def test_stored_fields_are_whooshs(index_dir, tmp_path):
+    """Every document's stored fields as Whoosh's own ``stored_fields`` gives them (keys in
+    the same order), also when the schema has dynamic fields."""
+    from whoosh import fields as whoosh_fields
+    from whoosh import index as whoosh_index
+
+    opened = IndexHandle(index_dir).open()
+    readers = [r for r, _ in opened.searcher.reader().leaf_readers()]
+    for reader in readers:
+        for docnum in range(reader.doc_count_all()):
+            mine, theirs = (
+                reader.stored_fields(docnum),
+                whoosh_compat.whoosh_stored_fields(reader, docnum),
+            )
+            assert list(mine.items()) == list(theirs.items())
+    assert sum(r.doc_count_all() for r in readers) > 20
+
+    schema = whoosh_fields.Schema(id=whoosh_fields.ID(stored=True))
+    schema.add("*_s", whoosh_fields.STORED, glob=True)
+    ix = whoosh_index.create_in(str(tmp_path), schema)
+    with ix.writer() as writer:
+        writer.add_document(id="a", note_s="kept", **{"x_s": 1})
+    with ix.reader() as reader:
+        assert reader.stored_fields(0) == {"id": "a", "note_s": "kept", "x_s": 1}
+        assert reader.stored_fields(0) == whoosh_compat.whoosh_stored_fields(reader, 0)
+
+
 def test_opened_segments_are_read_in_place(index_dir):
     """Opening an index does not copy its compound segment into the process (BytesIO did)."""
     opened = IndexHandle(index_dir).open()
