@@ -11,6 +11,7 @@ per command), so two apps or tests never share a searcher or a cache by accident
 from __future__ import annotations
 
 import contextlib
+import os
 import pickle
 import struct
 import threading
@@ -29,7 +30,7 @@ from searchapp.querying import SearchQueryParser
 from searchapp.results import FieldValues
 from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import QueryEvaluator
-from searchapp.store import IndexUnavailable, current_build, read_manifest
+from searchapp.store import CURRENT, IndexUnavailable, current_build, read_manifest
 from searchapp.synonyms import Synonyms
 
 #: Responses kept per build, and their bytes (a page of 100 long chunks is over 1 MB).
@@ -72,6 +73,16 @@ class OpenIndex:
     memo: dict = field(default_factory=dict)
 
 
+def _link_key(link: str) -> tuple | None:
+    """What ``index/current`` names: its text and the folder it leads to (None: it is gone,
+    or leads nowhere). Build ids are never reused, and a copied index has other folders."""
+    try:
+        found = os.stat(link)
+        return os.readlink(link), found.st_dev, found.st_ino
+    except OSError:
+        return None
+
+
 class IndexHandle:
     """One index folder as this process sees it: the current build, opened once.
 
@@ -97,6 +108,8 @@ class IndexHandle:
         self._open_lock = threading.Lock()
         self._read_lock = threading.RLock()
         self._open: OpenIndex | None = None
+        self._current = str(self.index_dir / CURRENT)
+        self._open_link: tuple | None = None  # _link_key of ``current`` naming ``_open``
         self.cache_hits = 0  # response cache lookups, read by the metrics
         self.cache_misses = 0
 
@@ -110,7 +123,15 @@ class IndexHandle:
         return index if isinstance(index, IndexHandle) else cls(index)
 
     def open(self) -> OpenIndex:
-        """The current build, reopened when ``index/current`` was swapped to a new one."""
+        """The current build, reopened when ``index/current`` was swapped to a new one.
+
+        Every request asks. When ``current`` names the same build as last time (its link text
+        and the folder it leads to: two system calls) the open one is returned; otherwise
+        the link's path is resolved, which walks every folder of it.
+        """
+        opened, link = self._open, _link_key(self._current)
+        if opened is not None and link is not None and link == self._open_link:
+            return opened
         build = current_build(self.index_dir)
         if build is None:
             raise IndexUnavailable(
@@ -120,6 +141,8 @@ class IndexHandle:
         with self._open_lock:
             if self._open is None or self._open.build != build:
                 self._open = self._load(build)
+            # ``build`` is what ``link`` named unless the link moved meanwhile: then resolve again
+            self._open_link = link if link == _link_key(self._current) else None
             return self._open
 
     def _load(self, build: Path) -> OpenIndex:

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+from searchapp import handle as handles
 from searchapp.article_pages import get_article
 from searchapp.handle import IndexHandle
 from searchapp.searching import search
+from searchapp.store import IndexUnavailable, current_build
 from searchapp.suggestions import suggest_completions
 from searchapp.web import create_app
 
@@ -51,3 +56,28 @@ def test_threads_sharing_one_handle_get_what_one_thread_gets(index_dir):
         if page["page"] == 1:
             assert page["hits"] == expected[q], q
     assert shared.cache_hits + shared.cache_misses == 21
+
+
+def test_open_follows_current_without_resolving_it_each_time(tmp_path, index_dir, monkeypatch):
+    """``open`` resolves ``index/current`` only when it names another build (swapped, or the
+    folder is another copy); a build folder removed under it is still an unavailable index."""
+    site = tmp_path / "site"
+    site.mkdir()
+    first = shutil.copytree(index_dir, tmp_path / "first", symlinks=True)
+    second = shutil.copytree(index_dir, tmp_path / "second", symlinks=True)
+    (site / "index").symlink_to(first)
+    handle = IndexHandle(site / "index")
+    opened = handle.open()
+    resolved = []
+    monkeypatch.setattr(handles, "current_build", lambda d: resolved.append(d) or current_build(d))
+    assert handle.open() is opened and handle.open() is opened and not resolved
+
+    (site / "index").unlink()
+    (site / "index").symlink_to(second)  # a copy: the same build ids, other folders
+    moved = handle.open()
+    assert moved is not opened and moved.build.is_relative_to(second) and len(resolved) == 1
+    assert handle.open() is moved and len(resolved) == 1
+
+    shutil.rmtree(moved.build)
+    with pytest.raises(IndexUnavailable):
+        handle.open()
