@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import argparse
 import cProfile
+import gc
 import hashlib
 import io
 import json
@@ -56,14 +57,21 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 
 def make_app(data: Path, scratch: Path):
-    """The app as ``serve`` makes it, reading the bench's current build."""
+    """The app as ``serve`` makes it, reading the bench's current build: jieba loaded and
+    what is loaded so far frozen out of the garbage collector (its full passes over jieba's
+    dictionary came at random and made passes differ by a third)."""
+    from searchapp.analysis import analyze
     from searchapp.web import create_app
 
     build = (data / "index-searchapp" / "current").resolve()
     if not build.is_dir():
         sys.exit(f"no index in {data / 'index-searchapp'}: run scripts/bench.py first")
     (scratch / "current").symlink_to(build)
-    return create_app({"INDEX_DIR": str(scratch), "QUERY_LOG": True, "METRICS": False})
+    analyze("预热 jieba warm-up", mode="index")
+    app = create_app({"INDEX_DIR": str(scratch), "QUERY_LOG": True, "METRICS": False})
+    gc.collect()
+    gc.freeze()
+    return app
 
 
 def page_path(q: str) -> str:
