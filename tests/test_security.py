@@ -636,3 +636,42 @@ def test_corrections_still_find_words_in_a_huge_vocabulary(huge_vocabulary_index
     handle = IndexHandle(huge_vocabulary_index)
     # The w-range is narrowed to ``w1``: words one edit from ``w12345x`` are still found.
     assert search(handle, "w12345x").get("showing_results_for") == "w12345"
+
+
+def _vocabulary_sample() -> list[str]:
+    rng = random.Random(7)
+    text = " ".join(
+        p.read_text(encoding="utf-8")
+        for p in sorted((Path(__file__).parent / "fixtures" / "large-sample").glob("*.txt"))
+    )
+    words = sorted(set(re.findall(r"\b[a-z]+\b", text.lower())))
+    words += ["the", "and", "un", "bri", "aiib", "cpc", "is", "s", "a", "running", "skies"]
+    queries = list(words)
+    for size in (2, 3, 5, 8, 9):
+        queries += [" ".join(rng.choices(words, k=size)) for _ in range(300)]
+    queries += ["see see", "the the", "belt and road", "china laos railway", "un prc"]
+    return queries
+
+
+@pytest.mark.parametrize("relaxed", [False, True])
+def test_lowercase_words_get_the_parsers_query(relaxed, monkeypatch):
+    """The shortcut for a few lowercase words gives what Whoosh's parser gives: the same
+    query, leaf for leaf (stop words, synonyms, stems, repeats, more than 8 words)."""
+    mine = SearchQueryParser(build_schema(), relaxed=relaxed)
+    sample = _vocabulary_sample()
+    assert len(sample) > 3000
+    shortcut = querying._lowercase_words_query
+    taken = []
+    monkeypatch.setattr(
+        querying, "_lowercase_words_query", lambda p, t: taken.append(shortcut(p, t)) or taken[-1]
+    )
+    found = [querying._parse_user_query(mine, q) for q in sample]
+    used = sum(q is not None for q in taken)
+    assert used == 0 if relaxed else used > 2500  # the relaxed parser ORs: never a shortcut
+    theirs_parser = SearchQueryParser(build_schema(), relaxed=relaxed)
+    monkeypatch.setattr(querying, "_lowercase_words_query", lambda parser, text: None)
+    for q, got in zip(sample, found, strict=True):
+        want = querying._parse_user_query(theirs_parser, q)
+        assert (got, repr(got)) == (want, repr(want)), q
+        spans = [(leaf.startchar, leaf.endchar) for leaf in got.leaves()]
+        assert spans == [(leaf.startchar, leaf.endchar) for leaf in want.leaves()], q
