@@ -48,6 +48,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchlib import corpus, html_corpus, load, queries, report
@@ -382,8 +383,15 @@ def server_cmd(args: argparse.Namespace, engine: str, port: int) -> tuple[list[s
     return cmd, {"BENCH_PEER_INDEX": str(peer_index(args.data, engine))}
 
 
-def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[dict]]) -> dict:
-    """Serve one engine, measure start-up, latency, req/s and memory; always stop it."""
+def measure_server(
+    args: argparse.Namespace,
+    engine: str,
+    mixes: dict[str, list[dict]],
+    inspect: Callable[[Server], dict] | None = None,
+) -> dict:
+    """Serve one engine, measure start-up, latency, req/s and memory; always stop it.
+    ``inspect(server)``, if given, runs after the memory reading, before the stop: its dict is
+    kept as ``result["inspect"]`` (``pss_breakdown.py`` reads each worker's smaps there)."""
     port = free_port()
     cmd, env = server_cmd(args, engine, port)
     log = args.data / "logs" / f"serve-{engine}.log"
@@ -406,6 +414,8 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
             cpu_before, procs.cpu_snapshot(server.process.pid)
         )
         result["memory"] = procs.tree_memory(server.process.pid)
+        if inspect is not None:
+            result["inspect"] = inspect(server)
     lat, thr = result["latency"], result["throughput"]
     print(
         f"  first answer {result['first_answer_s']} s; p50/p95/p99 {lat['p50_ms']}/"

@@ -31,6 +31,7 @@ from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import QueryEvaluator
 from searchapp.store import IndexUnavailable, current_build, read_manifest
 from searchapp.synonyms import Synonyms
+from searchapp.whoosh_compat import release_pages, segment_maps
 
 #: Responses kept per build, and their bytes (a page of 100 long chunks is over 1 MB).
 CACHE_SIZE = 256
@@ -38,6 +39,10 @@ CACHE_BYTES = 32 * 1024 * 1024
 #: Filter masks kept per build (each is one byte per document).
 FILTER_CACHE_SIZE = 32
 FILTER_CACHE_BYTES = 64 * 1024 * 1024
+#: Manifest entries a reader does not keep: a record per source file and per article, for
+#: incremental builds (megabytes of Python objects per worker on a large archive, growing with
+#: it). ``examples`` reads the article titles from the file when it needs them.
+WRITER_ONLY = ("files", "articles")
 #: What a damaged or vanished index raises while being read (anything else is a bug: a 500).
 INDEX_READ_ERRORS = (
     OSError,
@@ -64,6 +69,8 @@ class OpenIndex:
     evaluator: QueryEvaluator
     values: FieldValues
     manifest: dict
+    #: The memory maps of its segment files, released after each read (``reading``).
+    maps: list = field(default_factory=list)
     filters: BoundedCache = field(
         default_factory=lambda: BoundedCache(FILTER_CACHE_SIZE, FILTER_CACHE_BYTES)
     )
@@ -97,6 +104,7 @@ class IndexHandle:
         self._open_lock = threading.Lock()
         self._read_lock = threading.RLock()
         self._open: OpenIndex | None = None
+        self._depth = 0  # nested reading() blocks of the thread holding the read lock
         self.cache_hits = 0  # response cache lookups, read by the metrics
         self.cache_misses = 0
 
@@ -125,7 +133,7 @@ class IndexHandle:
     def _load(self, build: Path) -> OpenIndex:
         try:
             searcher = whoosh_index.open_dir(str(build)).searcher()
-            manifest = read_manifest(build)
+            manifest = {k: v for k, v in read_manifest(build).items() if k not in WRITER_ONLY}
             synonyms = Synonyms.from_data(manifest.get("synonyms"))
             evaluator = QueryEvaluator(searcher, FACET_FIELDS)
             return OpenIndex(
@@ -136,6 +144,7 @@ class IndexHandle:
                 evaluator=evaluator,
                 values=FieldValues(evaluator),
                 manifest=manifest,
+                maps=segment_maps(reader for reader, _offset in evaluator.segments),
             )
         except Exception as exc:
             raise IndexUnavailable(
@@ -145,9 +154,22 @@ class IndexHandle:
 
     @contextlib.contextmanager
     def reading(self) -> Iterator[OpenIndex]:
-        """The current build, for this thread alone until the block ends (see the class)."""
+        """The current build, for this thread alone until the block ends (see the class).
+
+        When the outermost block ends, the index pages the read mapped are released
+        (``whoosh_compat.release_pages``): they stay in the page cache, shared by every
+        process, but no longer count in this worker's memory (PSS).
+        """
         with self._read_lock:
-            yield self.open()
+            self._depth += 1
+            opened = None
+            try:
+                opened = self.open()
+                yield opened
+            finally:
+                self._depth -= 1
+                if opened is not None and not self._depth:
+                    release_pages(opened.maps)
 
     def unreadable(self, exc: BaseException) -> IndexUnavailable:
         """What to raise when reading failed with one of ``INDEX_READ_ERRORS``."""

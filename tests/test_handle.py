@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
+
+from searchapp import examples
+from searchapp import handle as handle_module
 from searchapp.article_pages import get_article
-from searchapp.handle import IndexHandle
+from searchapp.handle import WRITER_ONLY, IndexHandle
 from searchapp.searching import search
+from searchapp.store import read_manifest
 from searchapp.suggestions import suggest_completions
 from searchapp.web import create_app
 
 QUERIES = ["Gwadar", "railway", "中老铁路", "port -Gwadar", "brdge", "合作", "shared future"]
+#: More kinds of query (phrases, prefixes, fuzzy, filters, unions) for the comparisons.
+SAMPLE = ['"Gwadar port"', "po*", "portt~", "kind:caption", "port OR sea OR china", "中国 China"]
 
 
 def test_each_app_owns_its_handle_and_a_folder_opens_a_new_one(index_dir):
@@ -51,3 +59,59 @@ def test_threads_sharing_one_handle_get_what_one_thread_gets(index_dir):
         if page["page"] == 1:
             assert page["hits"] == expected[q], q
     assert shared.cache_hits + shared.cache_misses == 21
+
+
+def _mapped_index_kb(build) -> int:
+    """Resident kB of this process's mappings of the build's segment files (/proc/self/smaps)."""
+    total, current = 0, None
+    with open("/proc/self/smaps", encoding="utf-8") as smaps:
+        for line in smaps:
+            parts = line.split()
+            if parts and "-" in parts[0] and ":" not in parts[0]:
+                current = parts[-1] if len(parts) >= 6 else None
+            elif line.startswith("Rss:") and current and current.startswith(str(build)):
+                total += int(parts[1])
+    return total
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="reads Linux's /proc")
+def test_index_pages_are_mapped_only_while_reading(index_dir):
+    """The pages a search touches in the memory-mapped segments are released when the
+    outermost read ends (a worker's PSS would otherwise count every page it ever read)."""
+    handle = IndexHandle(index_dir)
+    with handle.reading() as opened:
+        search(handle, "Gwadar port OR railway", per_page=20)  # a nested read
+        get_article(handle, search(handle, "Gwadar")["hits"][0]["article_id"])
+        assert _mapped_index_kb(opened.build) > 0  # still reading: the pages are there
+        assert opened.maps  # the segments' maps are known
+    assert _mapped_index_kb(opened.build) == 0
+    search(handle, "中老铁路")
+    assert _mapped_index_kb(opened.build) == 0
+
+
+def test_results_are_the_same_with_pages_released_or_kept(index_dir, monkeypatch):
+    """Releasing the mapped pages after each read changes no answer: the same hits (scores,
+    snippets), totals and facets as a handle that keeps them, query after query."""
+    released = IndexHandle(index_dir)
+    answers = [search(released, q, per_page=10) for q in QUERIES + SAMPLE]
+    monkeypatch.setattr(handle_module, "release_pages", lambda maps: None)
+    kept = IndexHandle(index_dir)
+    assert sum(1 for a in answers if a["total"]) >= len(answers) - 3  # not vacuous
+    for q, want in zip(QUERIES + SAMPLE, answers, strict=True):
+        got = search(kept, q, per_page=10)
+        for key in ("hits", "total", "total_passages", "facets", "match", "suggestion"):
+            assert got[key] == want[key], (q, key)
+
+
+def test_the_handle_keeps_no_per_article_records(index_dir):
+    """The manifest's records per source file and per article (for incremental builds) stay
+    on disk; the handle keeps the build's numbers, and the examples still read the titles."""
+    handle = IndexHandle(index_dir)
+    opened = handle.open()
+    on_disk = read_manifest(opened.build)
+    assert on_disk["articles"] and on_disk["files"]
+    assert not set(WRITER_ONLY) & set(opened.manifest)
+    assert handle.stats()["chunks"] == on_disk["stats"]["chunks"]
+    titles, _texts = examples._texts(handle)
+    assert titles == [a.get("title") or "" for a in on_disk["articles"].values()]
+    assert any(titles)
