@@ -22,7 +22,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.reading import ReaderClosed
 
-from searchapp import config
+from searchapp import config, heap
 from searchapp.caches import BoundedCache
 from searchapp.params import Filters
 from searchapp.querying import SearchQueryParser
@@ -43,6 +43,8 @@ FILTER_CACHE_BYTES = 64 * 1024 * 1024
 #: incremental builds (megabytes of Python objects per worker on a large archive, growing with
 #: it). ``examples`` reads the article titles from the file when it needs them.
 WRITER_ONLY = ("files", "articles")
+#: Every this many reads, the heap pages freed meanwhile go back to the system (``heap``).
+TRIM_EVERY = 64
 #: What a damaged or vanished index raises while being read (anything else is a bug: a 500).
 INDEX_READ_ERRORS = (
     OSError,
@@ -105,6 +107,7 @@ class IndexHandle:
         self._read_lock = threading.RLock()
         self._open: OpenIndex | None = None
         self._depth = 0  # nested reading() blocks of the thread holding the read lock
+        self._reads = 0
         self.cache_hits = 0  # response cache lookups, read by the metrics
         self.cache_misses = 0
 
@@ -128,6 +131,7 @@ class IndexHandle:
         with self._open_lock:
             if self._open is None or self._open.build != build:
                 self._open = self._load(build)
+                heap.trim()  # the manifest parsed whole, the old build's caches: give them back
             return self._open
 
     def _load(self, build: Path) -> OpenIndex:
@@ -170,6 +174,9 @@ class IndexHandle:
                 self._depth -= 1
                 if opened is not None and not self._depth:
                     release_pages(opened.maps)
+                    self._reads += 1
+                    if self._reads % TRIM_EVERY == 0:
+                        heap.trim()
 
     def unreadable(self, exc: BaseException) -> IndexUnavailable:
         """What to raise when reading failed with one of ``INDEX_READ_ERRORS``."""
