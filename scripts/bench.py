@@ -104,6 +104,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=SCALE_SIZES,
         help="with --scale: corpus sizes in chunks, comma-separated (default 50000,150000,500000)",
     )
+    parser.add_argument(
+        "--smaps",
+        action="store_true",
+        help="also split each searchapp worker's PSS (anonymous, index by sub-file; needs root)",
+    )
     parser.add_argument("--queries", type=int, default=200, help="size of the query mix")
     parser.add_argument("--seed", type=int, default=5, help="seed for queries and edits")
     parser.add_argument(
@@ -430,6 +435,21 @@ def measure_server(
     return result
 
 
+def smaps_of_workers(server: Server) -> dict:
+    """Each worker's PSS split by ``harness.smaps`` (printed too), for ``--smaps``."""
+    from harness import smaps
+
+    found = {}
+    for pid in server.worker_pids():
+        found[pid] = smaps.breakdown(pid)
+        print(smaps.format_breakdown(found[pid]), flush=True)
+    return found
+
+
+def _inspector(args: argparse.Namespace, engine: str) -> Callable[[Server], dict] | None:
+    return smaps_of_workers if args.smaps and engine == "searchapp" else None
+
+
 def make_mixes(args: argparse.Namespace, chunks: list[dict]) -> dict[str, list[dict]]:
     """The measured, warm-up and req/s query mixes (disjoint), saved to queries.json."""
     mix = queries.make_queries(chunks, args.queries, args.seed)
@@ -564,7 +584,7 @@ def scale_point(args: argparse.Namespace, size: int) -> dict:
             build = build_peer(point, engine, None)
         stages[f"{engine} build"] = time.perf_counter() - start
         start = time.perf_counter()
-        serve = measure_server(point, engine, mixes)
+        serve = measure_server(point, engine, mixes, inspect=_inspector(args, engine))
         stages[f"{engine} serve"] = time.perf_counter() - start
         result["engines"][engine] = {"build": build, "serve": serve}
     if size == min(args.sizes):
@@ -647,7 +667,8 @@ def main(argv: list[str] | None = None) -> int:
             build = build_searchapp(args, manifest, cached)
         else:
             build = build_peer(args, engine, cached)
-        results[engine] = {"build": build, "serve": measure_server(args, engine, mixes)}
+        serve = measure_server(args, engine, mixes, inspect=_inspector(args, engine))
+        results[engine] = {"build": build, "serve": serve}
         if engine == "searchapp":
             results[engine]["revision"] = searchapp_revision(args.searchapp_src)
         save_results(args.data, engine, results[engine])

@@ -11,6 +11,8 @@ it was forked from) and file-backed memory by file, the index's ``.seg`` files b
 
     python scripts/bench.py --only searchapp --chunks 150000 --data /tmp/pss150   # once
     python scripts/pss_breakdown.py --data /tmp/pss150
+
+``bench.py --smaps`` prints the same breakdown in its own runs (``--scale`` included).
 """
 
 from __future__ import annotations
@@ -22,8 +24,7 @@ from pathlib import Path
 
 import bench
 from benchlib import corpus
-from harness import smaps
-from harness.server import Server, stop_servers_on_sigterm
+from harness.server import stop_servers_on_sigterm
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -37,15 +38,6 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--searchapp-src", type=Path, help="as bench.py's option")
     parser.add_argument("--json", type=Path, help="write the breakdowns to this JSON file")
     return parser.parse_args(argv)
-
-
-def inspect_workers(server: Server) -> dict:
-    """Each worker's breakdown, printed and returned."""
-    found = {}
-    for pid in server.worker_pids():
-        found[pid] = smaps.breakdown(pid)
-        print(smaps.format_breakdown(found[pid]), flush=True)
-    return found
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -66,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         mixes = bench.make_mixes(args, corpus.load_chunks(args.data))
     print(f"searchapp revision {bench.searchapp_revision(args.searchapp_src)}", flush=True)
-    result = bench.measure_server(args, "searchapp", mixes, inspect=inspect_workers)
+    result = bench.measure_server(args, "searchapp", mixes, inspect=bench.smaps_of_workers)
     if own.json:
         own.json.write_text(json.dumps(result, indent=2, default=str), encoding="utf-8")
     return 0
