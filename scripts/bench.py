@@ -171,7 +171,9 @@ def size_mb(path: Path) -> float:
 def searchapp_cmd(src: Path | None = None) -> list[str]:
     """How to run the searchapp CLI (from ``src`` when given, see :func:`searchapp_env`)."""
     if src is not None:
-        return [sys.executable, "-c", "from searchapp.cli import main; main()"]
+        # -P: not the working directory first on sys.path (the server runs in this checkout,
+        # whose own searchapp would otherwise win over ``src``)
+        return [sys.executable, "-P", "-c", "from searchapp.cli import main; main()"]
     beside = Path(sys.executable).parent / "searchapp"  # skips pyenv's shim
     exe = str(beside) if beside.exists() else shutil.which("searchapp")
     if exe:
