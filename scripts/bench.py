@@ -48,6 +48,7 @@ import shutil
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from benchlib import corpus, html_corpus, load, queries, report
@@ -102,6 +103,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         type=_sizes,
         default=SCALE_SIZES,
         help="with --scale: corpus sizes in chunks, comma-separated (default 50000,150000,500000)",
+    )
+    parser.add_argument(
+        "--smaps",
+        action="store_true",
+        help="also split each searchapp worker's PSS (anonymous, index by sub-file; needs root)",
     )
     parser.add_argument("--queries", type=int, default=200, help="size of the query mix")
     parser.add_argument("--seed", type=int, default=5, help="seed for queries and edits")
@@ -165,7 +171,9 @@ def size_mb(path: Path) -> float:
 def searchapp_cmd(src: Path | None = None) -> list[str]:
     """How to run the searchapp CLI (from ``src`` when given, see :func:`searchapp_env`)."""
     if src is not None:
-        return [sys.executable, "-c", "from searchapp.cli import main; main()"]
+        # -P: not the working directory first on sys.path (the server runs in this checkout,
+        # whose own searchapp would otherwise win over ``src``)
+        return [sys.executable, "-P", "-c", "from searchapp.cli import main; main()"]
     beside = Path(sys.executable).parent / "searchapp"  # skips pyenv's shim
     exe = str(beside) if beside.exists() else shutil.which("searchapp")
     if exe:
@@ -382,8 +390,15 @@ def server_cmd(args: argparse.Namespace, engine: str, port: int) -> tuple[list[s
     return cmd, {"BENCH_PEER_INDEX": str(peer_index(args.data, engine))}
 
 
-def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[dict]]) -> dict:
-    """Serve one engine, measure start-up, latency, req/s and memory; always stop it."""
+def measure_server(
+    args: argparse.Namespace,
+    engine: str,
+    mixes: dict[str, list[dict]],
+    inspect: Callable[[Server], dict] | None = None,
+) -> dict:
+    """Serve one engine, measure start-up, latency, req/s and memory; always stop it.
+    ``inspect(server)``, if given, runs after the memory reading, before the stop: its dict is
+    kept as ``result["inspect"]`` (``pss_breakdown.py`` reads each worker's smaps there)."""
     port = free_port()
     cmd, env = server_cmd(args, engine, port)
     log = args.data / "logs" / f"serve-{engine}.log"
@@ -406,6 +421,8 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
             cpu_before, procs.cpu_snapshot(server.process.pid)
         )
         result["memory"] = procs.tree_memory(server.process.pid)
+        if inspect is not None:
+            result["inspect"] = inspect(server)
     lat, thr = result["latency"], result["throughput"]
     print(
         f"  first answer {result['first_answer_s']} s; p50/p95/p99 {lat['p50_ms']}/"
@@ -418,6 +435,21 @@ def measure_server(args: argparse.Namespace, engine: str, mixes: dict[str, list[
         flush=True,
     )
     return result
+
+
+def smaps_of_workers(server: Server) -> dict:
+    """Each worker's PSS split by ``harness.smaps`` (printed too), for ``--smaps``."""
+    from harness import smaps
+
+    found = {}
+    for pid in server.worker_pids():
+        found[pid] = smaps.breakdown(pid)
+        print(smaps.format_breakdown(found[pid]), flush=True)
+    return found
+
+
+def _inspector(args: argparse.Namespace, engine: str) -> Callable[[Server], dict] | None:
+    return smaps_of_workers if args.smaps and engine == "searchapp" else None
 
 
 def make_mixes(args: argparse.Namespace, chunks: list[dict]) -> dict[str, list[dict]]:
@@ -554,7 +586,7 @@ def scale_point(args: argparse.Namespace, size: int) -> dict:
             build = build_peer(point, engine, None)
         stages[f"{engine} build"] = time.perf_counter() - start
         start = time.perf_counter()
-        serve = measure_server(point, engine, mixes)
+        serve = measure_server(point, engine, mixes, inspect=_inspector(args, engine))
         stages[f"{engine} serve"] = time.perf_counter() - start
         result["engines"][engine] = {"build": build, "serve": serve}
     if size == min(args.sizes):
@@ -637,7 +669,8 @@ def main(argv: list[str] | None = None) -> int:
             build = build_searchapp(args, manifest, cached)
         else:
             build = build_peer(args, engine, cached)
-        results[engine] = {"build": build, "serve": measure_server(args, engine, mixes)}
+        serve = measure_server(args, engine, mixes, inspect=_inspector(args, engine))
+        results[engine] = {"build": build, "serve": serve}
         if engine == "searchapp":
             results[engine]["revision"] = searchapp_revision(args.searchapp_src)
         save_results(args.data, engine, results[engine])

@@ -380,6 +380,41 @@ class EnglishStemFilter(Filter):
 MAX_CACHED_STEM_WORD = 32
 
 
+def word_spans(text: str, wanted: frozenset[str] | set[str]) -> list[tuple[int, int]]:
+    """Character spans of ``text`` whose Latin-script word, stemmed, is in ``wanted``.
+
+    The same words, stems and spans as ``text_analyzer()`` gives in query mode (Chinese runs
+    left out; ``tests/test_analysis.py`` compares the two), without a Token and three
+    generators per word: highlighting runs this over every hit's text of every request.
+    A word is only looked at closely when its first letter starts a wanted stem: Porter2
+    changes only the end of a word (its special forms too), so a stem keeps the first letter.
+    """
+    folded, offsets = fold(text)
+    firsts = {w[:1] for w in wanted}
+    length = len(text)
+    spans: list[tuple[int, int]] = []
+    stop = ENGLISH_STOP_WORDS
+    for match in _TOKEN_RE.finditer(folded):
+        word = match.group()
+        if word[0] not in firsts or match.lastgroup == "cjk":
+            continue
+        if "'" in word and match.lastgroup == "word":
+            if word.endswith("'s"):
+                word = word[:-2]
+            word = word.replace("'", "")
+        if word in stop:
+            continue
+        if word.isalpha():
+            word = _stem(word)
+        if word in wanted:
+            start, end = match.span()
+            if offsets is not None:
+                start = offsets[start] if start < len(offsets) else length
+                end = offsets[end - 1] + 1 if end > 0 else 0
+            spans.append((start, end))
+    return spans
+
+
 def _stem(word: str) -> str:
     if not word.isascii():
         return word  # not English: nothing to stem, nothing to keep

@@ -17,6 +17,7 @@ from whoosh import query
 from searchapp.analysis import CJK_CHARS, analyze
 from searchapp.handle import IndexHandle
 from searchapp.searching import search
+from searchapp.store import read_manifest
 
 #: How many examples the home page offers, and how many passages are read to find them.
 COUNT = 5
@@ -75,7 +76,8 @@ def _find_examples(handle: IndexHandle, count: int) -> list[str]:
 def _texts(handle: IndexHandle) -> tuple[list[str], list[str]]:
     """(titles, headings and photo captions): where names are."""
     with handle.reading() as opened:
-        titles = [a.get("title") or "" for a in opened.manifest.get("articles", {}).values()]
+        articles = read_manifest(opened.build).get("articles", {})  # not kept by the handle
+        titles = [a.get("title") or "" for a in articles.values()]
         kinds = query.Or([query.Term("kind", "heading"), query.Term("kind", "caption")])
         docnums = opened.evaluator.mask(kinds).nonzero()[0][:MAX_DOCS]
         texts = [opened.searcher.stored_fields(int(d)).get("text") or "" for d in docnums]

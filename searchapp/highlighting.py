@@ -11,17 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from markupsafe import escape
 from whoosh import query
 from whoosh.query.terms import MultiTerm
 
-from searchapp.analysis import (
-    ENGLISH_STOP_WORDS,
-    BilingualTokenizer,
-    EnglishStemFilter,
-    fold,
-    has_cjk,
-)
+from searchapp.analysis import fold, has_cjk, word_spans
 from searchapp.whoosh_compat import expansions
 
 SNIPPET_CHARS = 220
@@ -40,6 +33,17 @@ def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+def escape(text: str) -> str:
+    """``text`` as HTML, as ``markupsafe.escape`` gives it (``&#34;`` and ``&#39;`` for
+    quotes; ``tests/test_highlighting.py`` compares), without making a ``Markup`` and turning
+    it back into a ``str`` for each piece of every snippet."""
+    if "&" in text:
+        text = text.replace("&", "&amp;")
+    return (
+        text.replace("<", "&lt;").replace(">", "&gt;").replace("'", "&#39;").replace('"', "&#34;")
+    )
+
+
 def mark(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` escaped as HTML, with each span wrapped in ``<mark>``."""
     out: list[str] = []
@@ -48,10 +52,10 @@ def mark(text: str, spans: list[tuple[int, int]]) -> str:
         start, end = max(start, at), min(end, len(text))
         if start >= end:
             continue
-        out.append(str(escape(text[at:start])))
-        out.append("<mark>" + str(escape(text[start:end])) + "</mark>")
+        out.append(escape(text[at:start]))
+        out.append("<mark>" + escape(text[start:end]) + "</mark>")
         at = end
-    out.append(str(escape(text[at:])))
+    out.append(escape(text[at:]))
     return "".join(out)
 
 
@@ -136,16 +140,9 @@ def _join_bigrams(grams) -> str:
     return grams[0] + "".join(g[-1:] for g in grams[1:]) if grams else ""
 
 
-_LATIN = BilingualTokenizer(stoplist=ENGLISH_STOP_WORDS, chinese=False) | EnglishStemFilter()
-
-
 def term_spans(text: str, terms: HighlightTerms) -> list[tuple[int, int]]:
     """Character spans of ``text`` holding the query's words or Chinese strings."""
-    spans: list[tuple[int, int]] = []
-    if terms.words:
-        for token in _LATIN(text, chars=True, mode="query"):
-            if token.text in terms.words:
-                spans.append((token.startchar, token.endchar))
+    spans = word_spans(text, terms.words) if terms.words else []
     if terms.chinese and has_cjk(text):
         folded, offsets = fold(text)
         for needle in terms.chinese:

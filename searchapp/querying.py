@@ -217,6 +217,26 @@ class SearchQueryParser(qparser.QueryParser):
         ]
         self.phraseclass = make_phrase
 
+    def taggers(self):
+        """Whoosh's taggers, in priority order, built once per set of plugins.
+
+        Whoosh asks every plugin for new taggers (compiling their regular expressions again) at
+        every parse: a sixth of the parse. Taggers and filters keep no state between parses.
+        """
+        return self._priorized_once("taggers")
+
+    def filters(self):
+        """Whoosh's filters, in priority order, listed once per set of plugins."""
+        return self._priorized_once("filters")
+
+    def _priorized_once(self, methodname: str) -> list:
+        plugins = tuple(self.plugins)
+        cache = self.__dict__.setdefault("_priorized_cache", {})
+        found = cache.get(methodname)
+        if found is None or found[0] != plugins:
+            found = cache[methodname] = (plugins, self._priorized(methodname))
+        return found[1]
+
     def tag(self, text, pos=0, debug=False):
         """Whoosh's tagging, done once per text within a search.
 
@@ -326,12 +346,41 @@ def _parse_user_query(parser: SearchQueryParser, text: str) -> query.Query:
     if _syntax_is_broken(text):
         return parse_plain_words(parser, text)
     try:
-        parsed = parser.parse(parser.synonyms.expand_phrases(text))
+        expanded = parser.synonyms.expand_phrases(text)
+        parsed = _lowercase_words_query(parser, expanded) or parser.parse(expanded)
     except Exception:  # Whoosh raises odd errors on odd input; plain words never fail
         return parse_plain_words(parser, text)
     if _is_empty(parsed) or _has_error(parsed):
         return parse_plain_words(parser, text)
     return _cap_terms(parsed)
+
+
+_LOWERCASE_WORDS_RE = re.compile(r"[a-z]+(?: [a-z]+){0,7}")
+
+
+def _lowercase_words_query(parser: SearchQueryParser, text: str) -> query.Query | None:
+    """What the strict parser makes of up to 8 lowercase words without synonyms (most
+    queries): a ``Term`` per word, ANDed, without Whoosh's tagging and filtering, which try
+    every plugin's regex at every character. None for anything else, left to the parser.
+    ``tests/test_security.py`` compares the two on a vocabulary."""
+    if parser.relaxed or not _LOWERCASE_WORDS_RE.fullmatch(text):
+        return None
+    field = parser.schema[DEFAULT_FIELD]
+    terms: list[query.Query] = []
+    at = 0
+    for word in text.split(" "):
+        if parser.synonyms.queries(word):
+            return None
+        tokens = list(field.process_text(word, mode="query", tokenize=True, removestops=True))
+        if len(tokens) != 1:
+            return None
+        term = query.Term(DEFAULT_FIELD, tokens[0])
+        term.startchar, term.endchar = at, at + len(word)
+        terms.append(term)
+        at += len(word) + 1
+    found = query.And(terms)
+    found.startchar, found.endchar = 0, len(text)
+    return found.normalize()
 
 
 #: The words the query parser reads as operators (in capitals only).

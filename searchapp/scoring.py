@@ -22,7 +22,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from whoosh import query
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import terms as term_queries
 
 from searchapp import settings
@@ -33,6 +32,7 @@ from searchapp.whoosh_compat import (
     Impacts,
     expansions,
     is_null_query,
+    leaf_postings,
     length_column,
     read_positions,
     term_postings,
@@ -311,12 +311,9 @@ class QueryEvaluator:
             local = (docs[lo:hi] - offset).tolist()
             positions = []
             for word in q.words:
-                btext = field.to_bytes(word)
-                if (q.fieldname, btext) not in reader:
+                matcher = leaf_postings(reader, q.fieldname, field.to_bytes(word))
+                if matcher is None:
                     break
-                matcher = reader.postings(q.fieldname, btext)
-                if isinstance(matcher, FilterMatcher):
-                    matcher = matcher.child
                 positions.append(read_positions(matcher, local, fmt))
             if len(positions) < len(q.words):
                 continue

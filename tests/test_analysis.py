@@ -2,7 +2,23 @@
 
 from __future__ import annotations
 
-from searchapp.analysis import analyze, bigram_analyzer, fold_text, text_analyzer
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from searchapp.analysis import (
+    ENGLISH_STOP_WORDS,
+    BilingualTokenizer,
+    EnglishStemFilter,
+    analyze,
+    bigram_analyzer,
+    fold_text,
+    text_analyzer,
+    word_spans,
+)
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 
 def tokens(text, mode="query"):
@@ -70,3 +86,60 @@ def test_bigrams_for_chinese_runs_with_gaps_between_runs():
 
 def test_numbers_keep_separators():
     assert "1,035" in analyze("a total length of 1,035 kilometers")
+
+
+# --- word_spans: highlighting's shortcut through the analyzer ---------------------------------
+
+#: What highlighting ran before ``word_spans``: the analyzer chain, Chinese runs skipped.
+_REFERENCE = BilingualTokenizer(stoplist=ENGLISH_STOP_WORDS, chinese=False) | EnglishStemFilter()
+
+TRICKY = [
+    "The Railways are Running, China’s port and Bird's Nest; it's O'Neill's",
+    "Ｇwadar 和 China’s port ﬁnance ﬂow Ⅻ ½ café Málaga ÆSIR straße İstanbul",
+    "a total length of 1,035 kilometers, 3.5 GHz, mp3 v2.0 x86_64 foo_bar",
+    "EMU动车组 Lancang澜沧号 鐵路 running’s ''quoted'' `tick` ´acute´ ’s 's",
+    "",
+    "   ",
+    "ﬃ" * 3 + " words ﬀ" + "ǅ ǈ ﬆ ﬅ ﬔ",
+]
+
+
+def _reference_spans(text: str, wanted) -> list[tuple[int, int]]:
+    return [
+        (t.startchar, t.endchar)
+        for t in _REFERENCE(text, chars=True, mode="query")
+        if t.text in wanted
+    ]
+
+
+def _all_stems(text: str) -> set[str]:
+    return {t.text for t in _REFERENCE(text, mode="query")}
+
+
+def _sample_texts() -> list[str]:
+    texts = list(TRICKY)
+    for folder in ("articles", "large-sample"):
+        for path in sorted((FIXTURES / folder).glob("*.txt"))[:60]:
+            texts.extend(p for p in path.read_text(encoding="utf-8").split("\n\n") if p.strip())
+    return texts
+
+
+def test_word_spans_equal_the_analyzer_chains_on_a_sample():
+    texts = _sample_texts()
+    assert len(texts) > 500  # the sample is not vacuous
+    marked = 0
+    for text in texts:
+        stems = _all_stems(text)
+        some = set(sorted(stems)[::3])
+        for wanted in (stems, some, {"nothing-matches"}):
+            spans = word_spans(text, wanted)
+            assert spans == _reference_spans(text, wanted), (text, wanted)
+            marked += len(spans)
+    assert marked > 10_000
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from("thofaéEsﬁ’'`´ \t.,1ＡＢ中國ǅß-_İ"), max_size=40))
+def test_word_spans_equal_the_analyzer_chains_on_generated_text(text):
+    stems = _all_stems(text)
+    assert word_spans(text, stems) == _reference_spans(text, stems)

@@ -472,3 +472,41 @@ def test_no_correction_to_a_word_sharing_only_its_first_letters(tmp_path):
     assert body["suggestion"] is None and body["showing_results_for"] is None
     assert body["total"] == 0
     assert search(tmp_path / "index", "budgte")["showing_results_for"] == "budget"
+
+
+ODD_IDS = [
+    "2024-01-15-mixed-bilingual",
+    "a b/c?d#e%f&g=h+i",
+    "中老铁路/第一段 ünïcode",
+    "semi;colon:at@dollar$excl!'(paren)*,comma",
+    "../dots/./x",
+    "tab\there",
+]
+
+
+@pytest.mark.parametrize("base_url", ["http://localhost/", "http://localhost/search"])
+def test_links_of_many_hits_equal_url_for_each(app, base_url):
+    """``with_urls`` builds the prefix once and quotes each id as the route does: the same
+    links as ``article_url`` (``url_for``) per hit, mounted or not, on any page of an article."""
+    from searchapp.web.urls import article_url, with_urls
+
+    positions = [0, 1, 19, 20, 21, 57, 399, None]
+    hits = [{"article_id": a, "position": p} for a in ODD_IDS for p in positions]
+    hits.append(
+        {
+            "article_id": ODD_IDS[1],
+            "passages": [{"position": p} for p in positions if p is not None],
+        }
+    )
+    with app.test_request_context("/api/search", base_url=base_url):
+        linked = with_urls({"hits": hits})["hits"]
+        for hit, got in zip(hits, linked, strict=True):
+            want = article_url(hit["article_id"], position=hit.get("position"), keep_hl=False)
+            assert got["url"] == want
+            for passage, shown in zip(
+                hit.get("passages", []), got.get("passages", []), strict=True
+            ):
+                want = article_url(hit["article_id"], position=passage["position"], keep_hl=False)
+                assert shown["url"] == want
+    assert linked[-1]["url"].startswith(base_url.removeprefix("http://localhost").rstrip("/"))
+    assert any("?page=2#chunk-" in h["url"] for h in linked)

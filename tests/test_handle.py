@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+import pytest
+
+from searchapp import examples
+from searchapp import handle as handles
 from searchapp.article_pages import get_article
-from searchapp.handle import IndexHandle
+from searchapp.handle import WRITER_ONLY, IndexHandle
 from searchapp.searching import search
+from searchapp.store import IndexUnavailable, current_build, read_manifest
 from searchapp.suggestions import suggest_completions
 from searchapp.web import create_app
 
 QUERIES = ["Gwadar", "railway", "中老铁路", "port -Gwadar", "brdge", "合作", "shared future"]
+#: More kinds of query (phrases, prefixes, fuzzy, filters, unions) for the comparisons.
+SAMPLE = ['"Gwadar port"', "po*", "portt~", "kind:caption", "port OR sea OR china", "中国 China"]
 
 
 def test_each_app_owns_its_handle_and_a_folder_opens_a_new_one(index_dir):
@@ -51,3 +61,86 @@ def test_threads_sharing_one_handle_get_what_one_thread_gets(index_dir):
         if page["page"] == 1:
             assert page["hits"] == expected[q], q
     assert shared.cache_hits + shared.cache_misses == 21
+
+
+def test_open_follows_current_without_resolving_it_each_time(tmp_path, index_dir, monkeypatch):
+    """``open`` resolves ``index/current`` only when it names another build (swapped, or the
+    folder is another copy); a build folder removed under it is still an unavailable index."""
+    site = tmp_path / "site"
+    site.mkdir()
+    first = shutil.copytree(index_dir, tmp_path / "first", symlinks=True)
+    second = shutil.copytree(index_dir, tmp_path / "second", symlinks=True)
+    (site / "index").symlink_to(first)
+    handle = IndexHandle(site / "index")
+    opened = handle.open()
+    resolved = []
+    monkeypatch.setattr(handles, "current_build", lambda d: resolved.append(d) or current_build(d))
+    assert handle.open() is opened and handle.open() is opened and not resolved
+
+    (site / "index").unlink()
+    (site / "index").symlink_to(second)  # a copy: the same build ids, other folders
+    moved = handle.open()
+    assert moved is not opened and moved.build.is_relative_to(second) and len(resolved) == 1
+    assert handle.open() is moved and len(resolved) == 1
+
+    shutil.rmtree(moved.build)
+    with pytest.raises(IndexUnavailable):
+        handle.open()
+
+
+def _mapped_kb(maps) -> int:
+    """Resident kB of these memory maps in this process (from /proc/self/smaps): other handles
+    of the same build, opened by other tests, map it too."""
+    starts = {np.frombuffer(m, dtype=np.uint8).ctypes.data for m in maps}
+    total, current = 0, False
+    with open("/proc/self/smaps", encoding="utf-8") as smaps:
+        for line in smaps:
+            head = line.split(" ", 1)[0]
+            if "-" in head and ":" not in head:
+                current = int(head.split("-")[0], 16) in starts
+            elif current and line.startswith("Rss:"):
+                total += int(line.split()[1])
+    return total
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/smaps"), reason="reads Linux's /proc")
+def test_index_pages_are_mapped_only_while_reading(index_dir):
+    """The pages a search touches in the memory-mapped segments are released when the
+    outermost read ends (a worker's PSS would otherwise count every page it ever read)."""
+    handle = IndexHandle(index_dir)
+    with handle.reading() as opened:
+        search(handle, "Gwadar port OR railway", per_page=20)  # a nested read
+        get_article(handle, search(handle, "Gwadar")["hits"][0]["article_id"])
+        assert opened.maps  # the segments' maps are known
+        assert _mapped_kb(opened.maps) > 0  # still reading: the pages are there
+    assert _mapped_kb(opened.maps) == 0
+    search(handle, "中老铁路")
+    assert _mapped_kb(opened.maps) == 0
+
+
+def test_results_are_the_same_with_pages_released_or_kept(index_dir, monkeypatch):
+    """Releasing the mapped pages after each read changes no answer: the same hits (scores,
+    snippets), totals and facets as a handle that keeps them, query after query."""
+    released = IndexHandle(index_dir)
+    answers = [search(released, q, per_page=10) for q in QUERIES + SAMPLE]
+    monkeypatch.setattr(handles, "release_pages", lambda maps: None)
+    kept = IndexHandle(index_dir)
+    assert sum(1 for a in answers if a["total"]) >= len(answers) - 3  # not vacuous
+    for q, want in zip(QUERIES + SAMPLE, answers, strict=True):
+        got = search(kept, q, per_page=10)
+        for key in ("hits", "total", "total_passages", "facets", "match", "suggestion"):
+            assert got[key] == want[key], (q, key)
+
+
+def test_the_handle_keeps_no_per_article_records(index_dir):
+    """The manifest's records per source file and per article (for incremental builds) stay
+    on disk; the handle keeps the build's numbers, and the examples still read the titles."""
+    handle = IndexHandle(index_dir)
+    opened = handle.open()
+    on_disk = read_manifest(opened.build)
+    assert on_disk["articles"] and on_disk["files"]
+    assert not set(WRITER_ONLY) & set(opened.manifest)
+    assert handle.stats()["chunks"] == on_disk["stats"]["chunks"]
+    titles, _texts = examples._texts(handle)
+    assert titles == [a.get("title") or "" for a in on_disk["articles"].values()]
+    assert any(titles)

@@ -67,3 +67,29 @@ def test_server_stops_its_workers_and_reports_an_early_exit(tmp_path, seed_index
     failing = [sys.executable, "-c", "import sys; print('Error: no such index'); sys.exit(1)"]
     with pytest.raises(RuntimeError, match="exited with 1:\nError: no such index"):
         Server(failing, free_port(), tmp_path / "bad.log", timeout=30)
+
+
+@pytest.mark.skipif(
+    not os.access("/proc/kpagecount", os.R_OK), reason="reads /proc/kpagecount (root)"
+)
+def test_smaps_breakdown_splits_pss_into_heap_and_index_sub_files(index_dir):
+    """harness.smaps: the parts add up to the process's PSS, and while a search's pages are
+    mapped they show up under the segment's sub-files (postings, term index ...)."""
+    from harness import smaps
+
+    from searchapp.handle import IndexHandle
+    from searchapp.searching import search
+
+    handle = IndexHandle(index_dir)
+    with handle.reading() as opened:
+        search(handle, "Gwadar port OR railway", per_page=20)
+        found = smaps.breakdown(os.getpid())
+        segment = next(opened.build.glob("*.seg"))
+    parts = {ext for ext, _offset, _length in smaps.segment_parts(segment)}
+    assert {".pst", ".trm"} <= parts
+    assert found["index_kb"] > 0 and found["segments_kb"].get(".trm", 0) > 0
+    total = found["anonymous_kb"]["pss"] + found["index_kb"] + sum(found["files_kb"].values())
+    assert abs(total - found["pss_kb"]) <= max(64, found["pss_kb"] * 0.02)
+    assert found["anonymous_kb"]["pss"] > 0
+    text = smaps.format_breakdown(found)
+    assert "index segments" in text and ".trm" in text

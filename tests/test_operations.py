@@ -121,6 +121,16 @@ def test_report_since_leaves_out_older_searches(index):
     assert result.exit_code == 2 and "Traceback" not in result.output
 
 
+def test_query_log_makes_its_folder_when_it_is_missing(tmp_path):
+    """The folder is made on the first write, and again if it was removed meanwhile."""
+    log = QueryLog(tmp_path / "index")
+    log.search("first", {}, None, 1, {"total": 1, "took_ms": 1.0})
+    shutil.rmtree(log_dir(tmp_path / "index"))
+    log.search("second", {}, None, 1, {"total": 2, "took_ms": 1.0})
+    assert [r["query"] for r in read_records(tmp_path / "index")] == ["second"]
+    assert not log.failed
+
+
 def test_query_log_rotates_and_can_be_turned_off(index, tmp_path):
     log = QueryLog(index, max_bytes=10_000)
     for n in range(400):

@@ -225,6 +225,21 @@ def impacts_index(tmp_path_factory, corpus_dir):
     return root / "index"
 
 
+@pytest.mark.parametrize("q", PHRASES)
+def test_phrases_over_deleted_documents_match_whooshs_span_matcher(impacts_index, monkeypatch, q):
+    """Positions are read from the term's own postings, without the reader's deletions filter
+    (the candidates are live documents already): the same documents and scores as Whoosh's
+    span matcher, which filters them, on an index whose first segment has deletions."""
+    opened = IndexHandle(impacts_index).open()
+    assert opened.searcher.reader().has_deletions()
+    parsed = parse_user_query(opened.parser, q)
+    native = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+    monkeypatch.setattr(scoring, "NATIVE_PHRASES", False)
+    spans = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+    assert native.ids.tolist() == spans.ids.tolist()
+    assert native.scores.tolist() == spans.scores.tolist()
+
+
 @pytest.mark.parametrize("q", QUERIES + PHRASES)
 def test_impacts_give_the_decoded_postings(impacts_index, monkeypatch, q):
     """Postings read as arrays from the impacts file score exactly as those decoded from

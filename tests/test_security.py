@@ -337,6 +337,39 @@ def test_the_passes_of_one_search_parse_the_query_once(index_dir, monkeypatch):
     )
 
 
+PARSER_SAMPLE = [
+    "gwadar port",
+    '"belt and road" -railway',
+    "title:china OR heading:laos",
+    "gwadr~2 rail*",
+    "(china AND laos) NOT bus",
+    "+emu 动车组 中老铁路",
+    "c?t [a TO z] port^2",
+    "BRI un",
+    "",
+    "cafe''s ﬁnance",
+]
+
+
+@pytest.mark.parametrize("relaxed", [False, True])
+def test_taggers_built_once_give_the_queries_of_fresh_ones(relaxed, monkeypatch):
+    """The parser keeps its taggers and filters (Whoosh rebuilt them at every parse); a
+    parser that rebuilds them still gives the same queries, and a changed plugin list
+    gets new ones."""
+    kept = SearchQueryParser(build_schema(), relaxed=relaxed)
+    assert kept.taggers() is kept.taggers()
+    found = [querying._parse_user_query(kept, q) for q in PARSER_SAMPLE]
+    fresh = SearchQueryParser(build_schema(), relaxed=relaxed)
+    monkeypatch.setattr(fresh, "taggers", lambda: fresh._priorized("taggers"))
+    monkeypatch.setattr(fresh, "filters", lambda: fresh._priorized("filters"))
+    for q, mine in zip(PARSER_SAMPLE, found, strict=True):
+        theirs = querying._parse_user_query(fresh, q)
+        assert (mine, repr(mine)) == (theirs, repr(theirs)), q
+    before = kept.taggers()
+    kept.remove_plugin_class(qparser.FuzzyTermPlugin)
+    assert kept.taggers() is not before and len(kept.taggers()) == len(before) - 1
+
+
 # ---- 7. only documented fields; errors mapped honestly; no server path --------------------
 
 
@@ -616,3 +649,42 @@ def test_corrections_still_find_words_in_a_huge_vocabulary(huge_vocabulary_index
     handle = IndexHandle(huge_vocabulary_index)
     # The w-range is narrowed to ``w1``: words one edit from ``w12345x`` are still found.
     assert search(handle, "w12345x").get("showing_results_for") == "w12345"
+
+
+def _vocabulary_sample() -> list[str]:
+    rng = random.Random(7)
+    text = " ".join(
+        p.read_text(encoding="utf-8")
+        for p in sorted((Path(__file__).parent / "fixtures" / "large-sample").glob("*.txt"))
+    )
+    words = sorted(set(re.findall(r"\b[a-z]+\b", text.lower())))
+    words += ["the", "and", "un", "bri", "aiib", "cpc", "is", "s", "a", "running", "skies"]
+    queries = list(words)
+    for size in (2, 3, 5, 8, 9):
+        queries += [" ".join(rng.choices(words, k=size)) for _ in range(300)]
+    queries += ["see see", "the the", "belt and road", "china laos railway", "un prc"]
+    return queries
+
+
+@pytest.mark.parametrize("relaxed", [False, True])
+def test_lowercase_words_get_the_parsers_query(relaxed, monkeypatch):
+    """The shortcut for a few lowercase words gives what Whoosh's parser gives: the same
+    query, leaf for leaf (stop words, synonyms, stems, repeats, more than 8 words)."""
+    mine = SearchQueryParser(build_schema(), relaxed=relaxed)
+    sample = _vocabulary_sample()
+    assert len(sample) > 3000
+    shortcut = querying._lowercase_words_query
+    taken = []
+    monkeypatch.setattr(
+        querying, "_lowercase_words_query", lambda p, t: taken.append(shortcut(p, t)) or taken[-1]
+    )
+    found = [querying._parse_user_query(mine, q) for q in sample]
+    used = sum(q is not None for q in taken)
+    assert used == 0 if relaxed else used > 2500  # the relaxed parser ORs: never a shortcut
+    theirs_parser = SearchQueryParser(build_schema(), relaxed=relaxed)
+    monkeypatch.setattr(querying, "_lowercase_words_query", lambda parser, text: None)
+    for q, got in zip(sample, found, strict=True):
+        want = querying._parse_user_query(theirs_parser, q)
+        assert (got, repr(got)) == (want, repr(want)), q
+        spans = [(leaf.startchar, leaf.endchar) for leaf in got.leaves()]
+        assert spans == [(leaf.startchar, leaf.endchar) for leaf in want.leaves()], q

@@ -224,6 +224,61 @@ def test_view_file_reads_like_bytesio(data, ops):
     assert list(whoosh_compat.ViewFile(data)) == list(io.BytesIO(data))
 
 
+def test_pickles_load_from_a_view_file_as_from_bytesio():
+    """``pickle.load`` prefetches through ``ViewFile.peek`` (posting block headers): the same
+    objects, and the file left where BytesIO leaves it, with fewer calls into Python."""
+    import io
+    import pickle
+
+    objects = [(128, 4567, 1.5, True, 12, 200), ("x" * 300, [1, 2]), None, b"\x00" * 70_000, 7]
+    data = b"".join(pickle.dumps(o, protocol) for o in objects for protocol in (2, 5)) + b"end"
+    view, reference = whoosh_compat.ViewFile(data), io.BytesIO(data)
+    assert bytes(view.peek(4)) == data[:4] and view.tell() == 0
+    for _ in range(len(objects) * 2):
+        assert pickle.load(view) == pickle.load(reference)
+        assert view.tell() == reference.tell()
+    assert view.read() == reference.read() == b"end"
+
+    reads = []
+
+    class Counting(whoosh_compat.ViewFile):
+        def read(self, size=-1):
+            reads.append(size)
+            return super().read(size)
+
+    counting = Counting(pickle.dumps(objects[0], 5) * 10)
+    for _ in range(10):
+        assert pickle.load(counting) == objects[0]
+    assert len(reads) <= 10
+
+
+def test_stored_fields_are_whooshs(index_dir, tmp_path):
+    """Every document's stored fields as Whoosh's own ``stored_fields`` gives them (keys in
+    the same order), also when the schema has dynamic fields."""
+    from whoosh import fields as whoosh_fields
+    from whoosh import index as whoosh_index
+
+    opened = IndexHandle(index_dir).open()
+    readers = [r for r, _ in opened.searcher.reader().leaf_readers()]
+    for reader in readers:
+        for docnum in range(reader.doc_count_all()):
+            mine, theirs = (
+                reader.stored_fields(docnum),
+                whoosh_compat.whoosh_stored_fields(reader, docnum),
+            )
+            assert list(mine.items()) == list(theirs.items())
+    assert sum(r.doc_count_all() for r in readers) > 20
+
+    schema = whoosh_fields.Schema(id=whoosh_fields.ID(stored=True))
+    schema.add("*_s", whoosh_fields.STORED, glob=True)
+    ix = whoosh_index.create_in(str(tmp_path), schema)
+    with ix.writer() as writer:
+        writer.add_document(id="a", note_s="kept", **{"x_s": 1})
+    with ix.reader() as reader:
+        assert reader.stored_fields(0) == {"id": "a", "note_s": "kept", "x_s": 1}
+        assert reader.stored_fields(0) == whoosh_compat.whoosh_stored_fields(reader, 0)
+
+
 def test_opened_segments_are_read_in_place(index_dir):
     """Opening an index does not copy its compound segment into the process (BytesIO did)."""
     opened = IndexHandle(index_dir).open()

@@ -76,8 +76,11 @@ class QueryLog:
         )
         data = (line.replace("\n", " ") + "\n").encode("utf-8")
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            try:
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
+            except FileNotFoundError:  # the folder, made on first use (not a mkdir per search)
+                self.folder.mkdir(parents=True, exist_ok=True)
+                fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o640)
             try:
                 os.write(fd, data)
                 size = os.fstat(fd).st_size
