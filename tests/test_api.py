@@ -474,6 +474,8 @@ def test_no_correction_to_a_word_sharing_only_its_first_letters(tmp_path):
     assert search(tmp_path / "index", "budgte")["showing_results_for"] == "budget"
 
 
+# `duplicates` pairs this list with the selectors in tests/browser/test_browser_search.py by
+# shape alone (a list of strings): deliberate, nothing shared.
 ODD_IDS = [
     "2024-01-15-mixed-bilingual",
     "a b/c?d#e%f&g=h+i",

@@ -157,17 +157,22 @@ PHRASES = [
 ]
 
 
-@pytest.mark.parametrize("q", PHRASES)
-def test_phrases_on_read_positions_match_whooshs_span_matcher(index_dir, monkeypatch, q):
-    """Phrases checked on positions read for their candidates only (NATIVE_PHRASES) find the
-    same documents with the same scores as Whoosh's span matcher."""
-    opened = IndexHandle(index_dir).open()
+def _assert_phrase_paths_agree(opened, q: str, monkeypatch) -> None:
+    """The native phrase check and Whoosh's span matcher find the same documents and scores."""
     parsed = parse_user_query(opened.parser, q)
     native = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
     monkeypatch.setattr(scoring, "NATIVE_PHRASES", False)
     spans = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
     assert native.ids.tolist() == spans.ids.tolist()
     assert native.scores.tolist() == spans.scores.tolist()
+
+
+@pytest.mark.parametrize("q", PHRASES)
+def test_phrases_on_read_positions_match_whooshs_span_matcher(index_dir, monkeypatch, q):
+    """Phrases checked on positions read for their candidates only (NATIVE_PHRASES) find the
+    same documents with the same scores as Whoosh's span matcher."""
+    opened = IndexHandle(index_dir).open()
+    _assert_phrase_paths_agree(opened, q, monkeypatch)
 
 
 @pytest.mark.parametrize("slop", [1, 2, 3, 6])
@@ -232,12 +237,7 @@ def test_phrases_over_deleted_documents_match_whooshs_span_matcher(impacts_index
     span matcher, which filters them, on an index whose first segment has deletions."""
     opened = IndexHandle(impacts_index).open()
     assert opened.searcher.reader().has_deletions()
-    parsed = parse_user_query(opened.parser, q)
-    native = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
-    monkeypatch.setattr(scoring, "NATIVE_PHRASES", False)
-    spans = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
-    assert native.ids.tolist() == spans.ids.tolist()
-    assert native.scores.tolist() == spans.scores.tolist()
+    _assert_phrase_paths_agree(opened, q, monkeypatch)
 
 
 @pytest.mark.parametrize("q", QUERIES + PHRASES)

@@ -257,6 +257,8 @@ class RebuildLoop:
     """``searchapp index --rebuild`` (or an incremental run, ``rebuild=False``) from each
     version in turn until stopped (bounded)."""
 
+    # `duplicates` pairs these attribute assignments with Load's and with the monkey-patch
+    # table at the end of searchapp/whoosh_compat.py by shape alone: deliberate, nothing shared.
     def __init__(
         self,
         index_dir: Path,
