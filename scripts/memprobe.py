@@ -40,7 +40,7 @@ import types
 from pathlib import Path
 from urllib.parse import urlencode
 
-from harness.procs import rss_bytes
+from harness.procs import rss_bytes, smaps_rollup
 from stresslib import attacks, corpus
 from stresslib.memory import distinct_query
 
@@ -179,18 +179,11 @@ SMAPS_FIELDS = ("Rss", "Pss", "Pss_Anon", "Shared_Dirty", "Private_Dirty", "Anon
 
 
 def smaps(pid: int) -> dict[str, int]:
-    """A process's ``smaps_rollup`` fields (bytes): Private_Dirty rising while Rss stays is
-    copy-on-write of pages shared with the master (jieba's dictionary), not new memory."""
-    found = dict.fromkeys(SMAPS_FIELDS, 0)
-    try:
-        with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as handle:
-            for line in handle:
-                name, _, rest = line.partition(":")
-                if name in found:
-                    found[name] = int(rest.split()[0]) * 1024
-    except OSError:
-        pass
-    return found
+    """A process's ``smaps_rollup`` fields of SMAPS_FIELDS (bytes): Private_Dirty rising while
+    Rss stays is copy-on-write of pages shared with the master (jieba's dictionary), not new
+    memory."""
+    found = smaps_rollup(pid)
+    return {name: found.get(name, 0) for name in SMAPS_FIELDS}
 
 
 def live(index: Path, work: Path, texts: list[str], samples: list[int]) -> None:

@@ -203,9 +203,8 @@ def term_postings(
     """(document frequency, ids, weights) of a term in one segment (None: not there), from its
     impacts when it has them, else decoded from Whoosh's blocks. One term-index lookup: the
     reader's ``postings`` and ``doc_frequency`` would look the term up again each."""
-    try:
-        info = segment_reader.term_info(fieldname, btext)
-    except TermNotFound:
+    info = _term_info(segment_reader, fieldname, btext)
+    if info is None:
         return None
     found = impacts.postings(info, ids_dtype, weights_dtype) if impacts is not None else None
     if found is None:
@@ -219,11 +218,18 @@ def leaf_postings(segment_reader, fieldname: str, btext: bytes):
     of documents known to be live. One term-index lookup, and no deletions filter: the
     reader's ``postings`` looks the term up twice with ``in``, and its filter decodes the first
     block only to find the first live document."""
-    try:
-        info = segment_reader.term_info(fieldname, btext)
-    except TermNotFound:
+    info = _term_info(segment_reader, fieldname, btext)
+    if info is None:
         return None
     return _leaf_matcher(segment_reader, fieldname, btext, info)
+
+
+def _term_info(segment_reader, fieldname: str, btext: bytes):
+    """The term's ``TermInfo`` in one segment, or None when the segment lacks it."""
+    try:
+        return segment_reader.term_info(fieldname, btext)
+    except TermNotFound:
+        return None
 
 
 def _leaf_matcher(segment_reader, fieldname: str, btext: bytes, info):

@@ -78,16 +78,25 @@ def rss_bytes(pid: int) -> int:
         return 0
 
 
-def pss_bytes(pid: int) -> int:
-    """Proportional set size of ``pid`` (0 when gone or unreadable)."""
+def smaps_rollup(pid: int) -> dict[str, int]:
+    """The memory fields of ``/proc/<pid>/smaps_rollup`` in bytes (``Rss``, ``Pss``,
+    ``Pss_Anon``, ``Private_Dirty``...); empty when ``pid`` is gone or unreadable."""
+    found: dict[str, int] = {}
     try:
         with open(f"/proc/{pid}/smaps_rollup", encoding="utf-8") as handle:
             for line in handle:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) * 1024
+                name, _, rest = line.partition(":")
+                fields = rest.split()
+                if len(fields) == 2 and fields[1] == "kB":
+                    found[name] = int(fields[0]) * 1024
     except OSError:
         pass
-    return 0
+    return found
+
+
+def pss_bytes(pid: int) -> int:
+    """Proportional set size of ``pid`` (0 when gone or unreadable)."""
+    return smaps_rollup(pid).get("Pss", 0)
 
 
 def open_files(pids: list[int]) -> list[int]:

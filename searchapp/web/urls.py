@@ -43,7 +43,12 @@ def article_page_url(article_id: str, q: str = "", page: int = 1) -> str:
 def articles_base() -> str:
     """The URL prefix of article pages (``/articles/``, or ``/search/articles/`` when mounted
     under ``/search``), for the scripts."""
-    return url_for("pages.article_page", article_id="_", hl=None)[:-1]
+    return _placeholder_article_url()[:-1]
+
+
+def _placeholder_article_url() -> str:
+    """The API's link to an article whose id is ``_``: the prefix every article link shares."""
+    return url_for("pages.article_page", article_id="_", hl=None)
 
 
 def hit_url(hit: dict, q: str = "") -> str:
@@ -77,7 +82,7 @@ def _api_links() -> Callable[..., str]:
     ``url_for`` does with it (``tests/test_api.py`` compares the two). A ``url_for`` per link
     took about 7% of the CPU of a 10-hit request (``scripts/profile_requests.py``).
     """
-    base = url_for("pages.article_page", article_id="_", hl=None)
+    base = _placeholder_article_url()
     if not base.endswith("/_"):  # a URL default added a query string: build each link whole
         return lambda article_id, position=None: article_url(
             article_id, "", position, keep_hl=False
