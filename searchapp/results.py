@@ -349,17 +349,45 @@ def facet_counts(
             # int64: article codes times labels can pass 2**31 on a large archive
             both = np.unique(articles[docs].astype(np.int64) * len(labels) + codes)
             codes = both % len(labels)
-        counts = np.bincount(codes, minlength=len(labels))
-        present = np.flatnonzero(counts)  # sections can number tens of thousands: sort these
-        if name == "year":
-            order = present[::-1]
+        present, counts = code_counts(codes, len(labels))
+        if name == "year":  # newest first
+            order = np.arange(len(present))[::-1]
         else:
-            order = present[np.lexsort((present, -counts[present]))]
+            order = most_frequent(present, counts, len(labels))
         out: dict[str, int] = {}
-        for index in order.tolist():
+        for code, count in zip(present[order].tolist(), counts[order].tolist(), strict=True):
             if len(out) >= FACET_LIMIT:
                 break
-            if labels[index]:
-                out[labels[index]] = int(counts[index])
+            if labels[code]:
+                out[labels[code]] = count
         facets[name] = out
     return facets
+
+
+def most_frequent(present: np.ndarray, counts: np.ndarray, n_labels: int) -> np.ndarray:
+    """Positions of the FACET_LIMIT + 1 most frequent codes (one label may be empty and
+    skipped), most frequent first, ties by code: the head of
+    ``np.lexsort((present, -counts))``, without sorting every present code (a common word
+    matches thousands of sections)."""
+    key = present.astype(np.int64) - counts.astype(np.int64) * n_labels  # unique per code
+    wanted = FACET_LIMIT + 1
+    if len(key) > wanted:
+        head = np.argpartition(key, wanted)[:wanted]
+        return head[np.argsort(key[head])]
+    return np.argsort(key)
+
+
+def code_counts(codes: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
+    """The distinct values of ``codes`` (each in [0, n_labels)), ascending, and how often each
+    occurs.
+
+    Few codes among many labels (a rare word's matches over 38,000 sections at 150,000
+    chunks) are sorted (``np.unique``); many are counted into an array of every label
+    (``np.bincount``), which costs the labels' number whatever the matches: 0.15 ms a search
+    for the section facet of a word with ten matches. Same answers (tests/test_results.py).
+    """
+    if len(codes) * 16 < n_labels:
+        return np.unique(codes, return_counts=True)
+    counts = np.bincount(codes, minlength=n_labels)
+    present = np.flatnonzero(counts)
+    return present, counts[present]

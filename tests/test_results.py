@@ -6,8 +6,15 @@ import numpy as np
 
 from searchapp.handle import IndexHandle
 from searchapp.indexing import build_index
-from searchapp.results import FieldValues, facet_counts, page_articles, page_passages
-from searchapp.scoring import Matches
+from searchapp.results import (
+    FieldValues,
+    code_counts,
+    facet_counts,
+    most_frequent,
+    page_articles,
+    page_passages,
+)
+from searchapp.scoring import FACET_LIMIT, Matches
 from searchapp.searching import search
 from tests.conftest import FIXTURE_ARTICLES, SEED, copy_sources
 
@@ -184,3 +191,28 @@ def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path
                 assert [list(v) for v in got.values()] == [list(v) for v in want.values()]
         assert values.per_document("kind")[1] is not None
     assert FieldValues(IndexHandle(newsroom).open().evaluator).per_document("tags")[1] is None
+
+
+def test_code_counts_sorted_or_binned_equal_a_bincount():
+    """Few codes among many labels are counted by sorting them, many by binning: both give
+    the present codes in order and their counts, as a bincount over every label does."""
+    rng = np.random.default_rng(11)
+    for n_labels in (1, 3, 40, 38_578):
+        for size in (0, 1, 5, n_labels // 3, n_labels // 2, n_labels, 3 * n_labels):
+            codes = rng.integers(0, n_labels, size).astype(np.int32)
+            want = np.bincount(codes, minlength=n_labels)
+            present, counts = code_counts(codes, n_labels)
+            assert present.tolist() == np.flatnonzero(want).tolist()
+            assert counts.tolist() == want[want > 0].tolist()
+
+
+def testmost_frequent_is_the_head_of_the_full_sort():
+    """The most frequent codes picked by partition are the first of a full (count, code)
+    sort, ties (many equal counts) included."""
+    rng = np.random.default_rng(5)
+    for n_labels in (3, 30, 38_578):
+        for size in (0, 1, 10, 200, 5_000):
+            codes = rng.integers(0, n_labels, size) // 7 * 7 % n_labels
+            present, counts = code_counts(codes, n_labels)
+            full = np.lexsort((present, -counts))[: FACET_LIMIT + 1]
+            assert most_frequent(present, counts, n_labels).tolist() == full.tolist()
