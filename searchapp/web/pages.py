@@ -525,4 +525,18 @@ def page_url(**changes) -> str:
             args[key] = value
     if "page" in args and str(args["page"]) == "1":
         args.pop("page")
-    return url_for("pages.search_page", hl=None) + ("?" + urlencode(args) if args else "")
+    return _search_page_path() + ("?" + urlencode(args) if args else "")
+
+
+def _search_page_path() -> str:
+    """``url_for("pages.search_page", hl=None)``, made once per request: a results page links
+    to itself with changed parameters about 40 times (facets, dates, sorts, pages), and each
+    ``url_for`` took about 1% of the page's CPU."""
+    made = request.environ.get(_SEARCH_PAGE_PATH)
+    if made is None:
+        made = request.environ[_SEARCH_PAGE_PATH] = url_for("pages.search_page", hl=None)
+    return made
+
+
+#: Where a request keeps its search page's path (the request's own, never shared).
+_SEARCH_PAGE_PATH = "searchapp.search_page_path"
