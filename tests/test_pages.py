@@ -575,3 +575,22 @@ def test_fragment_is_the_results_area_alone(client):
     assert not [h for h in fragment.hrefs() if "fragment" in h]
     bad = client.get("/search?q=Gwadar&page=0&fragment=1")
     assert bad.status_code == 400 and "page must be an integer" in bad.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("base_url", ["http://localhost/", "http://localhost/search"])
+@pytest.mark.parametrize("hl", ["", "zh"])
+@pytest.mark.parametrize("q", ["", "port", 'a "b" & c?d#e=f', "中老铁路 ü"])
+def test_page_links_of_many_hits_equal_url_for_each(app, base_url, hl, q):
+    """``article_links`` builds each page number's link once and quotes each id as the route
+    does: the same links as ``article_url`` (``url_for``) per hit, with the query, the
+    reader's ``hl``, mounted or not, on any page of an article."""
+    from searchapp.web.urls import article_links, article_url
+    from tests.test_api import ODD_IDS
+
+    path = "/search" + (f"?hl={hl}" if hl else "")
+    with app.test_request_context(path, base_url=base_url):
+        link = article_links(q)
+        for article_id in ODD_IDS:
+            for position in (0, 1, 19, 20, 21, 57, 399, None):
+                assert link(article_id, position) == article_url(article_id, q, position)
+        assert (f"hl={hl}" in link("x", 30)) == bool(hl)

@@ -46,7 +46,7 @@ from searchapp.web.api import int_param, search_params
 from searchapp.web.i18n import LANGUAGES, current_language, script_strings
 from searchapp.web.operations import record_search
 from searchapp.web.security import public_base
-from searchapp.web.urls import article_page_url, article_url, articles_base, hit_url
+from searchapp.web.urls import article_links, article_page_url, articles_base, hit_url
 
 pages = Blueprint("pages", __name__)
 
@@ -169,6 +169,7 @@ def search_page():
         error, status = exc, 400
     # The article pages mark the words the results were found with (the corrected ones).
     marked_q = (result or {}).get("showing_results_for") or q
+    link = article_links(marked_q)
     context = dict(
         q=q,
         params=params,
@@ -179,8 +180,8 @@ def search_page():
         dates=date_controls(result) if result else None,
         sorts=sort_links(result) if result else [],
         pagination=pagination(result) if result else None,
-        hit_url=lambda hit: hit_url(hit, marked_q),
-        local_url=lambda hit: article_url(hit["article_id"], marked_q, hit.get("position")),
+        hit_url=lambda hit: hit_url(hit, marked_q, link),
+        local_url=lambda hit: link(hit["article_id"], hit.get("position")),
         links=current_app.config["LINKS"],
         article_href=lambda article: hit_url(
             {
@@ -189,6 +190,7 @@ def search_page():
                 "position": article["passages"][0]["position"] if article["passages"] else None,
             },
             marked_q,
+            link,
         ),
         page_url=page_url,
         clear_url=page_url(**dict.fromkeys(FILTER_NAMES), page=None),

@@ -23,14 +23,18 @@ def article_url(
     (on the page of a long article that shows that chunk). ``keep_hl=False``: without the
     reader's interface language (the API's links)."""
     page = article_page_of(position) if position is not None else 1
-    url = url_for(
+    url = _article_page(article_id, q, page, keep_hl)
+    return url if position is None else f"{url}#chunk-{position}"
+
+
+def _article_page(article_id: str, q: str, page: int, keep_hl: bool) -> str:
+    return url_for(
         "pages.article_page",
         article_id=article_id,
         q=q.strip() or None,
         page=page if page > 1 else None,
         **({} if keep_hl else {"hl": None}),
     )
-    return url if position is None else f"{url}#chunk-{position}"
 
 
 def article_page_url(article_id: str, q: str = "", page: int = 1) -> str:
@@ -51,10 +55,13 @@ def _placeholder_article_url() -> str:
     return url_for("pages.article_page", article_id="_", hl=None)
 
 
-def hit_url(hit: dict, q: str = "") -> str:
-    """Where a result links: the original page when the setting says so and there is one."""
+def hit_url(hit: dict, q: str = "", link: Callable[..., str] | None = None) -> str:
+    """Where a result links: the original page when the setting says so and there is one.
+    ``link``: ``article_links(q)`` of the response, when there are many hits."""
     if current_app.config["LINKS"] == "source" and hit.get("source_url"):
         return hit["source_url"]
+    if link is not None:
+        return link(hit["article_id"], hit.get("position"))
     return article_url(hit["article_id"], q, hit.get("position"))
 
 
@@ -62,7 +69,7 @@ def with_urls(response: dict) -> dict:
     """A search response with the ``url`` of each hit (and each passage of an article hit):
     this app's article page, without the query (the API's links). A new dict: the search's
     own may be cached."""
-    link = _api_links()
+    link = article_links(keep_hl=False)
     hits = []
     for hit in response["hits"]:
         article_id = hit["article_id"]
@@ -74,27 +81,36 @@ def with_urls(response: dict) -> dict:
     return {**response, "hits": hits}
 
 
-def _api_links() -> Callable[..., str]:
-    """``article_url(article_id, position, keep_hl=False)`` for the many hits of a response.
+def article_links(q: str = "", *, keep_hl: bool = True) -> Callable[..., str]:
+    """``article_url(article_id, q, position, keep_hl=keep_hl)`` for the many links of one
+    response or page.
 
-    ``url_for`` (the route's rules, the mount path, the URL defaults) runs once, for a
-    placeholder id, and each id is quoted by the route's own converter, which is what
-    ``url_for`` does with it (``tests/test_api.py`` compares the two). A ``url_for`` per link
-    took about 7% of the CPU of a 10-hit request (``scripts/profile_requests.py``).
+    ``url_for`` (the route's rules, the mount path, the URL defaults, the query string) runs
+    once per article page number, for a placeholder id, and each id is quoted by the route's
+    own converter, which is what ``url_for`` does with it (``tests/test_api.py`` and
+    ``tests/test_pages.py`` compare the two). A ``url_for`` per link took about 7% of the CPU
+    of a 10-hit API request and 6% of a results page (``scripts/profile_requests.py``).
     """
-    base = _placeholder_article_url()
-    if not base.endswith("/_"):  # a URL default added a query string: build each link whole
-        return lambda article_id, position=None: article_url(
-            article_id, "", position, keep_hl=False
-        )
-    prefix = base[:-1]
     quote = current_app.url_map.converters["path"](current_app.url_map).to_url
+    made: dict[int, tuple[str, str] | None] = {}
 
     def link(article_id: str, position: int | None = None) -> str:
-        url = prefix + quote(article_id)
-        if position is None:
-            return url
-        page = article_page_of(position)
-        return f"{url}?page={page}#chunk-{position}" if page > 1 else f"{url}#chunk-{position}"
+        page = article_page_of(position) if position is not None else 1
+        parts = made.get(page, False)
+        if parts is False:
+            parts = made[page] = _around_id(q, page, keep_hl)
+        if parts is None:  # the placeholder is not where the id goes: build each link whole
+            return article_url(article_id, q, position, keep_hl=keep_hl)
+        url = parts[0] + quote(article_id) + parts[1]
+        return url if position is None else f"{url}#chunk-{position}"
 
     return link
+
+
+def _around_id(q: str, page: int, keep_hl: bool) -> tuple[str, str] | None:
+    """What comes before and after the id in the link to page ``page`` of an article whose
+    id is ``_`` (None if its path does not end with the placeholder)."""
+    path, mark, query = _article_page("_", q, page, keep_hl).partition("?")
+    if not path.endswith("/_"):
+        return None
+    return path[:-1], mark + query
