@@ -88,8 +88,9 @@ class Filters:
         return terms[0] if len(terms) == 1 else query.And(terms)
 
     def key(self) -> tuple:
-        """The filters as a cache key."""
-        return dataclasses.astuple(self)
+        """The filters as a cache key: ``dataclasses.astuple`` of them, without its deep copy
+        of each value (strings or None), made twice per search."""
+        return tuple(getattr(self, name) for name in FILTER_NAMES)
 
 
 #: The filter parameters, in the order the API documents them.

@@ -512,3 +512,18 @@ def test_links_of_many_hits_equal_url_for_each(app, base_url):
                 assert shown["url"] == want
     assert linked[-1]["url"].startswith(base_url.removeprefix("http://localhost").rstrip("/"))
     assert any("?page=2#chunk-" in h["url"] for h in linked)
+
+
+def test_filters_key_is_their_values_in_order():
+    """The response cache's key of the filters: each filter's value in the API's order
+    (``dataclasses.astuple``), dates normalised, different filters different keys."""
+    import dataclasses
+
+    from searchapp.params import Filters
+
+    flt = Filters(kind="caption", section="Belt", date_from="20240102", tag="x")
+    flt.validate()
+    assert flt.key() == dataclasses.astuple(flt)
+    assert dict(zip(FILTER_NAMES, flt.key(), strict=True))["date_from"] == "2024-01-02"
+    assert Filters(section="a").key() != Filters(author="a").key()
+    assert Filters().key() == (None,) * len(FILTER_NAMES)
