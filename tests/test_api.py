@@ -527,3 +527,26 @@ def test_filters_key_is_their_values_in_order():
     assert dict(zip(FILTER_NAMES, flt.key(), strict=True))["date_from"] == "2024-01-02"
     assert Filters(section="a").key() != Filters(author="a").key()
     assert Filters().key() == (None,) * len(FILTER_NAMES)
+
+
+def test_query_args_get_as_werkzeug_does(app):
+    """``request.args`` of the app answers ``get`` as Werkzeug's MultiDict does (first value,
+    defaults, type conversion that fails to the default), without raising for a miss."""
+    from werkzeug.datastructures import ImmutableMultiDict
+
+    from searchapp.web.args import QueryArgs
+
+    pairs = [("q", "port"), ("page", "2"), ("page", "3"), ("x", ""), ("n", "abc")]
+    mine, theirs = QueryArgs(pairs), ImmutableMultiDict(pairs)
+    for key in ("q", "page", "x", "n", "missing"):
+        for default in (None, "d", 7):
+            for kind in (None, int, str):
+                assert mine.get(key, default, kind) == theirs.get(key, default, kind)
+        assert mine.get(key) == theirs.get(key)
+    assert mine.getlist("page") == ["2", "3"] and mine.to_dict() == theirs.to_dict()
+    with app.test_request_context("/api/search?q=a&q=b&hl="):
+        from flask import request
+
+        assert isinstance(request.args, QueryArgs)
+        assert request.args.get("q") == "a" and request.args.get("hl") == ""
+        assert request.args.get("sort", "relevance") == "relevance"

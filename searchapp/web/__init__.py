@@ -24,6 +24,7 @@ from searchapp.handle import IndexHandle
 from searchapp.params import InvalidParameter
 from searchapp.store import IndexUnavailable
 from searchapp.web import i18n, security
+from searchapp.web.args import SearchRequest
 from searchapp.web.ratelimit import init_rate_limit
 
 log = logging.getLogger(__name__)
@@ -48,6 +49,7 @@ def create_app(config: dict | None = None) -> Flask:
     file's ``ConfigError``) here, at start-up.
     """
     app = Flask(__name__)
+    app.request_class = SearchRequest
     # The settings file beside the index folder this app serves (or the one named elsewhere).
     index_dir = (config or {}).get("INDEX_DIR")
     app.config.update(defaults.load({"index_dir": index_dir}).app_config())
