@@ -166,3 +166,23 @@ def test_translations_ship_as_package_data():
     pyproject = (ROOT / "pyproject.toml").read_text("utf-8")
     assert '"web/translations/*/LC_MESSAGES/*"' in pyproject
     assert ZH_MO.is_file() and Path(ZH_MO).stat().st_size > 1000
+
+
+@pytest.mark.parametrize("hl", ["zh", "en"])
+def test_template_gettext_bound_per_render_translates_as_flask_babel(index_dir, hl):
+    """The context processor's ``_``/``gettext``/``ngettext`` give what Flask-Babel's
+    installed ones give (the environment's globals), escaping and placeholders included."""
+    from flask import render_template_string
+
+    app = create_app({"INDEX_DIR": str(index_dir)})
+    source = (
+        "{{ _('Search results') }}|{{ gettext('Photo by %(name)s', name='<b>') }}|"
+        "{{ ngettext('%(num)s article', '%(num)s articles', 3) }}|"
+        "{{ ngettext('%(num)s passage', '%(num)s passages', 1) }}"
+    )
+    with app.test_request_context(f"/?hl={hl}"):
+        mine = render_template_string(source)
+        theirs = app.jinja_env.from_string(source).render()  # no context processor
+    assert mine == theirs
+    assert "&lt;b&gt;" in mine
+    assert ("篇" in mine) == (hl == "zh")
