@@ -186,3 +186,18 @@ def test_template_gettext_bound_per_render_translates_as_flask_babel(index_dir, 
     assert mine == theirs
     assert "&lt;b&gt;" in mine
     assert ("篇" in mine) == (hl == "zh")
+
+
+def test_script_strings_kept_per_locale_are_the_translated_ones(index_dir):
+    """The page's script strings, kept once per locale and app, are those translated at each
+    call, in each language; each call gets its own dict to change."""
+    from searchapp.web.i18n import _script_strings, script_strings
+
+    app = create_app({"INDEX_DIR": str(index_dir)})
+    for hl in ("zh", "en", "zh"):
+        with app.test_request_context(f"/?hl={hl}"):
+            kept = script_strings()
+            assert kept == _script_strings()
+            assert ("搜索" in kept["search_label"]) == (hl == "zh")
+            kept["search_label"] = "changed"
+            assert script_strings()["search_label"] != "changed"
