@@ -594,3 +594,52 @@ def test_page_links_of_many_hits_equal_url_for_each(app, base_url, hl, q):
             for position in (0, 1, 19, 20, 21, 57, 399, None):
                 assert link(article_id, position) == article_url(article_id, q, position)
         assert (f"hl={hl}" in link("x", 30)) == bool(hl)
+
+
+def _page_url_by_url_for(**changes) -> str:
+    """page_url as first written: url_for and urlencode of every parameter at each call."""
+    from urllib.parse import urlencode
+
+    from flask import request, url_for
+
+    args = {k: v for k, v in request.args.items() if v != "" and k != "fragment"}
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+        else:
+            args[key] = value
+    if "page" in args and str(args["page"]) == "1":
+        args.pop("page")
+    return url_for("pages.search_page", hl=None) + ("?" + urlencode(args) if args else "")
+
+
+@pytest.mark.parametrize("base_url", ["http://localhost/", "http://localhost/search"])
+@pytest.mark.parametrize(
+    "query",
+    [
+        "",
+        "q=port",
+        "q=a+%22b%22+%26+c%3Fd%23e%3Df&page=3&kind=caption&fragment=1",
+        "q=%E4%B8%AD%E8%80%81&hl=zh&section=&date_from=2024-01-01&page=1&q=second",
+        "sort=newest&per_page=20&tag=x%2By&author=A+B",
+    ],
+)
+def test_page_url_equals_url_for_and_urlencode(app, base_url, query):
+    """The page's links to itself, made from the request's parameters encoded once, equal
+    those made with url_for and urlencode at each call, whatever the changes."""
+    from searchapp.web.pages import page_url
+
+    changes = [
+        {},
+        {"page": None},
+        {"page": 1},
+        {"page": 2},
+        {"kind": "caption", "page": None},
+        {"q": "新 & ü"},
+        {"date_from": None, "date_to": None, "page": None},
+        {"sort": "oldest", "page": None, "new": 5},
+        {"fragment": "1"},
+    ]
+    with app.test_request_context(f"/search?{query}", base_url=base_url):
+        for change in changes:
+            assert page_url(**change) == _page_url_by_url_for(**change)
