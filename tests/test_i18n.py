@@ -201,3 +201,27 @@ def test_script_strings_kept_per_locale_are_the_translated_ones(index_dir):
             assert ("搜索" in kept["search_label"]) == (hl == "zh")
             kept["search_label"] = "changed"
             assert script_strings()["search_label"] != "changed"
+
+
+def test_days_kept_per_locale_are_formatted_as_babel_does(index_dir, monkeypatch):
+    """Dates kept formatted per app and locale are Flask-Babel's ``format_date``, in each
+    language, also once the store was full and started afresh; other text is unchanged."""
+    import datetime as dt
+
+    from flask_babel import format_date
+
+    from searchapp.web import i18n
+
+    monkeypatch.setattr(i18n, "MAX_FORMATTED_DAYS", 5)
+    app = create_app({"INDEX_DIR": str(index_dir)})
+    days = [dt.date(2024, 1, 1) + dt.timedelta(days=37 * n) for n in range(12)]
+    for hl in ("zh", "en", "zh"):
+        with app.test_request_context(f"/?hl={hl}"):
+            for day in days + days[:3]:
+                want = format_date(day, format="long")
+                assert i18n.format_day(day.isoformat()) == want
+                assert i18n.format_day(f"{day.isoformat()}T10:00:00") == want
+            assert ("年" in i18n.format_day("2024-07-12")) == (hl == "zh")
+            assert i18n.format_day("not a date") == "not a date"
+            assert i18n.format_day(None) == ""
+    assert len(app.extensions["searchapp.days"]) <= 5
