@@ -686,6 +686,11 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
 
 
 _BLOCK_MAGIC = WHOOSH3_HEADER_MAGIC
+#: Blocks smaller than this are written uncompressed (the block's info says so, and Whoosh's
+#: reader then skips ``zlib.decompress``): most terms have a posting or two, their pickled
+#: block is 60-120 bytes that zlib does not shrink (61 -> 64 bytes), and each
+#: ``zlib.compress`` call sets up a 256 KB compressor: 20-90 us, a few percent of a build.
+COMPRESS_FROM_BYTES = 128
 
 
 def _one_block_term(
@@ -711,7 +716,7 @@ def _one_block_term(
     deltas = [docs[0]]
     deltas += [b - a for a, b in zip(docs, docs[1:], strict=False)]
     data = pickle.dumps((tuple(deltas), mini_weights, mini_values), 2)
-    compression = postings._compression
+    compression = postings._compression if len(data) >= COMPRESS_FROM_BYTES else 0
     if compression:
         data = zlib.compress(data, compression)
     max_weight = max(0, max(weights))

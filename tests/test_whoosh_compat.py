@@ -363,6 +363,32 @@ def test_term_pool_writes_the_same_segment(tmp_path, corpus_dir):
         assert term_pool == whoosh_pool, name
 
 
+def test_small_blocks_are_written_uncompressed(tmp_path):
+    """A term of a posting or two is stored as its pickle (zlib would not shrink it, and
+    costs a compressor's set-up per term); a longer block is still compressed. Both read back
+    through Whoosh's own matcher, which follows each block's compression flag."""
+    from whoosh import index as whoosh_index
+
+    from searchapp.schema import build_schema
+
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = ix.writer()
+    whoosh_compat.use_term_pool(writer)
+    for n in range(100):
+        writer.add_document(id=f"d{n}", article_id="a", lang="en", text=f"common rare{n:03d}x")
+    writer.commit()
+    with whoosh_index.open_dir(str(tmp_path)).reader() as reader:
+        flags = {}
+        for word in ("common", "rare007x", "rare099x"):
+            matcher = reader.postings("text", word)
+            assert list(matcher.all_ids()) == (
+                list(range(100)) if word == "common" else [int(word[4:7])]
+            )
+            flags[word] = reader.postings("text", word)._compression
+    assert flags == {"common": 3, "rare007x": 0, "rare099x": 0}
+    ix.close()
+
+
 def test_term_pool_only_replaces_an_empty_pool(tmp_path):
     from whoosh import index as whoosh_index
 
