@@ -19,7 +19,7 @@ from whoosh.matching.wrappers import FilterMatcher
 
 from searchapp.budget import outside_budget
 from searchapp.scoring import FACET_LIMIT, Matches, QueryEvaluator
-from searchapp.whoosh_compat import read_postings
+from searchapp.whoosh_compat import column_bytes, read_postings
 
 GROUPS = ("article", "none")
 SORTS = ("relevance", "newest", "oldest")
@@ -49,8 +49,17 @@ CODE = np.int32
 #: Codes per document, narrowest first: a field of a few values (kind, language, year) takes one
 #: byte a document, not four (at 500,000 chunks, 2 MB per field and worker instead of 8).
 _NARROW_CODES = (np.int8, np.int16, np.int32)
+#: Sortable fields' values are read from their columns (False: from their terms' posting
+#: lists, the reference the tests compare with).
+USE_COLUMNS = True
 #: The key of the year facet's values (derived from ``date``; not a schema field).
 _YEAR = "__year__"
+
+
+def _one_per_document(docs: np.ndarray) -> bool:
+    """Whether no document number repeats in ``docs`` (a count per document: O(n), where
+    ``np.unique`` hashed or sorted them, 0.4 s a field at 500,000 chunks)."""
+    return not len(docs) or int(np.bincount(docs).max()) <= 1
 
 
 def code_type(labels: list[str]) -> type[np.signedinteger]:
@@ -86,7 +95,7 @@ class FieldValues:
                 return
             with outside_budget():  # once per searcher: never cut short by one search
                 found = self._read_years() if field == _YEAR else self._read(field)
-                if len(np.unique(found.docs)) == len(found.docs):
+                if _one_per_document(found.docs):
                     codes = np.full(self.evaluator.doc_count, -1, dtype=code_type(found.labels))
                     codes[found.docs] = found.codes
                     self._single[field] = (codes, found.labels)
@@ -135,6 +144,17 @@ class FieldValues:
         run_codes: list[int] = []
         for reader, offset in self.evaluator.segments:
             if field not in reader.indexed_field_names():
+                continue
+            per_doc = column_bytes(reader, field) if USE_COLUMNS else None
+            if per_doc is not None:  # a sortable field: its column has each document's value
+                for value in sorted(set(per_doc)):
+                    if value:
+                        codes_of.setdefault(value, len(codes_of))
+                lookup = {**codes_of, b"": -1}
+                codes = np.fromiter(map(lookup.__getitem__, per_doc), CODE, len(per_doc))
+                docs = np.flatnonzero(codes >= 0)
+                doc_parts.append(docs + offset)
+                code_parts.append(codes[docs].astype(np.int64))
                 continue
             for btext, info in reader.iter_field(field):
                 code = codes_of.setdefault(btext, len(codes_of))

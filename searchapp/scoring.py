@@ -33,7 +33,7 @@ from searchapp.whoosh_compat import (
     expansions,
     is_null_query,
     leaf_postings,
-    length_column,
+    length_bytes,
     read_positions,
     term_postings,
 )
@@ -368,13 +368,7 @@ class QueryEvaluator:
         return BYTE_TO_LENGTH[codes[ids]]
 
     def _length_codes(self, fieldname: str) -> np.ndarray:
-        parts = []
-        for reader, _offset in self.segments:
-            column = length_column(reader, fieldname)
-            if column is None:
-                parts.append(np.zeros(reader.doc_count_all(), dtype=np.uint8))
-            else:
-                parts.append(np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all()))
+        parts = [length_bytes(reader, fieldname) for reader, _offset in self.segments]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
     def avg_length(self, fieldname: str) -> float:
