@@ -33,7 +33,7 @@ from searchapp.whoosh_compat import (
     expansions,
     is_null_query,
     leaf_postings,
-    length_column,
+    length_bytes,
     read_positions,
     term_postings,
 )
@@ -48,10 +48,12 @@ FACET_LIMIT = 20
 #: Decoded posting lists kept per searcher (bytes, and entries): the words of instant search
 #: repeat. Terms the index lacks are not kept (they are cheap to look up again, and a stream of
 #: distinct made-up words would otherwise fill the cache with entries "costing" nothing).
-#: 32 MB: a miss costs a decode from the memory-mapped segment (shared page cache), not a disk
+#: 16 MB: a miss costs a decode from the memory-mapped segment (shared page cache), not a disk
 #: read, while every cached byte is private to its worker (16 bytes a posting: a word in a
-#: third of 500,000 chunks takes 2.7 MB).
-TERM_CACHE_BYTES = 32 * 1024 * 1024
+#: third of 500,000 chunks takes 2.7 MB). 32 MB filled at 500,000 chunks (21 MB at 150,000)
+#: and cost no measurable CPU less than 16 over the bench's 1,400 queries
+#: (``scripts/bench.py``'s mixes, in-process): the words of distinct queries seldom repeat.
+TERM_CACHE_BYTES = 16 * 1024 * 1024
 TERM_CACHE_ENTRIES = 20_000
 #: Phrases are checked on the positions read here; False: by Whoosh's span matcher (the
 #: reference the tests compare with).
@@ -366,13 +368,7 @@ class QueryEvaluator:
         return BYTE_TO_LENGTH[codes[ids]]
 
     def _length_codes(self, fieldname: str) -> np.ndarray:
-        parts = []
-        for reader, _offset in self.segments:
-            column = length_column(reader, fieldname)
-            if column is None:
-                parts.append(np.zeros(reader.doc_count_all(), dtype=np.uint8))
-            else:
-                parts.append(np.fromiter(column, dtype=np.uint8, count=reader.doc_count_all()))
+        parts = [length_bytes(reader, fieldname) for reader, _offset in self.segments]
         return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
     def avg_length(self, fieldname: str) -> float:

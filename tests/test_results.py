@@ -216,3 +216,75 @@ def testmost_frequent_is_the_head_of_the_full_sort():
             present, counts = code_counts(codes, n_labels)
             full = np.lexsort((present, -counts))[: FACET_LIMIT + 1]
             assert most_frequent(present, counts, n_labels).tolist() == full.tolist()
+
+
+def test_codes_per_document_are_as_narrow_as_their_labels_allow(tmp_path):
+    """A field of a few values takes a byte a document; 300 articles need two. The narrow codes
+    give the same values, grouping, date order and facets as the stored fields say."""
+    from searchapp.results import code_type
+
+    assert [code_type(["x"] * n) for n in (0, 127, 128, 32767, 32768)] == [
+        np.int8,
+        np.int8,
+        np.int16,
+        np.int16,
+        np.int32,
+    ]
+    src = tmp_path / "src"
+    src.mkdir()
+    for n in range(300):
+        day = f"2020-{1 + n % 12:02d}-{1 + n % 28:02d}"
+        (src / f"story-{n}.md").write_text(
+            f"---\ntitle: Story {n} of the quokka wire\ndate: {day}\n---\n\n"
+            f"Quokkas were counted again, census number {n}.\n",
+            encoding="utf-8",
+        )
+    index = tmp_path / "index"
+    build_index([src], index)
+    opened = IndexHandle(index).open()
+    values = FieldValues(opened.evaluator)
+    articles, labels = values.single("article_id")
+    assert len(labels) == 300 and articles.dtype == np.int16
+    assert values.single("kind")[0].dtype == np.int8
+    stored = [opened.searcher.stored_fields(d) for d in range(opened.evaluator.doc_count)]
+    assert [labels[c] for c in articles.tolist()] == [f["article_id"] for f in stored]
+    body = search(index, "quokkas", group="article", sort="newest", per_page=50)
+    assert body["total"] == 300
+    dates = [hit["date"] for hit in body["hits"]]
+    newest = sorted({f["article_id"]: f["date"] for f in stored}.values(), reverse=True)
+    assert dates == newest[:50]
+    years = {}
+    for article in {f["article_id"]: f["date"][:4] for f in stored}.values():
+        years[article] = years.get(article, 0) + 1
+    assert body["facets"]["year"] == years
+
+
+def test_values_from_columns_equal_values_from_terms(index_dir, tmp_path, monkeypatch):
+    """Sortable fields read from their columns give the codes and labels the term walk gives:
+    on the test corpus, the newsroom fixtures (sections, captions) and an index updated in
+    place (several segments, deleted documents)."""
+    import searchapp.results as results
+    from tests.conftest import FIXTURES
+
+    newsroom = tmp_path / "newsroom"
+    build_index([FIXTURES / "newsroom"], newsroom)
+    src = copy_sources(tmp_path / "src", SEED, FIXTURE_ARTICLES)
+    updated = tmp_path / "updated"
+    build_index([src], updated)
+    (src / "2024-01-15-mixed-bilingual.txt").unlink()
+    changed = src / "2024-05-20-xinhua-en-green-energy.txt"
+    changed.write_text(changed.read_text("utf-8") + "\n\n## Quokkas\n\nA new section.\n")
+    build_index([src], updated)
+    for index in (index_dir, newsroom, updated):
+        evaluator = IndexHandle(index).open().evaluator
+        found = {}
+        for use_columns in (True, False):
+            monkeypatch.setattr(results, "USE_COLUMNS", use_columns)
+            values = FieldValues(evaluator)
+            found[use_columns] = {
+                f: (values.single(f)[0].tolist(), values.single(f)[1])
+                for f in ("kind", "section", "lang")
+            }
+        assert found[True] == found[False], index
+        assert len(found[True]["section"][1]) > 1
+    assert not IndexHandle(updated).open().evaluator.live.all()

@@ -363,6 +363,32 @@ def test_term_pool_writes_the_same_segment(tmp_path, corpus_dir):
         assert term_pool == whoosh_pool, name
 
 
+def test_small_blocks_are_written_uncompressed(tmp_path):
+    """A term of a posting or two is stored as its pickle (zlib would not shrink it, and
+    costs a compressor's set-up per term); a longer block is still compressed. Both read back
+    through Whoosh's own matcher, which follows each block's compression flag."""
+    from whoosh import index as whoosh_index
+
+    from searchapp.schema import build_schema
+
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = ix.writer()
+    whoosh_compat.use_term_pool(writer)
+    for n in range(100):
+        writer.add_document(id=f"d{n}", article_id="a", lang="en", text=f"common rare{n:03d}x")
+    writer.commit()
+    with whoosh_index.open_dir(str(tmp_path)).reader() as reader:
+        flags = {}
+        for word in ("common", "rare007x", "rare099x"):
+            matcher = reader.postings("text", word)
+            assert list(matcher.all_ids()) == (
+                list(range(100)) if word == "common" else [int(word[4:7])]
+            )
+            flags[word] = reader.postings("text", word)._compression
+    assert flags == {"common": 3, "rare007x": 0, "rare099x": 0}
+    ix.close()
+
+
 def test_term_pool_only_replaces_an_empty_pool(tmp_path):
     from whoosh import index as whoosh_index
 
@@ -374,3 +400,23 @@ def test_term_pool_only_replaces_an_empty_pool(tmp_path):
     with pytest.raises(WhooshIncompatible, match="already holds postings"):
         whoosh_compat.use_term_pool(writer)
     writer.cancel()
+
+
+def test_length_bytes_read_whole_equal_the_column_walk(index_dir):
+    """The length bytes sliced from the column equal Whoosh's column read document by
+    document, for every field with lengths (and zeros for a field without)."""
+    from searchapp.handle import IndexHandle
+
+    evaluator = IndexHandle(index_dir).open().evaluator
+    for reader, _offset in evaluator.segments:
+        count = reader.doc_count_all()
+        for field in ("text", "cjk", "heading", "id"):
+            column = length_column(reader, field)
+            walked = (
+                np.fromiter(column, dtype=np.uint8, count=count)
+                if column is not None
+                else np.zeros(count, np.uint8)
+            )
+            found = whoosh_compat.length_bytes(reader, field)
+            assert found.tolist() == walked.tolist(), field
+            assert field == "id" or found.any()
