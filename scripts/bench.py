@@ -625,6 +625,9 @@ def run_scale(args: argparse.Namespace) -> int:
         f"{os.cpu_count()} CPUs; {minutes:.1f} minutes"
     )
     print(report.scale_table(points, args.clients))
+    for point in points:  # what makes up each p50: a kind's queries can be cheap by finding nothing
+        print(f"\n{point['corpus']['chunks']:,} chunks, by query kind:")
+        print(report.kind_table(point["engines"]))
     if args.json:
         print(f"\nresults written to {args.json}")
     return 0
