@@ -18,10 +18,9 @@ api = Blueprint("api", __name__)
 MAX_SUGGESTIONS = 20
 
 
-def int_param(name: str, default: int, low: int, high: int, args: dict | None = None) -> int:
-    """An integer query parameter within [low, high], or InvalidParameter (400).
-    ``args``: the request's parameters as ``request_args()`` gives them."""
-    raw = (request.args if args is None else args).get(name)
+def int_param(name: str, default: int, low: int, high: int) -> int:
+    """An integer query parameter within [low, high], or InvalidParameter (400)."""
+    raw = request.args.get(name)
     if raw is None or raw == "":
         return default
     try:
@@ -43,11 +42,11 @@ def search_params(default_group: str = "none") -> dict:
     ``group`` defaults to ``none`` here (the API's shape before grouping existed) and to the
     article view on the page; ``sort`` to relevance with a query, newest without.
     """
-    args = request_args()
+    args = request.args  # web.args.QueryArgs: a missing key costs no exception
     params = {
         "q": args.get("q", ""),
-        "page": int_param("page", 1, 1, MAX_PAGE, args),
-        "per_page": int_param("per_page", 10, 1, MAX_PER_PAGE, args),
+        "page": int_param("page", 1, 1, MAX_PAGE),
+        "per_page": int_param("per_page", 10, 1, MAX_PER_PAGE),
         "group": args.get("group") or default_group,
         "sort": args.get("sort") or None,
     }
@@ -56,13 +55,6 @@ def search_params(default_group: str = "none") -> dict:
         if value not in (None, ""):
             params[name] = value
     return params
-
-
-def request_args() -> dict[str, str]:
-    """The request's query parameters, the first value of each, as ``request.args.get``
-    gives them: a plain dict, as ``request.args`` (a MultiDict) makes and catches an
-    exception for each parameter it lacks, a dozen per search."""
-    return request.args.to_dict()
 
 
 @api.get("/api/search")
