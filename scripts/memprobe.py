@@ -148,10 +148,6 @@ def roots_of(app) -> dict[str, object]:
     """The objects a search goes through, whose containers are watched."""
     import re
 
-    import jieba
-
-    from searchapp import analysis
-
     opened = app.extensions["searchapp.index"].open()
     roots: dict[str, object] = {
         "app": app,
@@ -159,14 +155,12 @@ def roots_of(app) -> dict[str, object]:
         "evaluator": opened.evaluator,
         "reader": opened.evaluator.reader,
         "searcher": opened.searcher,
-        "jieba": analysis.jieba_tokenizer(),
-        "jieba.dt": jieba.dt,
         "re._cache": getattr(re, "_cache", {}),
     }
     for n, (reader, _offset) in enumerate(opened.evaluator.segments):
         roots[f"segment{n}"] = reader
     for name, module in list(sys.modules.items()):
-        if name.startswith(("jieba", "whoosh", "flask_limiter", "limits", "searchapp")):
+        if name.startswith(("jieba", "rjieba", "whoosh", "flask_limiter", "limits", "searchapp")):
             roots[f"module {name}"] = module
     return roots
 

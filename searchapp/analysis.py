@@ -16,18 +16,14 @@ The schema pickles these classes into the index: keep them importable at this mo
 from __future__ import annotations
 
 import functools
-import os
 import re
-import tempfile
-import threading
-import time
 import unicodedata
 from pathlib import Path
 
 from whoosh.analysis import Composable, Filter, SpaceSeparatedTokenizer, Token, Tokenizer
 from whoosh.lang.porter2 import stem as porter2_stem
 
-from searchapp import budget
+from searchapp import segmenter
 from searchapp.caches import BoundedCache
 
 #: Chinese (and other CJK) characters: ideographs, radicals, 々 〇 and Suzhou numerals.
@@ -59,41 +55,6 @@ ENGLISH_STOP_WORDS = frozenset(
     "a an and are as at be by for from has have in is it its of on or that the this to was "
     "were will with".split()
 )
-
-_jieba_lock = threading.Lock()
-_jieba = None
-
-
-def jieba_tokenizer():
-    """jieba's tokenizer, loaded once per process, with its cache in a writable place."""
-    global _jieba
-    if _jieba is None:
-        started = time.monotonic()
-        with _jieba_lock:
-            if _jieba is None:
-                import logging
-
-                import jieba
-
-                jieba.setLogLevel(logging.WARNING)
-                cache_dir = Path(
-                    os.environ.get("SEARCHAPP_CACHE_DIR")
-                    or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) / "searchapp"
-                )
-                try:
-                    cache_dir.mkdir(parents=True, exist_ok=True)
-                    probe = tempfile.NamedTemporaryFile(dir=cache_dir)
-                    probe.close()
-                except OSError:
-                    cache_dir = Path(tempfile.mkdtemp(prefix="searchapp-jieba-"))
-                tokenizer = jieba.Tokenizer()
-                tokenizer.tmp_dir = str(cache_dir)
-                tokenizer.cache_file = "jieba.cache"
-                tokenizer.initialize()
-                _jieba = tokenizer
-        # Loading the dictionary (1-2 s, once per process) is not the query's doing.
-        budget.extend(time.monotonic() - started)
-    return _jieba
 
 
 @functools.cache
@@ -318,8 +279,7 @@ def primary_words(run: str, remember: bool = True) -> tuple[tuple[str, int, int]
     if found is None and not remember:
         found = _QUERY_SEGMENTATIONS.get(run)
     if found is None:
-        tokenizer = jieba_tokenizer()
-        found = tuple((w, s, e) for w, s, e in tokenizer.tokenize(run, mode="default", HMM=True))
+        found = segmenter.cut(run)
         if remember:
             _SEGMENTATIONS.put(run, found)
         elif len(run) <= MAX_CACHED_QUERY_RUN:
@@ -337,26 +297,24 @@ def crossing_words(run: str, longest: int = 4) -> list[str]:
     """
     primaries = primary_words(run, remember=False)
     spans = [(start, end) for _, start, end in primaries]
-    freq = jieba_tokenizer().FREQ
     found = []
     for size in range(2, longest + 1):
         for i in range(len(run) - size + 1):
             gram = run[i : i + size]
-            if freq.get(gram) and not any(s <= i and i + size <= e for s, e in spans):
+            if segmenter.is_word(gram) and not any(s <= i and i + size <= e for s, e in spans):
                 found.append(gram)
     return list(dict.fromkeys(found))
 
 
 def _segment(primaries: tuple[tuple[str, int, int], ...], subwords: bool):
     """Yield (word, (start, index_of_primary), end) for the words of a Chinese run."""
-    freq = jieba_tokenizer().FREQ if subwords else None
     for index, (word, start, end) in enumerate(primaries):
-        if freq is not None and len(word) > 2:
+        if subwords and len(word) > 2:
             seen = set()
             for size in (2, 3):
                 for i in range(len(word) - size + 1):
                     gram = word[i : i + size]
-                    if gram != word and gram not in seen and freq.get(gram):
+                    if gram != word and gram not in seen and segmenter.is_word(gram):
                         seen.add(gram)
                         yield gram, (start + i, index), start + i + size
         yield word, (start, index), end

@@ -129,11 +129,14 @@ def synonyms_fingerprint() -> str:
 
 
 def analyzer_fingerprint() -> str:
-    """The analyzer's code and jieba's version: a change to either changes every token."""
-    import jieba
+    """The analyzer's and segmenter's code, jieba's and rjieba's versions: a change to any
+    changes tokens."""
+    from importlib import metadata
 
-    from searchapp import analysis
+    from searchapp import analysis, segmenter
 
     digest = hashlib.sha256(Path(analysis.__file__).read_bytes())
-    digest.update(str(getattr(jieba, "__version__", "")).encode())
+    digest.update(Path(segmenter.__file__).read_bytes())
+    for name in ("jieba", "rjieba"):
+        digest.update(metadata.version(name).encode())
     return digest.hexdigest()[:16]
