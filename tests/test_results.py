@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from searchapp.handle import IndexHandle
 from searchapp.indexing import build_index
@@ -288,3 +289,28 @@ def test_values_from_columns_equal_values_from_terms(index_dir, tmp_path, monkey
         assert found[True] == found[False], index
         assert len(found[True]["section"][1]) > 1
     assert not IndexHandle(updated).open().evaluator.live.all()
+
+
+def test_labels_behave_as_the_sorted_list_they_replace():
+    """``Labels`` (one buffer and offsets) answers as the list of strings it was made from."""
+    import sys
+
+    from searchapp.results import Labels
+
+    words = sorted({"", "title", "caption", "paragraph", "港口", "瓜达尔港", "Überblick", "a b"})
+    labels = Labels(words)
+    assert labels == words and list(labels) == words and len(labels) == len(words)
+    assert [labels[i] for i in range(-len(words), len(words))] == words + words
+    assert labels[1:3] == words[1:3]
+    for word in words:
+        assert word in labels and labels.index(word) == words.index(word)
+    for missing in ("titles", "港", "zzz", 3):
+        assert missing not in labels
+    with pytest.raises(ValueError):
+        labels.index("港")
+    with pytest.raises(IndexError):
+        labels[len(words)]
+    assert not Labels([]) and Labels([]) == []
+    many = [f"section {n:05d} of the manual" for n in range(5000)]
+    assert Labels(many) == many
+    assert sys.getsizeof(Labels(many)._data) < sum(map(sys.getsizeof, many)) / 2
