@@ -128,7 +128,7 @@ class FieldValues:
 
     def __init__(self, evaluator: QueryEvaluator):
         self.evaluator = evaluator
-        self._single: dict[str, tuple[np.ndarray, list[str]]] = {}
+        self._single: dict[str, tuple[np.ndarray, Sequence[str]]] = {}
         self._pairs: dict[str, Values] = {}
         self._heads: np.ndarray | None = None
         self._lock = threading.RLock()
@@ -161,7 +161,7 @@ class FieldValues:
         docs = np.flatnonzero(codes >= 0).astype(CODE)
         return Values(docs, codes[docs], labels)
 
-    def single(self, field: str) -> tuple[np.ndarray, list[str]]:
+    def single(self, field: str) -> tuple[np.ndarray, Sequence[str]]:
         """A code per document (-1: no value) of a one-valued field such as article_id (of a
         field with several values: one of them, made again at each call)."""
         self._load(field)
@@ -195,7 +195,7 @@ class FieldValues:
                 continue
             per_doc = column_bytes(reader, field) if USE_COLUMNS else None
             if per_doc is not None:  # a sortable field: its column has each document's value
-                for value in sorted(set(per_doc)):
+                for value in set(per_doc):  # codes are ranked by label below
                     if value:
                         codes_of.setdefault(value, len(codes_of))
                 lookup = {**codes_of, b"": -1}
@@ -266,7 +266,7 @@ class FieldValues:
         codes = mapping[dates.codes] if len(dates.codes) else dates.codes
         return Values(dates.docs, codes, years)
 
-    def per_document(self, name: str) -> tuple[list[str], np.ndarray | None, Values | None]:
+    def per_document(self, name: str) -> tuple[Sequence[str], np.ndarray | None, Values | None]:
         """A facet's (``year`` or a field's) labels, and either its code per document (-1:
         none) when each document has at most one, so counting reads only the matches, or
         its (document, code) pairs."""
