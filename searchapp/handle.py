@@ -24,7 +24,7 @@ from whoosh import index as whoosh_index
 from whoosh.reading import ReaderClosed
 
 from searchapp import config, heap
-from searchapp.caches import BoundedCache
+from searchapp.caches import BoundedCache, marshal_size
 from searchapp.params import Filters
 from searchapp.querying import SearchQueryParser
 from searchapp.results import FieldValues
@@ -45,9 +45,11 @@ FILTER_CACHE_BYTES = 64 * 1024 * 1024
 #: it). ``examples`` reads the article titles from the file when it needs them.
 WRITER_ONLY = ("files", "articles")
 #: Every this many reads, the index pages they mapped are released (see ``reading``). Each
-#: release costs the next read its page faults again: about 30 a search at 55,000 chunks, 0.2
-#: ms of CPU (3%); releasing every 8 reads saved a fifth of them and kept 8 reads' pages.
-RELEASE_EVERY = 1
+#: release is a ``madvise`` over every mapped segment and costs the next reads their page
+#: faults again. At 150,000 chunks (one worker, 1,200 distinct queries, scripts/bench.py's
+#: mixes): every read 2.80 ms of worker CPU a search, every 16 reads 2.69 (wall p50 2.38 ->
+#: 2.28 ms); worker PSS after the bench's runs 70 -> 80 MB (16 reads' pages stay mapped).
+RELEASE_EVERY = 16
 #: Every this many reads, the heap pages freed meanwhile go back to the system (``heap``).
 TRIM_EVERY = 64
 #: What a damaged or vanished index raises while being read (anything else is a bug: a 500).
@@ -81,7 +83,9 @@ class OpenIndex:
     filters: BoundedCache = field(
         default_factory=lambda: BoundedCache(FILTER_CACHE_SIZE, FILTER_CACHE_BYTES)
     )
-    results: BoundedCache = field(default_factory=lambda: BoundedCache(CACHE_SIZE, CACHE_BYTES))
+    results: BoundedCache = field(
+        default_factory=lambda: BoundedCache(CACHE_SIZE, CACHE_BYTES, marshal_size)
+    )
     #: Anything else worked out once per build (the home page's example queries).
     memo: dict = field(default_factory=dict)
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import pickle
 import sys
+import tracemalloc
 
 import numpy as np
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from searchapp.caches import BoundedCache, approx_size
+from searchapp.caches import ENTRY_OVERHEAD, BoundedCache, approx_size, marshal_size
+from searchapp.searching import search
 
 
 def _reference_size(obj, depth: int = 0) -> int:
@@ -66,3 +70,34 @@ def test_bounded_cache_keeps_its_byte_bound():
         cache.put(n, "x" * 1000)
     assert cache.nbytes <= 10_000 and 0 < len(cache) < 50
     assert cache.get(49) == "x" * 1000 and cache.get(0) is None
+
+
+def _traced_bytes(value) -> int:
+    """What a fresh copy of ``value`` allocates (a response is built anew for each query)."""
+    data = pickle.dumps(value)
+    tracemalloc.start()
+    try:
+        copy = pickle.loads(data)
+        traced, _ = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    del copy
+    return traced
+
+
+@pytest.mark.parametrize("group", ["none", "article"])
+def test_marshal_size_bounds_what_responses_take(index_dir, group):
+    """The response cache's estimate is above what a response really holds (so its byte
+    bound holds) and within 2.5x of it (so it keeps a useful number of answers)."""
+    queries = ["Gwadar port", "铁路", "China Pakistan", "photo", "railway", "green energy"]
+    for q in queries:
+        response = search(index_dir, q, group=group, per_page=20)
+        assert response["hits"], q
+        traced = _traced_bytes(response)
+        estimate = marshal_size(None, response) - approx_size(None) - ENTRY_OVERHEAD
+        assert traced <= estimate <= 2.5 * traced, (q, traced, estimate)
+
+
+def test_marshal_size_falls_back_for_what_marshal_cannot_write():
+    value = {"ids": np.arange(1000)}
+    assert marshal_size("k", value) >= 8000
