@@ -94,6 +94,43 @@ def test_a_request_that_never_ends_its_head_is_cut_off(shared):
     assert closed_after is not None and 1.5 < closed_after < 5, closed_after
 
 
+def _reader_that_never_reads(port: int, path: str, requests: int) -> socket.socket:
+    """A connection with a tiny receive buffer that asks for ``path`` ``requests`` times in a
+    row (pipelined: megabytes of answers, more than the sockets' buffers) and reads nothing."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 2048)
+    sock.connect(("127.0.0.1", port))
+    sock.sendall(f"GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode() * requests)
+    return sock
+
+
+@pytest.mark.parametrize("threads", ["1", "2"])
+def test_a_client_that_does_not_read_its_answers_is_cut_off(serve, threads):
+    """A write that waits on a client that reads nothing gives up once it has waited the
+    header timeout (the kernel still takes a trickle for a few seconds first): the connection
+    is closed and the worker, answering in its event loop (one thread) or in its threads,
+    serves others again. Without the send timeout the worker (or its thread) waited for ever."""
+    server = serve("--workers", "1", "--threads", threads, "--header-timeout", "2")
+    big = "/api/search?q=China%20OR%20Gwadar%20OR%20port&per_page=100"
+    answer = requests.get(server.url + big, timeout=30)
+    assert answer.status_code == 200 and len(answer.content) > 20_000
+    pipelined = 20_000_000 // len(answer.content)
+    with _reader_that_never_reads(server.port, big, pipelined) as stalled:
+        time.sleep(0.5)
+        took, status = timed_get(server.port, timeout=30)
+        assert status == 200, "the worker did not come back"
+        assert took < 20, took
+        assert wait_for(lambda: "Socket error" in server.log_text(), timeout=30)  # cut off
+        stalled.settimeout(10)
+        received = 0
+        try:
+            while chunk := stalled.recv(1 << 20):
+                received += len(chunk)
+        except ConnectionResetError:
+            pass
+        assert received < pipelined * len(answer.content)  # cut off, not answered in full
+
+
 class Load:
     """Clients sending searches (new connections and kept-alive ones) until stopped."""
 
