@@ -25,6 +25,7 @@ from searchapp.params import InvalidParameter
 from searchapp.store import IndexUnavailable
 from searchapp.web import i18n, security
 from searchapp.web.args import SearchRequest
+from searchapp.web.json_output import OrjsonProvider
 from searchapp.web.ratelimit import init_rate_limit
 
 log = logging.getLogger(__name__)
@@ -50,6 +51,7 @@ def create_app(config: dict | None = None) -> Flask:
     """
     app = Flask(__name__)
     app.request_class = SearchRequest
+    app.json = OrjsonProvider(app)
     # The settings file beside the index folder this app serves (or the one named elsewhere).
     index_dir = (config or {}).get("INDEX_DIR")
     app.config.update(defaults.load({"index_dir": index_dir}).app_config())
