@@ -423,23 +423,31 @@ def test_length_bytes_read_whole_equal_the_column_walk(index_dir):
             assert field == "id" or found.any()
 
 
-def _segment_positions(folder: Path, docs: list[dict], term_pool: bool) -> tuple[dict, dict, int]:
-    """Write ``docs`` as one segment; every term's positions in each document as Whoosh's
-    matcher decodes them, and as :func:`whoosh_compat.term_positions` reads them."""
+def _segment_positions(
+    folder: Path, docs: list[dict], term_pool: bool, merged: bool = False
+) -> tuple[dict, dict, int]:
+    """Write ``docs`` as one segment (``merged``: as three, then merged into one by a writer
+    with a term pool); every term's positions in each document as Whoosh's matcher decodes
+    them, and as :func:`whoosh_compat.term_positions` reads them."""
     from whoosh import index as whoosh_index
 
     from searchapp.schema import build_schema
 
     ix = whoosh_index.create_in(str(folder), build_schema())
-    writer = ix.writer()
-    if term_pool:
+    for part in (docs[0::3], docs[1::3], docs[2::3]) if merged else (docs,):
+        writer = ix.writer()
+        if term_pool:
+            whoosh_compat.use_term_pool(writer)
+        for doc in part:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    if merged:
+        writer = ix.writer()
         whoosh_compat.use_term_pool(writer)
-    for doc in docs:
-        writer.add_document(**doc)
-    writer.commit()
+        writer.commit(optimize=True)  # the segments' postings go through the term pool
     decoded, read = {}, {}
     with whoosh_index.open_dir(str(folder)).reader() as reader:
-        segment = reader.leaf_readers()[0][0] if hasattr(reader, "leaf_readers") else reader
+        [(segment, _offset)] = reader.leaf_readers()
         impacts = whoosh_compat.Impacts.of(segment)
         arrays = whoosh_compat.position_arrays(segment)
         everything = np.arange(segment.doc_count_all(), dtype=np.int64)
@@ -464,11 +472,14 @@ def _segment_positions(folder: Path, docs: list[dict], term_pool: bool) -> tuple
     return decoded, read, kept
 
 
-@pytest.mark.parametrize("term_pool", [True, False])
-def test_position_arrays_hold_the_decoded_positions(tmp_path, monkeypatch, term_pool):
+@pytest.mark.parametrize(
+    ("term_pool", "merged"), [(True, False), (False, False), (True, True), (False, True)]
+)
+def test_position_arrays_hold_the_decoded_positions(tmp_path, monkeypatch, term_pool, merged):
     """Every common term's positions, read from the ``.pos`` arrays, are the ones Whoosh's
-    matcher decodes (terms of several 128-posting blocks, repeats, Chinese bigrams); a
-    segment written by Whoosh's own writer has no arrays and is decoded."""
+    matcher decodes (terms of several 128-posting blocks, repeats, Chinese bigrams), also in
+    a segment merged from others; a segment written by Whoosh's own writer has no arrays and
+    is decoded."""
     import random
 
     monkeypatch.setattr(whoosh_compat, "IMPACT_MIN_POSTINGS", 3)
@@ -483,6 +494,6 @@ def test_position_arrays_hold_the_decoded_positions(tmp_path, monkeypatch, term_
         }
         for n in range(400)
     ]
-    decoded, read, kept = _segment_positions(tmp_path, docs, term_pool)
+    decoded, read, kept = _segment_positions(tmp_path, docs, term_pool, merged)
     assert read == decoded
-    assert kept > 40 if term_pool else kept == 0
+    assert kept > 40 if term_pool or merged else kept == 0
