@@ -4,10 +4,10 @@ Whoosh scores and counts by walking a tree of matchers one document at a time in
 (about 4 µs per matching document, so a common word in a large archive costs tens of
 milliseconds, and counting facets visits every match again). Here each term's posting list is
 read a block at a time into arrays, scored with the same BM25F formula Whoosh uses, and
-AND/OR/NOT become sorted-array intersections, unions and differences. Queries that need
-positions (phrases) are checked by Whoosh's matcher, among the documents holding all their
-words. Top hits come from ``argpartition``; facets from ``bincount`` over columns loaded once
-per searcher.
+AND/OR/NOT become sorted-array intersections, unions and differences. Phrases are checked
+on the positions of their words in the documents holding all of them, gathered from a
+segment's position arrays (common words) or decoded from Whoosh's blocks. Top hits come
+from ``argpartition``; facets from ``bincount`` over columns loaded once per searcher.
 
 Only what the query parser produces is handled natively; any other query type falls back to
 Whoosh's own matcher, so results are always complete.

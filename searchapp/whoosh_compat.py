@@ -216,17 +216,6 @@ def term_postings(
     return info.doc_frequency(), found[0], found[1]
 
 
-def leaf_postings(segment_reader, fieldname: str, btext: bytes):
-    """A term's posting matcher in one segment (None: not there), for reading the positions
-    of documents known to be live. One term-index lookup, and no deletions filter: the
-    reader's ``postings`` looks the term up twice with ``in``, and its filter decodes the first
-    block only to find the first live document."""
-    info = _term_info(segment_reader, fieldname, btext)
-    if info is None:
-        return None
-    return _leaf_matcher(segment_reader, fieldname, btext, info)
-
-
 def _term_info(segment_reader, fieldname: str, btext: bytes):
     """The term's ``TermInfo`` in one segment, or None when the segment lacks it."""
     try:
@@ -807,7 +796,8 @@ def _min_max_length(field_lengths: list | None, docs: list[int]) -> tuple[int | 
 IMPACTS_EXT = ".imp"
 _IMPACTS_MAGIC = b"SAIMPv01"
 #: Terms with fewer postings are decoded from Whoosh's blocks (one short block is cheap);
-#: the others are also written as plain arrays.
+#: the others are also written as plain arrays, and their positions too in a field with
+#: positions (``searchapp/positions.py``).
 IMPACT_MIN_POSTINGS = 32
 
 
