@@ -893,7 +893,12 @@ def _segment_file(segment_reader, ext: str):
         return None
     handle = segment.open_file(storage, ext)
     buf = getattr(handle, "_buf", None)
-    return buf if buf is not None else handle.read()
+    if buf is not None:
+        return buf
+    try:  # a segment that is not compound: its own file, read whole
+        return handle.read()
+    finally:
+        handle.close()
 
 
 def position_arrays(segment_reader) -> PositionArrays | None:

@@ -459,3 +459,28 @@ def test_an_index_without_position_arrays_is_searched_as_before(tmp_path, corpus
         arrays = _phrase_results(opened, parsed, {}, monkeypatch)
         spans = _phrase_results(opened, parsed, {"NATIVE_PHRASES": False}, monkeypatch)
         assert arrays == spans, q
+
+
+PHRASE_WORDS = {
+    "text": ["bla", "port", "gwadar", "the", "china", "xinhua", "news", "agenc", "report", "sea"],
+    "cjk": ["中老", "老铁", "铁路", "新华", "华社", "社记", "记者", "命运", "共同", "同体"],
+}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    field=st.sampled_from(sorted(PHRASE_WORDS)),
+    picks=st.lists(st.integers(0, 9), min_size=2, max_size=4),
+    slop=st.integers(1, 5),
+)
+def test_generated_phrases_on_arrays_match_the_decoded_ones(positions_index, field, picks, slop):
+    """Phrases of 2-4 words drawn from common and rare ones, repeats included, any slop."""
+    opened = IndexHandle(positions_index).open()
+    phrase = query.Phrase(field, [PHRASE_WORDS[field][i] for i in picks], slop=slop)
+    with pytest.MonkeyPatch.context() as patched:
+        arrays = _phrase_results(opened, phrase, {}, patched)
+        decoded = _phrase_results(opened, phrase, {"USE_POSITION_ARRAYS": False}, patched)
+        spans = _phrase_results(opened, phrase, {"NATIVE_PHRASES": False}, patched)
+    assert arrays == decoded == spans

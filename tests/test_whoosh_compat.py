@@ -435,7 +435,7 @@ def _segment_positions(
 
     ix = whoosh_index.create_in(str(folder), build_schema())
     for part in (docs[0::3], docs[1::3], docs[2::3]) if merged else (docs,):
-        writer = ix.writer()
+        writer = ix.writer(compound=merged)  # a segment's files read in place, or read whole
         if term_pool:
             whoosh_compat.use_term_pool(writer)
         for doc in part:
