@@ -4,10 +4,10 @@ Whoosh scores and counts by walking a tree of matchers one document at a time in
 (about 4 µs per matching document, so a common word in a large archive costs tens of
 milliseconds, and counting facets visits every match again). Here each term's posting list is
 read a block at a time into arrays, scored with the same BM25F formula Whoosh uses, and
-AND/OR/NOT become sorted-array intersections, unions and differences. Queries that need
-positions (phrases) are checked by Whoosh's matcher, among the documents holding all their
-words. Top hits come from ``argpartition``; facets from ``bincount`` over columns loaded once
-per searcher.
+AND/OR/NOT become sorted-array intersections, unions and differences. Phrases are checked
+on the positions of their words in the documents holding all of them, gathered from a
+segment's position arrays (common words) or decoded from Whoosh's blocks. Top hits come
+from ``argpartition``; facets from ``bincount`` over columns loaded once per searcher.
 
 Only what the query parser produces is handled natively; any other query type falls back to
 Whoosh's own matcher, so results are always complete.
@@ -32,9 +32,9 @@ from searchapp.whoosh_compat import (
     Impacts,
     expansions,
     is_null_query,
-    leaf_postings,
     length_bytes,
-    read_positions,
+    position_arrays,
+    term_positions,
     term_postings,
 )
 
@@ -61,6 +61,9 @@ NATIVE_PHRASES = True
 #: Common terms' postings are read as arrays from the segment's impacts file when it has one
 #: (False: always decoded from Whoosh's blocks, the reference the tests compare with).
 USE_IMPACTS = True
+#: Phrases read common words' positions from a segment's position arrays when it has them
+#: (False: always decoded from Whoosh's blocks, the reference the tests compare with).
+USE_POSITION_ARRAYS = True
 #: Unions of many postings add scores in an array over all documents instead of sorting
 #: (same results; off only to compare the two in tests/test_scoring_equivalence.py).
 DENSE_UNION = True
@@ -95,6 +98,7 @@ class QueryEvaluator:
         self.reader = searcher.reader()
         self.segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
         self.impacts = [Impacts.of(reader) for reader, _offset in self.segments]
+        self.position_arrays = [position_arrays(reader) for reader, _offset in self.segments]
         self.doc_count = searcher.doc_count_all()
         self.facet_fields = facet_fields
         self.settings = settings.current()  # cached scores depend on them: fixed per searcher
@@ -301,38 +305,33 @@ class QueryEvaluator:
     def _in_sequence(self, q: query.Phrase, docs: np.ndarray) -> np.ndarray:
         """Which of ``docs`` (holding every word of the phrase) have the words in order, each
         1 to ``q.slop`` positions after the one before: Whoosh's ``SpanNear2(ordered=True,
-        mindist=1)``, which its ``Phrase`` matcher uses, on positions read for ``docs`` only."""
+        mindist=1)``, which its ``Phrase`` matcher uses, on positions read for ``docs`` only
+        (from a segment's position arrays when it keeps the word there, else decoded)."""
         field = self.reader.schema[q.fieldname]
-        fmt = field.format
-        slop = q.slop
+        btexts = [field.to_bytes(word) for word in q.words]
         keep = np.zeros(len(docs), dtype=bool)
-        for reader, offset in self.segments:
+        for (reader, offset), impacts, arrays in zip(
+            self.segments, self.impacts, self.position_arrays, strict=True
+        ):
             lo, hi = np.searchsorted(docs, [offset, offset + reader.doc_count_all()])
             if lo == hi:
                 continue
-            local = (docs[lo:hi] - offset).tolist()
-            positions = []
-            for word in q.words:
-                matcher = leaf_postings(reader, q.fieldname, field.to_bytes(word))
-                if matcher is None:
-                    break
-                positions.append(read_positions(matcher, local, fmt))
-            if len(positions) < len(q.words):
-                continue
-            for n, doc in enumerate(local):
-                if n % 256 == 0:
-                    check()
-                ends = set(positions[0].get(doc, ()))
-                for later in positions[1:]:
-                    if not ends:
+            local = docs[lo:hi] - offset
+            if not USE_POSITION_ARRAYS:
+                arrays = None
+            keys: dict[bytes, np.ndarray] = {}  # a repeated word is read once
+            for btext in btexts:
+                check()
+                if btext not in keys:
+                    found = term_positions(reader, q.fieldname, btext, local, impacts, arrays)
+                    if found is None:
                         break
-                    if slop == 1:
-                        ends = {p for p in later.get(doc, ()) if p - 1 in ends}
-                    else:
-                        ends = {
-                            p for p in later.get(doc, ()) if any(1 <= p - e <= slop for e in ends)
-                        }
-                keep[lo + n] = bool(ends)
+                    keys[btext] = _position_keys(*found)
+            else:
+                ends = keys[btexts[0]]
+                for btext in btexts[1:]:
+                    ends = _following(ends, keys[btext], q.slop)
+                keep[lo + np.unique(ends >> _DOC_SHIFT)] = True
         return keep
 
     def _with_whoosh(self, q: query.Query) -> Matches:
@@ -417,6 +416,31 @@ def _members(ids: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray
     where = np.searchsorted(other, ids)
     where[where == len(other)] = 0
     return other[where] == ids, where
+
+
+#: A position key is (candidate's rank << _DOC_SHIFT) + position: one sorted int64 array per
+#: word, so "this word one to slop positions after that one, in the same document" is one
+#: binary search. Positions are below 2**32 (the arrays store them as uint32 at most).
+_DOC_SHIFT = 32
+
+
+def _position_keys(counts: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Sorted keys of a word's positions in the candidates (``counts[i]`` of them in the
+    i-th candidate, ``positions`` concatenated in candidate order)."""
+    ranks = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    keys = (ranks << _DOC_SHIFT) + positions
+    return np.sort(keys)
+
+
+def _following(ends: np.ndarray, later: np.ndarray, slop: int) -> np.ndarray:
+    """The keys of ``later`` 1 to ``slop`` positions after one of ``ends`` (both sorted), in
+    the same document: the nearest end before each is the one to test, whatever the slop.
+
+    A key's end in the candidate before is never within reach: its position would be over
+    2**32 - slop."""
+    before = np.searchsorted(ends, later) - 1
+    nearest = ends[np.maximum(before, 0)] if len(ends) else np.zeros(len(later), np.int64)
+    return later[(before >= 0) & (later - nearest <= min(slop, 2**31))]
 
 
 def _term_entry_size(key: tuple[str, bytes], found: Matches) -> int:

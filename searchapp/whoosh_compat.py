@@ -11,6 +11,7 @@ checked to exist, and every accessor raises ``WhooshIncompatible`` rather than d
 from __future__ import annotations
 
 import bisect
+import itertools
 import mmap
 import pickle
 import re
@@ -45,6 +46,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from searchapp import budget
+from searchapp.positions import POSITIONS_EXT, PositionArrays, PositionsWriter
 
 #: whoosh-reloaded releases whose internals this module was checked against: [low, high).
 SUPPORTED = ((2, 7, 5), (2, 8))
@@ -212,17 +214,6 @@ def term_postings(
         matcher = _leaf_matcher(segment_reader, fieldname, btext, info)
         found = read_postings(matcher, ids_dtype, weights_dtype)
     return info.doc_frequency(), found[0], found[1]
-
-
-def leaf_postings(segment_reader, fieldname: str, btext: bytes):
-    """A term's posting matcher in one segment (None: not there), for reading the positions
-    of documents known to be live. One term-index lookup, and no deletions filter: the
-    reader's ``postings`` looks the term up twice with ``in``, and its filter decodes the first
-    block only to find the first live document."""
-    info = _term_info(segment_reader, fieldname, btext)
-    if info is None:
-        return None
-    return _leaf_matcher(segment_reader, fieldname, btext, info)
 
 
 def _term_info(segment_reader, fieldname: str, btext: bytes):
@@ -683,6 +674,7 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
     field_lengths = None
     offset = None  # where the next term's postings start in the postings file
     impacts = _ImpactsWriter()
+    positions = PositionsWriter(formats.Positions().decode_positions)
     for fieldname, btext, docs, weights, values in pool.groups():
         if fieldname != last_field:
             if last_field is not None:
@@ -691,6 +683,7 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
             last_field = fieldname
             field_lengths = _lengths_list(lengths, fieldname)
             fixed_size = schema[fieldname].format.fixed_value_size()
+            has_positions = type(schema[fieldname].format) is formats.Positions
         if docs[0] == -1:  # Whoosh's marker for spelling-graph words: not postings
             keep = [i for i, d in enumerate(docs) if d != -1]
             if not keep:
@@ -703,6 +696,8 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
             if offset is None:
                 offset = postings._postfile.tell()
             impacts.add(offset, docs, weights)
+            if has_positions and len(docs) >= IMPACT_MIN_POSTINGS:
+                positions.add(offset, values)
             offset += _one_block_term(
                 writer, postings, btext, docs, weights, values, field_lengths, fixed_size, offset
             )
@@ -710,6 +705,8 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
         offset = None
         writer.start_term(btext)
         impacts.add(postings._startoffset, docs, weights)
+        if has_positions and len(docs) >= IMPACT_MIN_POSTINGS:
+            positions.add(postings._startoffset, values)
         limit = postings._blocklimit
         for start in range(0, len(docs), limit):
             if start:
@@ -727,6 +724,7 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
     if last_field is not None:
         writer.finish_field()
     impacts.write(writer._create_file(IMPACTS_EXT))
+    positions.write(writer._create_file(POSITIONS_EXT))
 
 
 _BLOCK_MAGIC = WHOOSH3_HEADER_MAGIC
@@ -798,7 +796,8 @@ def _min_max_length(field_lengths: list | None, docs: list[int]) -> tuple[int | 
 IMPACTS_EXT = ".imp"
 _IMPACTS_MAGIC = b"SAIMPv01"
 #: Terms with fewer postings are decoded from Whoosh's blocks (one short block is cheap);
-#: the others are also written as plain arrays.
+#: the others are also written as plain arrays, and their positions too in a field with
+#: positions (``searchapp/positions.py``).
 IMPACT_MIN_POSTINGS = 32
 
 
@@ -855,26 +854,93 @@ class Impacts:
     @classmethod
     def of(cls, segment_reader) -> Impacts | None:
         """The impacts of a segment, or None if it has none."""
-        storage, segment = segment_reader.storage(), segment_reader.segment()
-        if not storage.file_exists(segment.make_filename(IMPACTS_EXT)):
-            return None
-        handle = segment.open_file(storage, IMPACTS_EXT)
-        buf = getattr(handle, "_buf", None)
-        return cls(buf if buf is not None else handle.read())
+        buf = _segment_file(segment_reader, IMPACTS_EXT)
+        return None if buf is None else cls(buf)
 
     def postings(self, info, ids_dtype, weights_dtype):
         """(ids, weights) of a term (its ``TermInfo``), or None when it is not kept here."""
-        if info.doc_frequency() < IMPACT_MIN_POSTINGS or info.is_inlined():
+        if info.doc_frequency() < IMPACT_MIN_POSTINGS:
+            return None
+        found = self._slice(info)
+        if found is None:
+            return None
+        start, end = found
+        return (
+            self.ids[start:end].astype(ids_dtype),
+            self.weights[start:end].astype(weights_dtype),
+        )
+
+    def term_ids(self, info) -> np.ndarray | None:
+        """A term's document numbers (a view of the file), or None when it is not kept here."""
+        found = self._slice(info)
+        return None if found is None else self.ids[found[0] : found[1]]
+
+    def _slice(self, info) -> tuple[int, int] | None:
+        if info.is_inlined():
             return None
         offset = info._offset
         i = int(np.searchsorted(self.keys, offset))
         if i == len(self.keys) or self.keys[i] != offset:
             return None
-        start, end = int(self.starts[i]), int(self.starts[i + 1])
-        return (
-            self.ids[start:end].astype(ids_dtype),
-            self.weights[start:end].astype(weights_dtype),
-        )
+        return int(self.starts[i]), int(self.starts[i + 1])
+
+
+def _segment_file(segment_reader, ext: str):
+    """A sub-file of a segment as a buffer (in place, from the memory map of a compound
+    segment), or None when the segment has none."""
+    storage, segment = segment_reader.storage(), segment_reader.segment()
+    if not storage.file_exists(segment.make_filename(ext)):
+        return None
+    handle = segment.open_file(storage, ext)
+    buf = getattr(handle, "_buf", None)
+    if buf is not None:
+        return buf
+    try:  # a segment that is not compound: its own file, read whole
+        return handle.read()
+    finally:
+        handle.close()
+
+
+def position_arrays(segment_reader) -> PositionArrays | None:
+    """A segment's common terms' positions as arrays, or None if it has none (written before
+    them, or by Whoosh's own writer)."""
+    buf = _segment_file(segment_reader, POSITIONS_EXT)
+    return None if buf is None else PositionArrays(buf)
+
+
+def term_positions(
+    segment_reader,
+    fieldname: str,
+    btext: bytes,
+    wanted: np.ndarray,
+    impacts: Impacts | None,
+    arrays: PositionArrays | None,
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """A term's positions in each of ``wanted`` (sorted document numbers of one segment):
+    (how many in each document, 0 for one without the term; all of them, concatenated in
+    document order). None: the segment lacks the term.
+
+    Gathered from the segment's position arrays when it keeps the term there, else decoded
+    from Whoosh's blocks by :func:`read_positions`."""
+    info = _term_info(segment_reader, fieldname, btext)
+    if info is None:
+        return None
+    ids = impacts.term_ids(info) if impacts is not None and arrays is not None else None
+    kept = arrays.term(info._offset) if ids is not None else None
+    if kept is not None and kept[1] - kept[0] == len(ids) and len(ids):
+        where = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        present = ids[where] == wanted
+        found, some = arrays.gather(kept[0] + where[present])
+        counts = np.zeros(len(wanted), dtype=np.int64)
+        counts[present] = some
+        return counts, found
+    matcher = _leaf_matcher(segment_reader, fieldname, btext, info)
+    fmt = segment_reader.schema[fieldname].format
+    decoded = read_positions(matcher, wanted.tolist(), fmt)
+    lists = [decoded.get(doc, ()) for doc in wanted.tolist()]
+    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    flat = itertools.chain.from_iterable(lists)
+    return counts, np.fromiter(flat, dtype=np.int64, count=int(counts.sum()))
 
 
 def _lengths_list(lengths, fieldname: str) -> list | None:

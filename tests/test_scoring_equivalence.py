@@ -283,3 +283,204 @@ def test_phrases_over_many_blocks_match_whooshs_span_matcher(tmp_path, monkeypat
         assert native.ids.tolist() == spans.ids.tolist(), phrase
         sizes.append(len(native))
     assert sizes[0] > 300 and sizes[1] > 300 and 0 < sizes[2] < 100 and sizes[4] == 1
+
+
+#: Phrases for the position arrays: 2-4 English words, slop, a repeated word, common words
+#: next to words in one chunk only (never in the arrays), Chinese words of 3 to 6 characters
+#: (phrases of bigrams on ``cjk``), and phrases among other clauses.
+ARRAY_PHRASES = [
+    '"Gwadar port"',
+    '"the port of Gwadar"',
+    '"Xinhua News Agency reporter"',
+    '"clean energy"',
+    '"wind turbines turn"',
+    '"pale spring sky"',
+    '"bla bla"',
+    '"bla bla bla"',
+    '"port port"',
+    '"bla port"~3',
+    '"Gwadar port"~3',
+    '"port Gwadar"~4',
+    '"news reporter"~3',
+    '"energy Xinjiang"~6',
+    '"sweet melons"',
+    '"Uygur Autonomous Region"',
+    '"the country largest"~2',
+    "中老铁路",
+    '"中老铁路"',
+    "新华社记者",
+    "命运共同体",
+    "国际旅客列车",
+    "动车组列车",
+    "开通运营两周年",
+    '"铁路 铁路"',
+    '"中国 共同体"~5',
+    '"economic corridor" port',
+    '"railway" OR "port city"',
+    '"clean energy" OR 中老铁路',
+]
+
+#: An article of repeated words, English and Chinese, added to the test corpus.
+REPEATS = """date 2024-02-02 Xinhua, Beijing:Bla bla at the port
+
+Xinhua News Agency reporter Test Writer
+
+Bla bla bla, said the port manager of Gwadar port, port port, bla.
+
+Port bla bla port: the Gwadar port bla bla railway.
+
+中老铁路 铁路 铁路，新华社记者 新华社记者说，命运共同体 国际旅客列车 动车组列车。
+
+Editor: Test
+"""
+
+
+@pytest.fixture(scope="module")
+def positions_index(tmp_path_factory, corpus_dir):
+    """The test corpus and an article of repeated words, built with every term of 2+
+    postings in the position arrays, then updated once: the article edited (a second
+    segment; the first segment keeps its old chunks, deleted)."""
+    import shutil
+
+    from searchapp import whoosh_compat
+    from searchapp.indexing import build_index
+
+    saved = whoosh_compat.IMPACT_MIN_POSTINGS
+    whoosh_compat.IMPACT_MIN_POSTINGS = 2
+    try:
+        root = tmp_path_factory.mktemp("positions")
+        src = shutil.copytree(corpus_dir, root / "src")
+        extra = src / "2024-02-02-bla-bla.txt"
+        extra.write_text(REPEATS, "utf-8")
+        build_index([src], root / "index")
+        extra.write_text(REPEATS.replace("Editor", "Bla bla port, once more.\n\nEditor"), "utf-8")
+        build_index([src], root / "index")
+    finally:
+        whoosh_compat.IMPACT_MIN_POSTINGS = saved
+    return root / "index"
+
+
+def _phrase_results(opened, parsed, evaluator_options: dict, monkeypatch) -> tuple:
+    """(total, ids, scores) of a parsed query with the given ``scoring`` switches."""
+    with monkeypatch.context() as patched:
+        for name, value in evaluator_options.items():
+            patched.setattr(scoring, name, value)
+        found = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+    return len(found), found.ids.tolist(), found.scores.tolist()
+
+
+@pytest.fixture()
+def gathered(monkeypatch):
+    """How many word lookups were answered from the position arrays."""
+    from searchapp.positions import PositionArrays
+
+    counted = {"gathers": 0}
+    original = PositionArrays.gather
+
+    def gather(self, postings):
+        counted["gathers"] += 1
+        return original(self, postings)
+
+    monkeypatch.setattr(PositionArrays, "gather", gather)
+    return counted
+
+
+@pytest.mark.parametrize("q", ARRAY_PHRASES)
+def test_position_arrays_give_the_decoded_phrases(positions_index, monkeypatch, q):
+    """Phrases checked on positions gathered from the ``.pos`` arrays find the same
+    documents, scores and totals as on positions decoded from Whoosh's blocks, and as
+    Whoosh's span matcher: on an index of two segments (an incremental build after an edit,
+    the first segment with deletions) whose every term of 2+ postings has arrays."""
+    opened = IndexHandle(positions_index).open()
+    evaluator = QueryEvaluator(opened.searcher, FACET_FIELDS)
+    assert len(evaluator.segments) == 2 and all(evaluator.position_arrays)
+    assert opened.searcher.reader().has_deletions()
+    parsed = parse_user_query(opened.parser, q)
+    arrays = _phrase_results(opened, parsed, {}, monkeypatch)
+    decoded = _phrase_results(opened, parsed, {"USE_POSITION_ARRAYS": False}, monkeypatch)
+    spans = _phrase_results(opened, parsed, {"NATIVE_PHRASES": False}, monkeypatch)
+    assert arrays == decoded
+    assert arrays == spans
+
+
+def test_array_phrase_sample_is_not_vacuous(positions_index, gathered):
+    """Most of the sample matches, and most of its phrases read words from the arrays."""
+    opened = IndexHandle(positions_index).open()
+    found, read = [], []
+    for q in ARRAY_PHRASES:
+        before = gathered["gathers"]
+        evaluator = QueryEvaluator(opened.searcher, FACET_FIELDS)
+        found.append(len(evaluator.evaluate(parse_user_query(opened.parser, q))))
+        read.append(gathered["gathers"] - before)
+    assert sum(1 for n in found if n) >= len(ARRAY_PHRASES) - 3, found
+    assert max(found) > 10
+    assert sum(1 for n in read if n) >= len(ARRAY_PHRASES) - 4, read
+
+
+@pytest.mark.parametrize("slop", [1, 2, 3, 6, 40])
+def test_position_arrays_with_slop_match_whooshs_span_matcher(positions_index, monkeypatch, slop):
+    opened = IndexHandle(positions_index).open()
+    word_lists = (
+        ("text", ["gwadar", "port"]),
+        ("text", ["photo", "xinhua"]),
+        ("text", ["china", "cooper"]),
+        ("text", ["photo", "news", "agenc"]),
+        ("text", ["china", "china"]),
+        ("text", ["xinhua", "news", "agenc", "report"]),
+        ("cjk", ["中老", "老铁", "铁路"]),
+        ("cjk", ["铁路", "中老"]),
+        ("text", ["bla", "bla"]),
+        ("text", ["port", "bla", "bla", "port"]),
+        ("cjk", ["新华", "华社", "社记", "记者", "新华"]),
+    )
+    for field, words in word_lists:
+        phrase = query.Phrase(field, words, slop=slop)
+        arrays = _phrase_results(opened, phrase, {}, monkeypatch)
+        decoded = _phrase_results(opened, phrase, {"USE_POSITION_ARRAYS": False}, monkeypatch)
+        spans = _phrase_results(opened, phrase, {"NATIVE_PHRASES": False}, monkeypatch)
+        assert arrays == decoded == spans, (words, slop)
+
+
+def test_an_index_without_position_arrays_is_searched_as_before(tmp_path, corpus_dir, monkeypatch):
+    """A segment written before the arrays (no ``.pos`` file) reads its positions from
+    Whoosh's blocks: the same phrases as Whoosh's span matcher."""
+    from searchapp import whoosh_compat
+    from searchapp.indexing import build_index
+
+    with monkeypatch.context() as patched:
+        patched.setattr(whoosh_compat, "IMPACT_MIN_POSTINGS", 2)
+        patched.setattr(whoosh_compat, "POSITIONS_EXT", ".old")  # written, never looked for
+        build_index([corpus_dir], tmp_path / "index")
+    opened = IndexHandle(tmp_path / "index").open()
+    evaluator = QueryEvaluator(opened.searcher, FACET_FIELDS)
+    assert all(evaluator.impacts) and not any(evaluator.position_arrays)
+    for q in ARRAY_PHRASES:
+        parsed = parse_user_query(opened.parser, q)
+        arrays = _phrase_results(opened, parsed, {}, monkeypatch)
+        spans = _phrase_results(opened, parsed, {"NATIVE_PHRASES": False}, monkeypatch)
+        assert arrays == spans, q
+
+
+PHRASE_WORDS = {
+    "text": ["bla", "port", "gwadar", "the", "china", "xinhua", "news", "agenc", "report", "sea"],
+    "cjk": ["中老", "老铁", "铁路", "新华", "华社", "社记", "记者", "命运", "共同", "同体"],
+}
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    field=st.sampled_from(sorted(PHRASE_WORDS)),
+    picks=st.lists(st.integers(0, 9), min_size=2, max_size=4),
+    slop=st.integers(1, 5),
+)
+def test_generated_phrases_on_arrays_match_the_decoded_ones(positions_index, field, picks, slop):
+    """Phrases of 2-4 words drawn from common and rare ones, repeats included, any slop."""
+    opened = IndexHandle(positions_index).open()
+    phrase = query.Phrase(field, [PHRASE_WORDS[field][i] for i in picks], slop=slop)
+    with pytest.MonkeyPatch.context() as patched:
+        arrays = _phrase_results(opened, phrase, {}, patched)
+        decoded = _phrase_results(opened, phrase, {"USE_POSITION_ARRAYS": False}, patched)
+        spans = _phrase_results(opened, phrase, {"NATIVE_PHRASES": False}, patched)
+    assert arrays == decoded == spans

@@ -14,6 +14,7 @@ from whoosh.matching import ListMatcher
 import searchapp
 from searchapp import scoring, whoosh_compat
 from searchapp.handle import IndexHandle
+from searchapp.positions import POSITIONS_EXT
 from searchapp.searching import search
 from searchapp.whoosh_compat import (
     WhooshIncompatible,
@@ -316,7 +317,7 @@ def _write_segment(folder: Path, docs: list[dict], term_pool: bool) -> dict:
             seen[term] = (stats, info.max_weight(), info.min_id(), info.max_id(), postings)
     ix.close()
     for path in folder.iterdir():
-        skipped = (".trm", ".pst", ".toc", ".seg", whoosh_compat.IMPACTS_EXT)
+        skipped = (".trm", ".pst", ".toc", ".seg", whoosh_compat.IMPACTS_EXT, POSITIONS_EXT)
         if path.suffix not in skipped and "LOCK" not in path.name:
             seen[path.name.split(".", 1)[1]] = path.read_bytes()
     return seen
@@ -420,3 +421,79 @@ def test_length_bytes_read_whole_equal_the_column_walk(index_dir):
             found = whoosh_compat.length_bytes(reader, field)
             assert found.tolist() == walked.tolist(), field
             assert field == "id" or found.any()
+
+
+def _segment_positions(
+    folder: Path, docs: list[dict], term_pool: bool, merged: bool = False
+) -> tuple[dict, dict, int]:
+    """Write ``docs`` as one segment (``merged``: as three, then merged into one by a writer
+    with a term pool); every term's positions in each document as Whoosh's matcher decodes
+    them, and as :func:`whoosh_compat.term_positions` reads them."""
+    from whoosh import index as whoosh_index
+
+    from searchapp.schema import build_schema
+
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    for part in (docs[0::3], docs[1::3], docs[2::3]) if merged else (docs,):
+        writer = ix.writer(compound=merged)  # a segment's files read in place, or read whole
+        if term_pool:
+            whoosh_compat.use_term_pool(writer)
+        for doc in part:
+            writer.add_document(**doc)
+        writer.commit(merge=False)
+    if merged:
+        writer = ix.writer()
+        whoosh_compat.use_term_pool(writer)
+        writer.commit(optimize=True)  # the segments' postings go through the term pool
+    decoded, read = {}, {}
+    with whoosh_index.open_dir(str(folder)).reader() as reader:
+        [(segment, _offset)] = reader.leaf_readers()
+        impacts = whoosh_compat.Impacts.of(segment)
+        arrays = whoosh_compat.position_arrays(segment)
+        everything = np.arange(segment.doc_count_all(), dtype=np.int64)
+        for field, btext in segment.all_terms():
+            if field not in ("text", "cjk", "heading"):
+                continue
+            matcher = segment.postings(field, btext)
+            decoded[field, btext] = {
+                doc: positions for doc, positions in matcher.items_as("positions")
+            }
+            counts, positions = whoosh_compat.term_positions(
+                segment, field, btext, everything, impacts, arrays
+            )
+            parts = np.split(positions, np.cumsum(counts)[:-1])
+            read[field, btext] = {
+                int(doc): part.tolist()
+                for doc, part in zip(everything, parts, strict=True)
+                if len(part)
+            }
+        kept = 0 if arrays is None else len(arrays.keys)
+    ix.close()
+    return decoded, read, kept
+
+
+@pytest.mark.parametrize(
+    ("term_pool", "merged"), [(True, False), (False, False), (True, True), (False, True)]
+)
+def test_position_arrays_hold_the_decoded_positions(tmp_path, monkeypatch, term_pool, merged):
+    """Every common term's positions, read from the ``.pos`` arrays, are the ones Whoosh's
+    matcher decodes (terms of several 128-posting blocks, repeats, Chinese bigrams), also in
+    a segment merged from others; a segment written by Whoosh's own writer has no arrays and
+    is decoded."""
+    import random
+
+    monkeypatch.setattr(whoosh_compat, "IMPACT_MIN_POSTINGS", 3)
+    rng = random.Random(5)
+    words = ["alpha", "beta", "gamma", "port", "ship", "road", "sea"] + [f"w{n}" for n in range(40)]
+    docs = [
+        {
+            "id": f"g{n}",
+            "text": " ".join(rng.choice(words) for _ in range(rng.randint(0, 60))),
+            "cjk": "港口瓜达尔港口" if n % 3 else "",
+            "heading": "Port of call" if n % 5 else "",
+        }
+        for n in range(400)
+    ]
+    decoded, read, kept = _segment_positions(tmp_path, docs, term_pool, merged)
+    assert read == decoded
+    assert kept > 40 if term_pool or merged else kept == 0
