@@ -514,6 +514,23 @@ def test_links_of_many_hits_equal_url_for_each(app, base_url):
     assert any("?page=2#chunk-" in h["url"] for h in linked)
 
 
+def test_api_links_kept_per_mount_path(app):
+    """The API's link parts are kept across requests, per mount path: one app answering
+    under ``/`` and ``/search`` in turn gives each its own links."""
+    from searchapp.web.urls import article_url, with_urls
+
+    hits = [{"article_id": a, "position": p} for a in ODD_IDS for p in (0, 25, None)]
+    for base_url in ["http://localhost/", "http://localhost/search"] * 2:
+        with app.test_request_context("/api/search", base_url=base_url):
+            linked = with_urls({"hits": hits})["hits"]
+            for hit, got in zip(hits, linked, strict=True):
+                want = article_url(hit["article_id"], position=hit["position"], keep_hl=False)
+                assert got["url"] == want
+            mount = base_url.removeprefix("http://localhost").rstrip("/")
+            assert all(h["url"].startswith(mount + "/articles/") for h in linked)
+    assert set(app.extensions["searchapp.api_link_parts"]) == {"", "/search"}
+
+
 def test_filters_key_is_their_values_in_order():
     """The response cache's key of the filters: each filter's value in the API's order
     (``dataclasses.astuple``), dates normalised, different filters different keys."""
