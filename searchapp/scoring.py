@@ -109,6 +109,7 @@ class QueryEvaluator:
                     self.live[docnum + offset] = False
         self._lengths: dict[str, np.ndarray] = {}
         self._avg_length: dict[str, float] = {}
+        self._norms: dict[str, np.ndarray] = {}
         self._facets: dict[str, tuple[np.ndarray, list[str]]] = {}
         self.terms_cache = BoundedCache(TERM_CACHE_ENTRIES, TERM_CACHE_BYTES, _term_entry_size)
 
@@ -229,9 +230,8 @@ class QueryEvaluator:
         if not field.scorable:
             return Matches(ids, np.ones(len(ids), dtype=_SCORES))
         idf = math.log(self.doc_count / (doc_freq + 1)) + 1
-        lengths = self.lengths(fieldname, ids)
-        k1, b = self.settings.bm25_k1, self.settings.bm25_b
-        norm = k1 * ((1 - b) + b * lengths / self.avg_length(fieldname))
+        norm = self.length_norms(fieldname)[self.length_codes(fieldname)[ids]]
+        k1 = self.settings.bm25_k1
         scores = idf * (weights * (k1 + 1)) / (weights + norm)
         return Matches(ids, scores)
 
@@ -355,16 +355,27 @@ class QueryEvaluator:
 
     # -- per-document data ------------------------------------------------------------
 
-    def lengths(self, fieldname: str, ids: np.ndarray) -> np.ndarray:
-        """The length of ``fieldname`` in each of ``ids`` (as Whoosh stores it: one byte,
-        lossy). The byte per document is kept, decoded for the matches only: a worker holds
-        one byte per document and field, not eight."""
+    def length_codes(self, fieldname: str) -> np.ndarray:
+        """Each document's length of ``fieldname`` as Whoosh stores it (one byte, lossy; read
+        once per searcher): a worker holds one byte per document and field, not eight."""
         codes = self._lengths.get(fieldname)
         if codes is None:
             with outside_budget():  # once per searcher: never cut short by one search
                 codes = self._length_codes(fieldname)
             self._lengths[fieldname] = codes
-        return BYTE_TO_LENGTH[codes[ids]]
+        return codes
+
+    def length_norms(self, fieldname: str) -> np.ndarray:
+        """BM25's length normalisation ``k1 * ((1 - b) + b * length / average)`` for each of
+        the 256 length bytes: a term's documents look theirs up, where each term computed it
+        over its documents' lengths (four array operations a term; the same float64 operations
+        on the same values, so the same scores, bit for bit)."""
+        norms = self._norms.get(fieldname)
+        if norms is None:
+            k1, b = self.settings.bm25_k1, self.settings.bm25_b
+            norms = k1 * ((1 - b) + b * BYTE_TO_LENGTH / self.avg_length(fieldname))
+            self._norms[fieldname] = norms
+        return norms
 
     def _length_codes(self, fieldname: str) -> np.ndarray:
         parts = [length_bytes(reader, fieldname) for reader, _offset in self.segments]
