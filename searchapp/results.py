@@ -49,12 +49,13 @@ class Labels(Sequence[str]):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
+        ends = self._ends
         if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
+            index += len(ends)
+        if not 0 <= index < len(ends):
             raise IndexError("label index out of range")
-        start = int(self._ends[index - 1]) if index else 0
-        return self._data[start : int(self._ends[index])].decode("utf-8")
+        start = int(ends[index - 1]) if index else 0
+        return self._data[start : int(ends[index])].decode("utf-8")
 
     def index(self, value: str, start: int = 0, stop: int | None = None) -> int:
         """Where ``value`` is (the labels are sorted: a binary search)."""
@@ -422,21 +423,23 @@ def facet_counts(
             keep = in_found[pairs.docs]
             codes = pairs.codes[keep]
             docs = pairs.docs[keep] if articles is not None else None
+        n_labels = len(labels)
         if articles is not None:
             # int64: article codes times labels can pass 2**31 on a large archive
-            both = np.unique(articles[docs].astype(np.int64) * len(labels) + codes)
-            codes = both % len(labels)
-        present, counts = code_counts(codes, len(labels))
+            both = np.unique(articles[docs].astype(np.int64) * n_labels + codes)
+            codes = both % n_labels
+        present, counts = code_counts(codes, n_labels)
         if name == "year":  # newest first
             order = np.arange(len(present))[::-1]
         else:
-            order = most_frequent(present, counts, len(labels))
+            order = most_frequent(present, counts, n_labels)
         out: dict[str, int] = {}
         for code, count in zip(present[order].tolist(), counts[order].tolist(), strict=True):
             if len(out) >= FACET_LIMIT:
                 break
-            if labels[code]:
-                out[labels[code]] = count
+            label = labels[code]  # decoded once (a Labels lookup is a slice and a decode)
+            if label:
+                out[label] = count
         facets[name] = out
     return facets
 
