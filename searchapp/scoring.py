@@ -64,6 +64,9 @@ USE_IMPACTS = True
 #: Phrases read common words' positions from a segment's position arrays when it has them
 #: (False: always decoded from Whoosh's blocks, the reference the tests compare with).
 USE_POSITION_ARRAYS = True
+#: A union of two lists (a word in the text or the heading) merges them by binary search
+#: (False: the general union, the reference tests/test_scoring_equivalence.py compares with).
+MERGE_TWO = True
 #: Unions of many postings add scores in an array over all documents instead of sorting
 #: (same results; off only to compare the two in tests/test_scoring_equivalence.py).
 DENSE_UNION = True
@@ -253,6 +256,8 @@ class QueryEvaluator:
             return Matches.empty()
         if len(children) == 1 and not scale:
             return children[0]
+        if len(children) == 2 and not scale and MERGE_TWO:
+            return _union_of_two(children[0], children[1])
         all_ids = np.concatenate([c.ids for c in children])
         all_scores = np.concatenate([c.scores for c in children])
         dense = DENSE_UNION and len(all_ids) * 8 >= self.doc_count
@@ -452,6 +457,26 @@ def _following(ends: np.ndarray, later: np.ndarray, slop: int) -> np.ndarray:
     before = np.searchsorted(ends, later) - 1
     nearest = ends[np.maximum(before, 0)] if len(ends) else np.zeros(len(later), np.int64)
     return later[(before >= 0) & (later - nearest <= min(slop, 2**31))]
+
+
+def _union_of_two(first: Matches, second: Matches) -> Matches:
+    """The union of two sorted matches, a document in both scoring the sum of its two scores:
+    the smaller list is found in the larger by binary search and the rest inserted in place
+    (O(n + m log n)), where a union of any number sorts them all together (``np.unique``, an
+    argsort). A word is searched in the text and in the section heading (``with_context``), so
+    nearly every query word is such a union of two. Same documents, same sums (a sum of two
+    floats does not depend on their order)."""
+    big, small = (first, second) if len(first) >= len(second) else (second, first)
+    where = np.searchsorted(big.ids, small.ids)
+    inside = where < len(big.ids)
+    inside[inside] = big.ids[where[inside]] == small.ids[inside]
+    scores = big.scores.copy()
+    scores[where[inside]] += small.scores[inside]
+    if inside.all():
+        return Matches(big.ids, scores)
+    outside = ~inside
+    ids = np.insert(big.ids, where[outside], small.ids[outside])
+    return Matches(ids, np.insert(scores, where[outside], small.scores[outside]))
 
 
 def _term_entry_size(key: tuple[str, bytes], found: Matches) -> int:

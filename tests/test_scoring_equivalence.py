@@ -17,7 +17,7 @@ from whoosh import query
 
 from searchapp import scoring
 from searchapp.handle import IndexHandle
-from searchapp.querying import parse_user_query, relax_to_any
+from searchapp.querying import parse_user_query, relax_to_any, with_context
 from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import Matches, QueryEvaluator
 
@@ -57,12 +57,12 @@ class SortingEvaluator(QueryEvaluator):
         return result
 
     def _or(self, children, scale):
-        saved = scoring.DENSE_UNION
-        scoring.DENSE_UNION = False
+        saved = scoring.DENSE_UNION, scoring.MERGE_TWO
+        scoring.DENSE_UNION = scoring.MERGE_TWO = False
         try:
             return super()._or(children, scale)
         finally:
-            scoring.DENSE_UNION = saved
+            scoring.DENSE_UNION, scoring.MERGE_TWO = saved
 
 
 QUERIES = [
@@ -112,6 +112,7 @@ def test_fast_paths_match_the_sorting_reference(index_dir, monkeypatch, q, dense
     monkeypatch.setattr(scoring, "DENSE_UNION", dense)
     parsed = parse_user_query(opened.parser, q)
     _compare(opened, parsed)
+    _compare(opened, with_context(parsed, 0.5))  # each word in the text or the heading
     relaxed = relax_to_any(opened.relaxed_parser, q)
     if relaxed is not None:
         _compare(opened, relaxed)
@@ -484,3 +485,25 @@ def test_generated_phrases_on_arrays_match_the_decoded_ones(positions_index, fie
         decoded = _phrase_results(opened, phrase, {"USE_POSITION_ARRAYS": False}, patched)
         spans = _phrase_results(opened, phrase, {"NATIVE_PHRASES": False}, patched)
     assert arrays == decoded == spans
+
+
+SORTED_IDS = st.lists(st.integers(0, 400), max_size=120, unique=True).map(sorted)
+
+
+@given(SORTED_IDS, SORTED_IDS, st.randoms(use_true_random=False))
+@settings(max_examples=300, deadline=None)
+def test_union_of_two_equals_the_general_union(first_ids, second_ids, rng):
+    """``_union_of_two`` (binary search and insert) gives the documents and sums of the
+    general union (sort and add), bit for bit, whichever list is longer."""
+
+    def matches(ids):
+        scores = [rng.uniform(0.01, 30.0) for _ in ids]
+        return scoring.Matches(np.array(ids, dtype=np.int64), np.array(scores))
+
+    first, second = matches(first_ids), matches(second_ids)
+    got = scoring._union_of_two(first, second)
+    all_ids = np.concatenate([first.ids, second.ids])
+    ids, inverse = np.unique(all_ids, return_inverse=True)
+    sums = np.bincount(inverse, weights=np.concatenate([first.scores, second.scores]))
+    assert got.ids.tolist() == ids.tolist()
+    assert got.scores.tolist() == sums.tolist()
