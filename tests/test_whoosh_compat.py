@@ -497,3 +497,46 @@ def test_position_arrays_hold_the_decoded_positions(tmp_path, monkeypatch, term_
     decoded, read, kept = _segment_positions(tmp_path, docs, term_pool, merged)
     assert read == decoded
     assert kept > 40 if term_pool or merged else kept == 0
+
+
+def _term_info_fields(info) -> tuple:
+    return (
+        info.weight(),
+        info.doc_frequency(),
+        info.min_length(),
+        info.max_length(),
+        info.max_weight(),
+        info.min_id(),
+        info.max_id(),
+        info.is_inlined(),
+        info._offset if not info.is_inlined() else None,
+        info._length if not info.is_inlined() else None,
+    )
+
+
+def test_direct_term_lookups_equal_whooshs(index_dir):
+    """Every term of every field of every segment, and terms that are not there (other
+    fields, other bytes, a field the schema lacks), found as Whoosh's reader finds them."""
+    opened = IndexHandle(index_dir).open()
+    checked = 0
+    for reader, _offset in opened.evaluator.segments:
+        for fieldname, btext in reader.all_terms():
+            found = whoosh_compat._direct_term_info(reader, fieldname, btext)
+            assert _term_info_fields(found) == _term_info_fields(
+                reader.term_info(fieldname, btext)
+            ), (fieldname, btext)
+            checked += 1
+            for other in (btext + b"x", b"zz" + btext):
+                if (fieldname, other) not in reader:
+                    assert whoosh_compat._direct_term_info(reader, fieldname, other) is None
+        assert whoosh_compat._direct_term_info(reader, "no_such_field", b"port") is None
+    assert checked > 1000
+
+
+def test_term_lookups_fall_back_on_an_unknown_layout(index_dir, monkeypatch):
+    opened = IndexHandle(index_dir).open()
+    reader = opened.evaluator.segments[0][0]
+    monkeypatch.setattr(whoosh_compat, "md5_hash", lambda key: 0)  # another hash function
+    found = whoosh_compat._direct_term_info(reader, "text", b"port")
+    assert found is whoosh_compat._UNKNOWN_LAYOUT
+    assert whoosh_compat._term_info(reader, "text", b"port").doc_frequency() > 0
