@@ -385,3 +385,17 @@ def test_static_urls_carry_a_content_hash_and_are_cached_for_a_year(index):
         assert "no-cache" not in response.headers["Cache-Control"]
     with client.get("/static/app.js?v=000000000000") as stale:
         assert "max-age=31536000" not in (stale.headers.get("Cache-Control") or "")
+
+
+def test_query_log_lines_stay_one_line_and_read_back(tmp_path):
+    """A query with line breaks, quotes, Chinese and control characters is one line of the
+    log and reads back as it was written."""
+    log = QueryLog(tmp_path)
+    odd = 'line\nbreak\r "quoted" \\ 中老铁路 \u2028 \x00 tab\t'
+    log.search(odd, {"lang": "zh"}, "newest", 2, {"total": 3, "took_ms": 1.25})
+    log.click(odd, "article/1", 1, 2)
+    lines = (log_dir(tmp_path) / "queries.log").read_text("utf-8").split("\n")
+    assert len(lines) == 3 and lines[-1] == ""
+    records = list(read_records(tmp_path))
+    assert [r["query"] for r in records] == [odd, odd]
+    assert records[0]["filters"] == {"lang": "zh"} and records[0]["took_ms"] == 1.25
