@@ -36,6 +36,17 @@ CONTENT_SECURITY_POLICY = (
     "frame-ancestors 'self'"
 )
 
+#: Sent with every response, unless the view set them itself.
+SECURITY_HEADERS = (
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "strict-origin-when-cross-origin"),
+)
+#: Sent with every HTML page too.
+HTML_HEADERS = (
+    ("Content-Security-Policy", CONTENT_SECURITY_POLICY),
+    ("X-Frame-Options", "SAMEORIGIN"),
+)
+
 
 def create_app(config: dict | None = None) -> Flask:
     """Build the app from the effective settings (``searchapp.config``), then ``config``.
@@ -97,11 +108,11 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.after_request
     def security_headers(response):
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if response.mimetype == "text/html":
-            response.headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-            response.headers.setdefault("X-Frame-Options", "SAMEORIGIN")
+        headers = response.headers
+        wanted = SECURITY_HEADERS + (HTML_HEADERS if response.mimetype == "text/html" else ())
+        for name, value in wanted:
+            if name not in headers:  # werkzeug's setdefault raises and catches a KeyError
+                headers[name] = value
         return response
 
     return app
