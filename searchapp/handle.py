@@ -50,6 +50,11 @@ WRITER_ONLY = ("files", "articles")
 #: mixes): every read 2.80 ms of worker CPU a search, every 16 reads 2.69 (wall p50 2.38 ->
 #: 2.28 ms); worker PSS after the bench's runs 70 -> 80 MB (16 reads' pages stay mapped).
 RELEASE_EVERY = 16
+#: A response is cached the second time its request comes within this many distinct ones,
+#: not the first: most searches are asked once, and caching one costs its size estimate (2%
+#: of an uncached search) and evicts an answer that may be asked again (TinyLFU's
+#: "doorkeeper"). The hashes take about 100 bytes each.
+SEEN_KEYS = 4096
 #: Every this many reads, the heap pages freed meanwhile go back to the system (``heap``).
 TRIM_EVERY = 64
 #: What a damaged or vanished index raises while being read (anything else is a bug: a 500).
@@ -130,6 +135,7 @@ class IndexHandle:
         self._depth = 0  # nested reading() blocks of the thread holding the read lock
         self._reads = 0
         self.cache_hits = 0  # response cache lookups, read by the metrics
+        self._seen: dict[int, None] = {}  # hashes of recent requests, oldest first
         self.cache_misses = 0
 
     @classmethod
@@ -233,7 +239,20 @@ class IndexHandle:
         return value
 
     def remember(self, opened: OpenIndex, key: tuple, value: dict) -> None:
-        opened.results.put(key, value)
+        """Keep a response for ``key`` if this request was seen before (see ``SEEN_KEYS``)."""
+        if self._seen_before(key):
+            opened.results.put(key, value)
+
+    def _seen_before(self, key: tuple) -> bool:
+        """Whether ``key`` is among the last SEEN_KEYS distinct requests; notes it if not."""
+        seen = self._seen
+        marker = hash(key)
+        if marker in seen:
+            return True
+        seen[marker] = None
+        if len(seen) > SEEN_KEYS:
+            del seen[next(iter(seen))]  # the oldest
+        return False
 
     def filter_mask(self, opened: OpenIndex, flt: Filters):
         """The boolean mask of documents a filter allows (None: no filter), cached."""

@@ -148,3 +148,24 @@ def test_the_handle_keeps_no_per_article_records(index_dir):
     titles, _texts = examples._texts(handle)
     assert titles == [a.get("title") or "" for a in on_disk["articles"].values()]
     assert any(titles)
+
+
+def test_a_response_is_cached_the_second_time_it_is_asked(index_dir, monkeypatch):
+    """The first request for an answer is not cached (most are asked once), the second is,
+    the third comes from the cache; only the last SEEN_KEYS distinct requests are remembered."""
+    monkeypatch.setattr(handles, "SEEN_KEYS", 3)
+    handle = IndexHandle(index_dir)
+    opened = handle.open()
+    first = search(handle, "Gwadar port")
+    assert len(opened.results) == 0 and handle.cache_hits == 0
+    assert search(handle, "Gwadar port")["hits"] == first["hits"]
+    assert len(opened.results) == 1 and handle.cache_hits == 0
+    assert search(handle, "Gwadar port")["hits"] == first["hits"]
+    assert handle.cache_hits == 1
+    for q in ("railway", "green energy", "China", "port"):  # push "Gwadar" out of the seen
+        search(handle, q)
+    assert len(handle._seen) == 3 and len(opened.results) == 1
+    search(handle, "railway")  # four distinct requests ago: forgotten, so not cached
+    assert len(opened.results) == 1
+    search(handle, "port")  # the one before: cached
+    assert len(opened.results) == 2
