@@ -135,8 +135,8 @@ class IndexHandle:
         self._depth = 0  # nested reading() blocks of the thread holding the read lock
         self._reads = 0
         self.cache_hits = 0  # response cache lookups, read by the metrics
-        self._seen: dict[int, None] = {}  # hashes of recent requests, oldest first
         self.cache_misses = 0
+        self._seen: dict[int, None] = {}  # hashes of recent requests, oldest first
 
     @classmethod
     def of(cls, index: IndexHandle | Path | str) -> IndexHandle:
