@@ -88,10 +88,17 @@ FOLD_TABLE_SIZE = 65536
 
 
 class _FoldTable(dict):
-    """A ``str.translate`` table that folds each character once, on first sight."""
+    """A ``str.translate`` table that folds each character once, on first sight, and notes
+    in ``resizing`` each character it has seen fold to more or fewer than one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resizing: set[str] = set()  # at most about 1,100: all Unicode has
 
     def __missing__(self, codepoint: int) -> str:
         folded = fold_char(chr(codepoint))
+        if len(folded) != 1:
+            self.resizing.add(chr(codepoint))
         if len(self) < FOLD_TABLE_SIZE:
             self[codepoint] = folded
         return folded
@@ -105,7 +112,8 @@ def fold(text: str) -> tuple[str, list[int] | None]:
     if text.isascii():
         return text.lower().replace("`", "'"), None
     folded = text.translate(_FOLD_TABLE)
-    if len(folded) == len(text) and all(len(_FOLD_TABLE[ord(c)]) == 1 for c in set(text)):
+    # translate looked each character up, so any that folds to other than one is noted
+    if len(folded) == len(text) and _FOLD_TABLE.resizing.isdisjoint(text):
         return folded, None
     out: list[str] = []
     offsets: list[int] = []

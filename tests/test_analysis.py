@@ -20,6 +20,7 @@ from searchapp.analysis import (
     analyze,
     bigram_analyzer,
     fold,
+    fold_char,
     fold_text,
     text_analyzer,
     word_spans,
@@ -49,6 +50,26 @@ def test_full_width_and_accents_fold():
     assert analyze("ＡＢＣ１２３") == analyze("ABC123") == ["abc123"]
     assert analyze("Café Málaga") == analyze("cafe malaga")
     assert fold_text("ＧＷＡＤＡＲ") == "gwadar"
+
+
+def _fold_char_by_char(text: str) -> tuple[str, list[int] | None]:
+    """``fold`` by its definition: each character folded, offsets when any changes length."""
+    folded = [fold_char(c) for c in text]
+    if all(len(f) == 1 for f in folded):
+        return "".join(folded), None
+    return "".join(folded), [i for i, f in enumerate(folded) for _ in f]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aA中國ﬁﬃß İ½Ⅻ\u0301\u00adＧ’`é㎢"), max_size=30))
+def test_fold_is_folding_char_by_char(text):
+    """Also when lengths even out (one character folds to two, another to none)."""
+    assert fold(text) == _fold_char_by_char(text)
+
+
+def test_fold_notes_the_characters_that_change_length():
+    for text in ("ﬁ\u0301", "İ\u00ad", "½ x", "ﬃ" * 3 + "\u0301" * 6, "中國"):
+        assert fold(text) == _fold_char_by_char(text)
 
 
 def test_traditional_chinese_folds_to_simplified():
