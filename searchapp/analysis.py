@@ -386,14 +386,12 @@ def _candidates(folded: str, firsts: frozenset[str]) -> Iterator[re.Match]:
     """The ``num`` and ``word`` tokens of ``_TOKEN_RE.finditer(folded)`` that begin with one
     of ``firsts``, in order.
 
-    Text that folds to ASCII (most English text) is searched for them by one pattern
-    (``_ascii_candidates``); other text has each of its tokens looked at here.
+    Text without Chinese characters (English, even with a dash or an accent) is searched for
+    them by one pattern (``_found_candidates``); other text has each of its tokens looked at
+    here.
     """
-    if folded.isascii():
-        ascii_firsts = frozenset(c for c in firsts if c.isascii())
-        return (
-            _ascii_candidates(folded, _candidate_words(ascii_firsts)) if ascii_firsts else iter(())
-        )
+    if folded.isascii() or not _CJK_RE.search(folded):
+        return _found_candidates(folded, _candidate_words(firsts))
     return (
         match
         for match in _TOKEN_RE.finditer(folded)
@@ -401,9 +399,10 @@ def _candidates(folded: str, firsts: frozenset[str]) -> Iterator[re.Match]:
     )
 
 
-def _ascii_candidates(folded: str, pattern: re.Pattern) -> Iterator[re.Match]:
-    """``_candidates`` of ASCII text, found by ``pattern`` (``_candidate_words``): its tokens,
-    and for each "unsure" match the token there, if one begins there."""
+def _found_candidates(folded: str, pattern: re.Pattern) -> Iterator[re.Match]:
+    """``_candidates`` of text without Chinese characters, found by ``pattern``
+    (``_candidate_words``): its tokens, and for each "unsure" match the token there, if one
+    begins there."""
     fresh, walk = 0, None  # where _TOKEN_RE.finditer is known to start afresh; a walk from it
     for match in pattern.finditer(folded):
         if match.lastgroup != "unsure":
@@ -417,16 +416,16 @@ def _ascii_candidates(folded: str, pattern: re.Pattern) -> Iterator[re.Match]:
             yield token
 
 
-#: ``_TOKEN_RE``'s number and word alternatives as they read on ASCII text, where its
-#: Chinese characters never occur (a test checks them against ``_TOKEN_RE``).
-_ASCII_NUM = r"\d+(?:[.,]\d+)+"
-_ASCII_WORD = r"[^\W_]+(?:'[^\W_]+)*"
+#: ``_TOKEN_RE``'s number and word alternatives as they read on text without its Chinese
+#: characters (a test checks them against ``_TOKEN_RE``).
+_NUM = r"\d+(?:[.,]\d+)+"
+_LATIN_WORD = r"[^\W_]+(?:'[^\W_]+)*"
 
 
 @functools.lru_cache(maxsize=256)
 def _candidate_words(firsts: frozenset[str]) -> re.Pattern:
-    """A pattern whose ``finditer`` over ASCII text finds each ``num`` or ``word`` token of
-    ``_TOKEN_RE.finditer`` that begins with one of ``firsts``, in order.
+    """A pattern whose ``finditer`` over text without Chinese characters finds each ``num``
+    or ``word`` token of ``_TOKEN_RE.finditer`` that begins with one of ``firsts``, in order.
 
     A token can only begin where the character before is no letter (a word takes all the
     letters and digits that follow its start; only a number can end before a letter). There,
@@ -436,14 +435,14 @@ def _candidate_words(firsts: frozenset[str]) -> re.Pattern:
     comma, a token may begin or this may be inside one (``1.5kg``, ``1,035``, ``don't``):
     group ``unsure``, one character, for ``_TokenWalk`` to decide.
 
-    ASCII only: ``_TOKEN_RE``'s classes with their Chinese ranges take about 1.4 ms each to
+    Without Chinese ranges: ``_TOKEN_RE``'s classes with them take about 1.4 ms each to
     compile, this pattern about 0.2 ms. Cached: a query's first letters are few.
     """
     chars = "".join(re.escape(c) for c in sorted(firsts))
     return re.compile(
         rf"(?=[{chars}])(?<![^\W\d_])"
-        rf"(?:(?<=[\d'.,])(?P<unsure>.)|(?P<num>{_ASCII_NUM})|(?P<word>{_ASCII_WORD}))",
-        re.ASCII | re.DOTALL,
+        rf"(?:(?<=[\d'.,])(?P<unsure>.)|(?P<num>{_NUM})|(?P<word>{_LATIN_WORD}))",
+        re.DOTALL,
     )
 
 
