@@ -356,7 +356,7 @@ def word_spans(text: str, wanted: frozenset[str] | set[str]) -> list[tuple[int, 
     A word is only looked at closely when its first letter starts a wanted stem: Porter2
     changes only the end of a word (its special forms too), so a stem keeps the first letter.
     """
-    firsts = frozenset(w[:1] for w in wanted) - {""}
+    firsts = _first_letters(frozenset(wanted))
     if not firsts:
         return []
     folded, offsets = fold(text)
@@ -380,6 +380,13 @@ def word_spans(text: str, wanted: frozenset[str] | set[str]) -> list[tuple[int, 
                 end = offsets[end - 1] + 1 if end > 0 else 0
             spans.append((start, end))
     return spans
+
+
+@functools.lru_cache(maxsize=256)
+def _first_letters(wanted: frozenset[str]) -> frozenset[str]:
+    """The first characters of ``wanted``'s words: the same few words for every hit of a
+    page (``HighlightTerms.words``, a frozenset, whose hash Python keeps)."""
+    return frozenset(w[:1] for w in wanted) - {""}
 
 
 def _candidates(folded: str, firsts: frozenset[str]) -> Iterator[re.Match]:
