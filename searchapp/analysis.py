@@ -18,6 +18,7 @@ from __future__ import annotations
 import functools
 import re
 import unicodedata
+from collections.abc import Iterator
 from pathlib import Path
 
 from whoosh.analysis import Composable, Filter, SpaceSeparatedTokenizer, Token, Tokenizer
@@ -87,10 +88,17 @@ FOLD_TABLE_SIZE = 65536
 
 
 class _FoldTable(dict):
-    """A ``str.translate`` table that folds each character once, on first sight."""
+    """A ``str.translate`` table that folds each character once, on first sight, and notes
+    in ``resizing`` each character it has seen fold to more or fewer than one."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.resizing: set[str] = set()  # at most about 1,100: all Unicode has
 
     def __missing__(self, codepoint: int) -> str:
         folded = fold_char(chr(codepoint))
+        if len(folded) != 1:
+            self.resizing.add(chr(codepoint))
         if len(self) < FOLD_TABLE_SIZE:
             self[codepoint] = folded
         return folded
@@ -104,7 +112,8 @@ def fold(text: str) -> tuple[str, list[int] | None]:
     if text.isascii():
         return text.lower().replace("`", "'"), None
     folded = text.translate(_FOLD_TABLE)
-    if len(folded) == len(text) and all(len(_FOLD_TABLE[ord(c)]) == 1 for c in set(text)):
+    # translate looked each character up, so any that folds to other than one is noted
+    if len(folded) == len(text) and _FOLD_TABLE.resizing.isdisjoint(text):
         return folded, None
     out: list[str] = []
     offsets: list[int] = []
@@ -347,15 +356,15 @@ def word_spans(text: str, wanted: frozenset[str] | set[str]) -> list[tuple[int, 
     A word is only looked at closely when its first letter starts a wanted stem: Porter2
     changes only the end of a word (its special forms too), so a stem keeps the first letter.
     """
+    firsts = _first_letters(frozenset(wanted))
+    if not firsts:
+        return []
     folded, offsets = fold(text)
-    firsts = {w[:1] for w in wanted}
     length = len(text)
     spans: list[tuple[int, int]] = []
     stop = ENGLISH_STOP_WORDS
-    for match in _TOKEN_RE.finditer(folded):
+    for match in _candidates(folded, firsts):
         word = match.group()
-        if word[0] not in firsts or match.lastgroup == "cjk":
-            continue
         if "'" in word and match.lastgroup == "word":
             if word.endswith("'s"):
                 word = word[:-2]
@@ -371,6 +380,96 @@ def word_spans(text: str, wanted: frozenset[str] | set[str]) -> list[tuple[int, 
                 end = offsets[end - 1] + 1 if end > 0 else 0
             spans.append((start, end))
     return spans
+
+
+@functools.lru_cache(maxsize=256)
+def _first_letters(wanted: frozenset[str]) -> frozenset[str]:
+    """The first characters of ``wanted``'s words: the same few words for every hit of a
+    page (``HighlightTerms.words``, a frozenset, whose hash Python keeps)."""
+    return frozenset(w[:1] for w in wanted) - {""}
+
+
+def _candidates(folded: str, firsts: frozenset[str]) -> Iterator[re.Match]:
+    """The ``num`` and ``word`` tokens of ``_TOKEN_RE.finditer(folded)`` that begin with one
+    of ``firsts``, in order.
+
+    Text without Chinese characters (English, even with a dash or an accent) is searched for
+    them by one pattern (``_found_candidates``); other text has each of its tokens looked at
+    here.
+    """
+    if folded.isascii() or not _CJK_RE.search(folded):
+        return _found_candidates(folded, _candidate_words(firsts))
+    return (
+        match
+        for match in _TOKEN_RE.finditer(folded)
+        if match.lastgroup != "cjk" and folded[match.start()] in firsts
+    )
+
+
+def _found_candidates(folded: str, pattern: re.Pattern) -> Iterator[re.Match]:
+    """``_candidates`` of text without Chinese characters, found by ``pattern``
+    (``_candidate_words``): its tokens, and for each "unsure" match the token there, if one
+    begins there."""
+    fresh, walk = 0, None  # where _TOKEN_RE.finditer is known to start afresh; a walk from it
+    for match in pattern.finditer(folded):
+        if match.lastgroup != "unsure":
+            fresh = match.end()
+            yield match
+            continue
+        if walk is None or walk.origin != fresh:
+            walk = _TokenWalk(folded, fresh)
+        token = walk.token_at(match.start())
+        if token is not None:
+            yield token
+
+
+#: ``_TOKEN_RE``'s number and word alternatives as they read on text without its Chinese
+#: characters (a test checks them against ``_TOKEN_RE``).
+_NUM = r"\d+(?:[.,]\d+)+"
+_LATIN_WORD = r"[^\W_]+(?:'[^\W_]+)*"
+
+
+@functools.lru_cache(maxsize=256)
+def _candidate_words(firsts: frozenset[str]) -> re.Pattern:
+    """A pattern whose ``finditer`` over text without Chinese characters finds each ``num``
+    or ``word`` token of ``_TOKEN_RE.finditer`` that begins with one of ``firsts``, in order.
+
+    A token can only begin where the character before is no letter (a word takes all the
+    letters and digits that follow its start; only a number can end before a letter). There,
+    after the start of the text or a separator, a token does begin (nothing before reaches
+    over it), and the pattern takes it: group ``num`` or ``word``, the alternatives of
+    ``_TOKEN_RE`` in its order, so the same extent. After a digit, apostrophe, full stop or
+    comma, a token may begin or this may be inside one (``1.5kg``, ``1,035``, ``don't``):
+    group ``unsure``, one character, for ``_TokenWalk`` to decide.
+
+    Without Chinese ranges: ``_TOKEN_RE``'s classes with them take about 1.4 ms each to
+    compile, this pattern about 0.2 ms. Cached: a query's first letters are few.
+    """
+    chars = "".join(re.escape(c) for c in sorted(firsts))
+    return re.compile(
+        rf"(?=[{chars}])(?<![^\W\d_])"
+        rf"(?:(?<=[\d'.,])(?P<unsure>.)|(?P<num>{_NUM})|(?P<word>{_LATIN_WORD}))",
+        re.DOTALL,
+    )
+
+
+class _TokenWalk:
+    """``_TOKEN_RE.finditer(folded)`` from ``origin``, where it starts afresh (the start, or
+    the end of a token), walked forward as far as asked: each token is matched once however
+    many unsure candidates fall in one long run of digits and stops."""
+
+    def __init__(self, folded: str, origin: int):
+        self.origin = origin
+        self._tokens = _TOKEN_RE.finditer(folded, origin)
+        self._current = next(self._tokens, None)
+
+    def token_at(self, start: int) -> re.Match | None:
+        """The token that begins at ``start``, if one does (``start`` never decreasing)."""
+        while self._current is not None and self._current.start() < start:
+            self._current = next(self._tokens, None)
+        if self._current is not None and self._current.start() == start:
+            return self._current
+        return None
 
 
 def _stem(word: str) -> str:

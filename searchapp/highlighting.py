@@ -9,6 +9,7 @@ their posting lists cost more per query than re-reading ten short texts.
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 
 from whoosh import query
@@ -46,9 +47,14 @@ def escape(text: str) -> str:
 
 def mark(text: str, spans: list[tuple[int, int]]) -> str:
     """``text`` escaped as HTML, with each span wrapped in ``<mark>``."""
+    return _mark_merged(text, merge_spans(spans))
+
+
+def _mark_merged(text: str, merged: list[tuple[int, int]]) -> str:
+    """``mark`` of spans already merged (sorted, apart): ``snippet`` merges them once."""
     out: list[str] = []
     at = 0
-    for start, end in merge_spans(spans):
+    for start, end in merged:
         start, end = max(start, at), min(end, len(text))
         if start >= end:
             continue
@@ -63,12 +69,14 @@ def snippet(text: str, spans: list[tuple[int, int]], maxchars: int = SNIPPET_CHA
     """The window of ``text`` around the densest group of matches, highlighted."""
     spans = merge_spans(spans)
     if len(text) <= maxchars:
-        return mark(text, spans)
+        return _mark_merged(text, spans)
     if not spans:
         return _clip(text, 0, maxchars, [])
     best_start, best_count = spans[0][0], 0
+    ends = [end for _, end in spans]  # increasing: merged spans are sorted and apart
     for i, (start, _) in enumerate(spans[:200]):
-        count = sum(1 for s, e in spans[i : i + 50] if e <= start + maxchars)
+        # how many of the 50 spans from i end by start + maxchars
+        count = bisect_right(ends, start + maxchars, i, min(i + 50, len(ends))) - i
         if count > best_count:
             best_start, best_count = start, count
     begin = max(0, best_start - maxchars // 5)
@@ -86,7 +94,7 @@ def _clip(text: str, begin: int, end: int, spans: list[tuple[int, int]]) -> str:
     window = [
         (max(s, begin) - begin, min(e, end) - begin) for s, e in spans if e > begin and s < end
     ]
-    body = mark(text[begin:end], window)
+    body = _mark_merged(text[begin:end], window)
     return ("… " if begin > 0 else "") + body + (" …" if end < len(text) else "")
 
 

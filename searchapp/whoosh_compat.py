@@ -27,6 +27,7 @@ from whoosh import formats, query
 from whoosh import index as whoosh_index
 from whoosh.codec.whoosh3 import (
     LENGTHS_COLUMN,
+    STORED_COLUMN,
     WHOOSH3_HEADER_MAGIC,
     W3FieldWriter,
     W3LeafMatcher,
@@ -35,7 +36,7 @@ from whoosh.codec.whoosh3 import (
     W3TermInfo,
     _lenfield,
 )
-from whoosh.columns import NumericColumn, VarBytesColumn
+from whoosh.columns import CompressedBytesColumn, NumericColumn, PickleColumn, VarBytesColumn
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashReader, md5_hash
 from whoosh.filedb.structfile import BufferFile
@@ -441,18 +442,67 @@ whoosh_stored_fields = SegmentReader.stored_fields
 
 
 def _stored_fields(self, docnum):
-    """``SegmentReader.stored_fields`` checking each stored name against the schema's dict of
-    fields, not with ``name in schema`` (two Python calls a name, a KeyError for a removed
-    one): the same dict, read for every hit of every search."""
+    """``SegmentReader.stored_fields`` through ``StoredColumn`` (when the segment's column is
+    Whoosh's own), and checking the stored names against the schema's dict of fields, not
+    with ``name in schema`` (two Python calls a name, a KeyError for a removed one): the same
+    dict, read for every hit of every search."""
     if self.is_closed:
         raise ReaderClosed
     assert docnum >= 0
     schema = self.schema
-    stored = self._perdoc.stored_fields(docnum)
+    column = self.__dict__.get(_STORED_ATTR)
+    if column is None:
+        column = self.__dict__[_STORED_ATTR] = StoredColumn.of(self._perdoc)
+    stored = column.read(docnum) if column else self._perdoc.stored_fields(docnum)
     if schema._dyn_fields:
         return {name: value for name, value in stored.items() if name in schema}
     fields = schema._fields
+    if stored.keys() <= fields.keys():
+        return stored  # unpickled for this call: nobody else holds it
     return {name: value for name, value in stored.items() if name in fields}
+
+
+_STORED_ATTR = "_searchapp_stored"
+
+
+class StoredColumn:
+    """A segment's stored-fields column read in one step: the bytes at the document's offset,
+    ``zlib.decompress``, ``pickle.loads``. Whoosh's own read passes through five calls for
+    it (the per-document reader, its cache of column readers, the pickle, compressed-bytes
+    and variable-bytes column readers); the offsets and lengths are the arrays its
+    variable-bytes reader read once when the column was opened. Same bytes, same dict."""
+
+    __slots__ = ("_get", "_base", "_offsets", "_lengths")
+
+    def __init__(self, column) -> None:
+        self._get = column._dbfile.get
+        self._base = column._basepos
+        self._offsets = column._offsets
+        self._lengths = column._lengths
+
+    @classmethod
+    def of(cls, perdoc) -> StoredColumn | bool:
+        """The stored column of ``perdoc`` (a ``W3PerDocReader``), or ``False`` when it has
+        none or not the pickled, zlib-compressed column Whoosh 2.7 writes (read the usual
+        way then)."""
+        reader = perdoc._cached_reader("_stored", STORED_COLUMN)
+        child = getattr(reader, "_child", None)
+        if (
+            type(reader) is not PickleColumn.Reader
+            or type(child) is not CompressedBytesColumn.Reader
+            or child._decompress is not zlib.decompress
+        ):
+            return False
+        return cls(child)
+
+    def read(self, docnum: int) -> dict:
+        """The stored fields of ``docnum``, as ``W3PerDocReader.stored_fields`` gives them
+        (``{}`` for a document stored without any: no bytes, or a compressed empty string)."""
+        length = self._lengths[docnum]
+        if not length:
+            return {}
+        data = zlib.decompress(self._get(self._base + self._offsets[docnum], length))
+        return pickle.loads(data) if data else {}
 
 
 # -- reading compound segments without copying them ---------------------------------------

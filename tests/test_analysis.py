@@ -6,13 +6,20 @@ from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from whoosh.lang.porter2 import stem as porter2_stem
 
 from searchapp.analysis import (
+    _LATIN_WORD,
+    _NUM,
+    _TOKEN_RE,
+    CJK_CHARS,
     ENGLISH_STOP_WORDS,
     BilingualTokenizer,
     EnglishStemFilter,
     analyze,
     bigram_analyzer,
+    fold,
+    fold_char,
     fold_text,
     text_analyzer,
     word_spans,
@@ -42,6 +49,26 @@ def test_full_width_and_accents_fold():
     assert analyze("ＡＢＣ１２３") == analyze("ABC123") == ["abc123"]
     assert analyze("Café Málaga") == analyze("cafe malaga")
     assert fold_text("ＧＷＡＤＡＲ") == "gwadar"
+
+
+def _fold_char_by_char(text: str) -> tuple[str, list[int] | None]:
+    """``fold`` by its definition: each character folded, offsets when any changes length."""
+    folded = [fold_char(c) for c in text]
+    if all(len(f) == 1 for f in folded):
+        return "".join(folded), None
+    return "".join(folded), [i for i, f in enumerate(folded) for _ in f]
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aA中國ﬁﬃß İ½Ⅻ\u0301\u00adＧ’`é㎢"), max_size=30))
+def test_fold_is_folding_char_by_char(text):
+    """Also when lengths even out (one character folds to two, another to none)."""
+    assert fold(text) == _fold_char_by_char(text)
+
+
+def test_fold_notes_the_characters_that_change_length():
+    for text in ("ﬁ\u0301", "İ\u00ad", "½ x", "ﬃ" * 3 + "\u0301" * 6, "中國"):
+        assert fold(text) == _fold_char_by_char(text)
 
 
 def test_traditional_chinese_folds_to_simplified():
@@ -143,3 +170,77 @@ def test_word_spans_equal_the_analyzer_chains_on_a_sample():
 def test_word_spans_equal_the_analyzer_chains_on_generated_text(text):
     stems = _all_stems(text)
     assert word_spans(text, stems) == _reference_spans(text, stems)
+
+
+def _walked_spans(text: str, wanted) -> list[tuple[int, int]]:
+    """``word_spans`` as it was before candidates were found by one regular expression:
+    every token of ``_TOKEN_RE.finditer`` looked at in Python."""
+    folded, offsets = fold(text)
+    firsts = {w[:1] for w in wanted}
+    spans = []
+    for match in _TOKEN_RE.finditer(folded):
+        word = match.group()
+        if word[0] not in firsts or match.lastgroup == "cjk":
+            continue
+        if "'" in word and match.lastgroup == "word":
+            word = (word[:-2] if word.endswith("'s") else word).replace("'", "")
+        if word in ENGLISH_STOP_WORDS:
+            continue
+        if word.isalpha():
+            word = porter2_stem(word) if word.isascii() else word
+        if word in wanted:
+            start, end = match.span()
+            if offsets is not None:
+                start = offsets[start] if start < len(offsets) else len(text)
+                end = offsets[end - 1] + 1 if end > 0 else 0
+            spans.append((start, end))
+    return spans
+
+
+#: Wanted words beginning with what no word begins with, or only some words do.
+ODD_WANTED = ("1", "2", "035", "5kg", "'", ".", ",", "中", "⺀", "_", "-", "s", "t", "zz", "\n")
+
+
+def test_candidates_use_the_token_patterns_alternatives():
+    """The same alternatives as ``_TOKEN_RE``'s but for its Chinese ranges."""
+    word = _LATIN_WORD.replace("_]", f"_{CJK_CHARS}]")
+    assert _TOKEN_RE.pattern == rf"(?P<cjk>[{CJK_CHARS}]+)|(?P<num>{_NUM})|(?P<word>{word})"
+
+
+def test_word_spans_equal_the_token_walk_on_a_sample():
+    texts = _sample_texts()
+    for text in texts:
+        stems = sorted(_all_stems(text))
+        for wanted in (stems, stems[::3], stems[1::5], stems[:1], stems[-1:], ODD_WANTED):
+            assert word_spans(text, set(wanted)) == _walked_spans(text, set(wanted)), text
+        for stem in stems[:8]:
+            assert word_spans(text, {stem}) == _walked_spans(text, {stem}), (text, stem)
+
+
+@settings(max_examples=500, deadline=None)
+@given(
+    st.text(alphabet=st.sampled_from("ak1.,'’ _-中⺀〇²é\nǅﬁ`"), max_size=60),
+    st.data(),
+)
+def test_word_spans_equal_the_token_walk_on_generated_text(text, data):
+    """Digits, stops, commas and apostrophes next to letters are where a token may or may not
+    begin (``_candidate_words``'s "unsure" group)."""
+    stems = sorted(_all_stems(text))
+    wanted = data.draw(st.sets(st.sampled_from(stems + list(ODD_WANTED))))
+    assert word_spans(text, wanted) == _walked_spans(text, wanted)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("ak1s2.,'`_- \nTé²ǅ—٣½"), max_size=60), st.data())
+def test_word_spans_equal_the_token_walk_on_generated_text_without_chinese(text, data):
+    """Text without Chinese characters goes through ``_candidate_words``."""
+    stems = sorted(_all_stems(text))
+    wanted = data.draw(st.sets(st.sampled_from(stems + list(ODD_WANTED))))
+    assert word_spans(text, wanted) == _walked_spans(text, wanted)
+
+
+def test_word_spans_in_long_runs_of_numbers():
+    """A run of unsure candidates is tokenised once, and gives the token walk's spans."""
+    text = "1.1," * 5000 + "1a 2.5kg 1,035 don't 1'a a1 " + "1a1" * 3000
+    for wanted in ({"1"}, {"1a", "a"}, {"a1"}, {"1a1", "2.5", "5kg", "dont", "1,035"}):
+        assert word_spans(text, wanted) == _walked_spans(text, wanted)

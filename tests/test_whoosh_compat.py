@@ -280,6 +280,47 @@ def test_stored_fields_are_whooshs(index_dir, tmp_path):
         assert reader.stored_fields(0) == whoosh_compat.whoosh_stored_fields(reader, 0)
 
 
+def test_stored_fields_read_through_the_stored_column(index_dir):
+    """The index's segments are read by ``StoredColumn``, not Whoosh's readers."""
+    opened = IndexHandle(index_dir).open()
+    for reader, _ in opened.searcher.reader().leaf_readers():
+        reader.stored_fields(0)
+        assert isinstance(reader.__dict__[whoosh_compat._STORED_ATTR], whoosh_compat.StoredColumn)
+
+
+def test_stored_fields_of_odd_documents_are_whooshs(tmp_path):
+    """No stored fields, an empty value, a field removed from the schema, documents in
+    separate segments: the same dicts as Whoosh's own ``stored_fields``."""
+    from whoosh import fields as whoosh_fields
+    from whoosh import index as whoosh_index
+
+    schema = whoosh_fields.Schema(
+        id=whoosh_fields.ID(stored=True),
+        note=whoosh_fields.STORED,
+        body=whoosh_fields.TEXT,
+    )
+    ix = whoosh_index.create_in(str(tmp_path), schema)
+    with ix.writer() as writer:
+        writer.add_document(id="a", note="kept")
+        writer.add_document(body="nothing stored")
+        writer.add_document(id="", note=None)
+    with ix.writer() as writer:
+        writer.add_document(id="b", note={"nested": [1, 2]})
+    with ix.writer() as writer:
+        writer.remove_field("note")
+    ix = whoosh_index.open_dir(str(tmp_path))
+    with ix.reader() as reader:
+        seen = []
+        for segment, _base in reader.leaf_readers():
+            for docnum in range(segment.doc_count_all()):
+                mine = segment.stored_fields(docnum)
+                assert list(mine.items()) == list(
+                    whoosh_compat.whoosh_stored_fields(segment, docnum).items()
+                )
+                seen.append(mine)
+    assert {"id": "a"} in seen and {} in seen and {"id": "b"} in seen
+
+
 def test_opened_segments_are_read_in_place(index_dir):
     """Opening an index does not copy its compound segment into the process (BytesIO did)."""
     opened = IndexHandle(index_dir).open()
