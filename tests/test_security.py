@@ -688,3 +688,45 @@ def test_lowercase_words_get_the_parsers_query(relaxed, monkeypatch):
         assert (got, repr(got)) == (want, repr(want)), q
         spans = [(leaf.startchar, leaf.endchar) for leaf in got.leaves()]
         assert spans == [(leaf.startchar, leaf.endchar) for leaf in want.leaves()], q
+
+
+def _chinese_sample() -> list[str]:
+    """Runs of Chinese characters from the test corpora, alone and 2-9 together, traditional
+    ones, single characters and a few mixed with Latin letters (which take the parser)."""
+    rng = random.Random(11)
+    text = " ".join(
+        p.read_text(encoding="utf-8")
+        for folder in ("large-sample", "articles")
+        for p in sorted((Path(__file__).parent / "fixtures" / folder).glob("*.txt"))
+    )
+    runs = sorted(set(re.findall(r"[\u4e00-\u9fff]{1,8}", text)))
+    words = rng.sample(runs, min(len(runs), 1500))
+    words += ["中老铁路", "鐵路", "瓜達爾港", "一", "的", "了", "圖書館", "中国", "中國 鐵路"]
+    queries = list(words)
+    for size in (2, 3, 8, 9):
+        queries += [" ".join(rng.choices(words, k=size)) for _ in range(150)]
+    queries += ["中老 铁路 railway", "gwadar 港", "铁路  中老", "铁路 中老 铁路"]
+    return queries
+
+
+def test_chinese_runs_get_the_parsers_query(monkeypatch):
+    """The shortcut for a few runs of Chinese characters gives what Whoosh's parser gives:
+    the same query, leaf for leaf (jieba's words, bigram phrases, single characters,
+    traditional characters, repeats, more than 8 runs)."""
+    mine = SearchQueryParser(build_schema())
+    sample = _chinese_sample()
+    assert len(sample) > 2000
+    shortcut = querying._chinese_words_query
+    taken = []
+    monkeypatch.setattr(
+        querying, "_chinese_words_query", lambda p, t: taken.append(shortcut(p, t)) or taken[-1]
+    )
+    found = [querying._parse_user_query(mine, q) for q in sample]
+    assert sum(q is not None for q in taken) > 1800
+    theirs_parser = SearchQueryParser(build_schema())
+    monkeypatch.setattr(querying, "_chinese_words_query", lambda parser, text: None)
+    for q, got in zip(sample, found, strict=True):
+        want = querying._parse_user_query(theirs_parser, q)
+        assert (got, repr(got)) == (want, repr(want)), q
+        spans = [(leaf.startchar, leaf.endchar) for leaf in got.leaves()]
+        assert spans == [(leaf.startchar, leaf.endchar) for leaf in want.leaves()], q
