@@ -475,8 +475,18 @@ def _union_of_two(first: Matches, second: Matches) -> Matches:
     if inside.all():
         return Matches(big.ids, scores)
     outside = ~inside
-    ids = np.insert(big.ids, where[outside], small.ids[outside])
-    return Matches(ids, np.insert(scores, where[outside], small.scores[outside]))
+    # each new document goes before the big list's document at ``where``, after the new ones
+    # before it: its place in the union (what np.insert does, without its argument handling)
+    placed = where[outside] + np.arange(int(outside.sum()))
+    kept = np.ones(len(big.ids) + len(placed), dtype=bool)
+    kept[placed] = False
+    ids = np.empty(len(kept), dtype=big.ids.dtype)
+    ids[kept] = big.ids
+    ids[placed] = small.ids[outside]
+    merged = np.empty(len(kept), dtype=scores.dtype)
+    merged[kept] = scores
+    merged[placed] = small.scores[outside]
+    return Matches(ids, merged)
 
 
 def _term_entry_size(key: tuple[str, bytes], found: Matches) -> int:
