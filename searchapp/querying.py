@@ -370,21 +370,14 @@ def _lowercase_words_query(parser: SearchQueryParser, text: str) -> query.Query 
     if parser.relaxed or not _LOWERCASE_WORDS_RE.fullmatch(text):
         return None
     field = parser.schema[DEFAULT_FIELD]
-    terms: list[query.Query] = []
-    at = 0
-    for word in text.split(" "):
+
+    def word_query(word: str) -> query.Query | None:
         if parser.synonyms.queries(word):
             return None
         tokens = list(field.process_text(word, mode="query", tokenize=True, removestops=True))
-        if len(tokens) != 1:
-            return None
-        term = query.Term(DEFAULT_FIELD, tokens[0])
-        term.startchar, term.endchar = at, at + len(word)
-        terms.append(term)
-        at += len(word) + 1
-    found = query.And(terms)
-    found.startchar, found.endchar = 0, len(text)
-    return found.normalize()
+        return query.Term(DEFAULT_FIELD, tokens[0]) if len(tokens) == 1 else None
+
+    return _and_of_words(text, word_query)
 
 
 _CHINESE_WORDS_RE = re.compile(rf"[{CJK_CHARS}]+(?: [{CJK_CHARS}]+){{0,7}}")
@@ -398,15 +391,22 @@ def _chinese_words_query(parser: SearchQueryParser, text: str) -> query.Query | 
     ``tests/test_security.py`` compares the two on runs of the test corpora."""
     if parser.relaxed or not _CHINESE_WORDS_RE.fullmatch(text):
         return None
+    return _and_of_words(text, lambda run: parser.term_query(DEFAULT_FIELD, run, query.Term))
+
+
+def _and_of_words(text: str, word_query) -> query.Query | None:
+    """The AND of ``word_query(word)`` for the words of ``text`` (one space apart), each with
+    its place in ``text`` as Whoosh's parser notes it, normalised as the parser does; None
+    when ``word_query`` gives None for any word (the parser must decide)."""
     parts: list[query.Query] = []
     at = 0
-    for run in text.split(" "):
-        part = parser.term_query(DEFAULT_FIELD, run, query.Term)
+    for word in text.split(" "):
+        part = word_query(word)
         if part is None:
             return None
-        part.startchar, part.endchar = at, at + len(run)
+        part.startchar, part.endchar = at, at + len(word)
         parts.append(part)
-        at += len(run) + 1
+        at += len(word) + 1
     found = query.And(parts)
     found.startchar, found.endchar = 0, len(text)
     return found.normalize()

@@ -666,28 +666,32 @@ def _vocabulary_sample() -> list[str]:
     return queries
 
 
-@pytest.mark.parametrize("relaxed", [False, True])
-def test_lowercase_words_get_the_parsers_query(relaxed, monkeypatch):
-    """The shortcut for a few lowercase words gives what Whoosh's parser gives: the same
-    query, leaf for leaf (stop words, synonyms, stems, repeats, more than 8 words)."""
+def _compare_shortcut_with_parser(monkeypatch, name: str, sample: list[str], relaxed=False):
+    """Parse ``sample`` with the shortcut ``querying.<name>`` on, then with it off (Whoosh's
+    parser): the same query, leaf for leaf. Returns how many texts the shortcut took."""
     mine = SearchQueryParser(build_schema(), relaxed=relaxed)
-    sample = _vocabulary_sample()
-    assert len(sample) > 3000
-    shortcut = querying._lowercase_words_query
+    shortcut = getattr(querying, name)
     taken = []
-    monkeypatch.setattr(
-        querying, "_lowercase_words_query", lambda p, t: taken.append(shortcut(p, t)) or taken[-1]
-    )
+    monkeypatch.setattr(querying, name, lambda p, t: taken.append(shortcut(p, t)) or taken[-1])
     found = [querying._parse_user_query(mine, q) for q in sample]
-    used = sum(q is not None for q in taken)
-    assert used == 0 if relaxed else used > 2500  # the relaxed parser ORs: never a shortcut
     theirs_parser = SearchQueryParser(build_schema(), relaxed=relaxed)
-    monkeypatch.setattr(querying, "_lowercase_words_query", lambda parser, text: None)
+    monkeypatch.setattr(querying, name, lambda parser, text: None)
     for q, got in zip(sample, found, strict=True):
         want = querying._parse_user_query(theirs_parser, q)
         assert (got, repr(got)) == (want, repr(want)), q
         spans = [(leaf.startchar, leaf.endchar) for leaf in got.leaves()]
         assert spans == [(leaf.startchar, leaf.endchar) for leaf in want.leaves()], q
+    return sum(q is not None for q in taken)
+
+
+@pytest.mark.parametrize("relaxed", [False, True])
+def test_lowercase_words_get_the_parsers_query(relaxed, monkeypatch):
+    """The shortcut for a few lowercase words gives what Whoosh's parser gives: the same
+    query, leaf for leaf (stop words, synonyms, stems, repeats, more than 8 words)."""
+    sample = _vocabulary_sample()
+    assert len(sample) > 3000
+    used = _compare_shortcut_with_parser(monkeypatch, "_lowercase_words_query", sample, relaxed)
+    assert used == 0 if relaxed else used > 2500  # the relaxed parser ORs: never a shortcut
 
 
 def _chinese_sample() -> list[str]:
@@ -713,20 +717,6 @@ def test_chinese_runs_get_the_parsers_query(monkeypatch):
     """The shortcut for a few runs of Chinese characters gives what Whoosh's parser gives:
     the same query, leaf for leaf (jieba's words, bigram phrases, single characters,
     traditional characters, repeats, more than 8 runs)."""
-    mine = SearchQueryParser(build_schema())
     sample = _chinese_sample()
     assert len(sample) > 2000
-    shortcut = querying._chinese_words_query
-    taken = []
-    monkeypatch.setattr(
-        querying, "_chinese_words_query", lambda p, t: taken.append(shortcut(p, t)) or taken[-1]
-    )
-    found = [querying._parse_user_query(mine, q) for q in sample]
-    assert sum(q is not None for q in taken) > 1800
-    theirs_parser = SearchQueryParser(build_schema())
-    monkeypatch.setattr(querying, "_chinese_words_query", lambda parser, text: None)
-    for q, got in zip(sample, found, strict=True):
-        want = querying._parse_user_query(theirs_parser, q)
-        assert (got, repr(got)) == (want, repr(want)), q
-        spans = [(leaf.startchar, leaf.endchar) for leaf in got.leaves()]
-        assert spans == [(leaf.startchar, leaf.endchar) for leaf in want.leaves()], q
+    assert _compare_shortcut_with_parser(monkeypatch, "_chinese_words_query", sample) > 1800
