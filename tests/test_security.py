@@ -116,6 +116,27 @@ def test_budget_counts_cpu_not_waiting():
         budget.check()
 
 
+def test_check_reads_the_cpu_clock_only_once_the_budget_could_be_spent(monkeypatch):
+    """A thread's CPU time grows no faster than the clock: until the budget's time has
+    passed, ``check`` needs no system call (``time.thread_time``); after, it still raises."""
+    reads = []
+    cpu_clock = time.thread_time
+    monkeypatch.setattr(budget.time, "thread_time", lambda: reads.append(1) or cpu_clock())
+    with budget.query_budget(10.0):
+        for _ in range(100):
+            budget.check()
+    assert len(reads) == 1  # when the budget started
+    with budget.query_budget(0.02), pytest.raises(budget.QueryTooExpensive):
+        _spin(0.03)
+        budget.check()
+    with budget.query_budget(0.02):
+        budget.extend(1.0)
+        _spin(0.03)
+        reads.clear()
+        budget.check()  # given more: not spent, and the clock says it could not be
+        assert reads == []
+
+
 def test_searcher_set_up_runs_outside_the_budget():
     """A searcher's one-time set-up is neither cut short nor charged to the search that
     triggered it (at 500,000 chunks it took longer than a whole search's budget)."""
