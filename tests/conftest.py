@@ -23,6 +23,14 @@ HOSTILE = FIXTURES / "hostile"
 SEED = BUNDLED_CORPUS / "2022-09-26-xinhua-major-country-diplomacy.txt"
 
 
+def corpus_texts() -> list[str]:
+    """The text of every test corpus file (articles, newsroom pages, the large sample) and of
+    the bundled article, undecodable bytes dropped: the words a comparison with a reference
+    (jieba, Whoosh's stemmer) is run over."""
+    files = [SEED, *sorted(p for p in FIXTURES.rglob("*") if p.is_file())]
+    return [path.read_bytes().decode("utf-8", errors="ignore") for path in files]
+
+
 def copy_sources(dest: Path, *sources: Path) -> Path:
     """A fresh source folder holding copies of the given files or folders' .txt files."""
     dest.mkdir(parents=True, exist_ok=True)

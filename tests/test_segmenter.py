@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from searchapp import analysis, segmenter
-from tests.conftest import FIXTURES, SEED
+from tests.conftest import SEED, corpus_texts
 
 #: The analyzer's Chinese character ranges (``analysis.CJK_CHARS``), for random runs.
 CJK_RANGES = [
@@ -25,10 +25,8 @@ CJK_RANGES = [
 def _corpus_runs() -> list[str]:
     """Every folded Chinese run of the test corpora (articles, newsroom pages, the large
     sample) and the bundled article."""
-    files = [SEED, *sorted(p for p in FIXTURES.rglob("*") if p.is_file())]
     runs: set[str] = set()
-    for path in files:
-        text = path.read_bytes().decode("utf-8", errors="ignore")
+    for text in corpus_texts():
         runs.update(analysis._CJK_RUN_RE.findall(analysis.fold_text(text)))
     return sorted(runs)
 

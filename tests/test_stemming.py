@@ -11,16 +11,14 @@ from hypothesis import strategies as st
 from whoosh.lang.porter2 import stem as whoosh_stem
 
 from searchapp import stemming
-from tests.conftest import FIXTURES, SEED
+from tests.conftest import corpus_texts
 
 
 def _corpus_words() -> set[str]:
     """Every lowercase English word of the test corpora and the bundled article."""
-    files = [SEED, *sorted(p for p in FIXTURES.rglob("*") if p.is_file())]
     words: set[str] = set()
-    for path in files:
-        text = path.read_text(encoding="utf-8", errors="replace").lower()
-        words.update(re.findall(r"[a-z]+", text))
+    for text in corpus_texts():
+        words.update(re.findall(r"[a-z]+", text.lower()))
     return words
 
 
