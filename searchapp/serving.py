@@ -122,6 +122,10 @@ def _warm_up(worker) -> None:
         search(app.extensions["searchapp.index"], "warm up 中文", per_page=1)
     except Exception as exc:  # the first request will report it properly
         log.warning("warm-up query failed: %s", exc)
+    if app.config.get("METRICS"):  # every live worker shows its memory, asked or not
+        from searchapp.ops import metrics
+
+        metrics.update_worker_memory(every=0)
 
 
 def _worker_exited(server, worker) -> None:

@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 from click.testing import CliRunner
+from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
 from searchapp.cli import main
@@ -293,6 +294,22 @@ def test_metrics_parse_and_move_with_requests(index):
     assert value(after, "searchapp_index_age_seconds") >= 0
     assert any(name == "searchapp_index_build_info" for name, _ in after)
     assert value(after, "searchapp_worker_resident_memory_bytes") > 10_000_000
+
+
+def test_a_worker_records_its_memory_once_warmed_up_before_any_request(index):
+    from types import SimpleNamespace
+
+    from searchapp.ops.metrics import WORKER_MEMORY
+    from searchapp.serving import _warm_up
+
+    def recorded() -> float:
+        return REGISTRY.get_sample_value("searchapp_worker_resident_memory_bytes") or 0.0
+
+    WORKER_MEMORY.set(0)
+    _warm_up(SimpleNamespace(wsgi=make_app(index)))  # metrics off: nothing recorded
+    assert recorded() == 0
+    _warm_up(SimpleNamespace(wsgi=make_app(index, METRICS=True)))
+    assert recorded() > 10_000_000
 
 
 def test_metrics_are_off_by_default_and_token_protected_when_a_token_is_set(index):
