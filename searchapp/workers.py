@@ -20,6 +20,10 @@ thread and back: no thread wake-up, pipe write and GIL hand-over per request (15
 Heads are still read without blocking, so slow senders cost nothing; a client that does not
 read its answer is cut off once a write has waited ``header_timeout`` seconds (``SO_SNDTIMEO``,
 set on every connection, threads or not), so it cannot hold the worker (or its one thread).
+
+An answer's head waits for its body and both go out in one ``sendall`` (``_HeadWithBody``):
+gunicorn writes them in two, which is two packets, two system calls and two wake-ups of the
+client for every answer.
 """
 
 from __future__ import annotations
@@ -100,6 +104,18 @@ class BufferedThreadWorker(ThreadWorker):
         finally:
             self.answering = False
 
+    def handle(self, conn: TConn):
+        """gthread's ``handle``, with the answer's head sent with its body (see
+        :class:`_HeadWithBody`)."""
+        sock = conn.sock
+        coalescing = _HeadWithBody(sock)
+        conn.sock = coalescing
+        try:
+            return super().handle(conn)
+        finally:
+            conn.sock = sock
+            coalescing.flush()
+
     def on_client_socket_readable(self, conn, client) -> None:
         """A kept-alive connection has a new request coming: read its head here too."""
         self.poller.unregister(client)
@@ -159,6 +175,44 @@ class BufferedThreadWorker(ThreadWorker):
                 conn.head_deadline = min(conn.head_deadline, now + STOP_LINGER)
         while self.reading and self.reading[0].head_deadline <= now:
             self._drop(self.reading[0])
+
+
+class _HeadWithBody:
+    """A socket whose first small ``sendall`` waits for the next one: gunicorn sends an
+    answer's head and its body in two calls, two packets and two wake-ups of the client.
+    Any other use of the socket (``fileno`` for sendfile, a close) sends what waits first."""
+
+    HOLD = 16 * 1024
+
+    def __init__(self, sock: socket.socket):
+        self._sock = sock
+        self._held = b""
+        self._first = True
+
+    def sendall(self, data) -> None:
+        if self._first and len(data) <= self.HOLD:
+            self._first = False
+            self._held = bytes(data)
+            return
+        self._first = False
+        if self._held:
+            data, self._held = self._held + bytes(data), b""
+        self._sock.sendall(data)
+
+    def flush(self) -> None:
+        """Send what waits (an answer without a body); a gone client is the caller's."""
+        if self._held:
+            held, self._held = self._held, b""
+            try:
+                self._sock.sendall(held)
+            except OSError:
+                pass
+
+    def __getattr__(self, name):
+        if self._held:
+            held, self._held = self._held, b""
+            self._sock.sendall(held)
+        return getattr(self._sock, name)
 
 
 def _complete(head: bytearray) -> bool:

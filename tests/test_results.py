@@ -168,12 +168,16 @@ def _facets_by_mask(values, found, fields, unit):
     return facets
 
 
-def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path):
+@pytest.mark.parametrize("few", [0, 10, 10**9])
+def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path, few, monkeypatch):
     """Facets counted over the matches only (per-document codes) equal those counted over a
     mask of the whole archive: random match sets, both units, single- and multi-valued
-    fields (the newsroom fixtures have authors and tags)."""
+    fields (the newsroom fixtures have authors and tags); counted with numpy, in Python
+    (few matches), and each above and below the line."""
+    from searchapp import results
     from tests.conftest import FIXTURES
 
+    monkeypatch.setattr(results, "FEW_MATCHES", few)
     rng = np.random.default_rng(7)
     newsroom = tmp_path / "newsroom"
     build_index([FIXTURES / "newsroom"], newsroom)
@@ -182,8 +186,8 @@ def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path
         opened = IndexHandle(index).open()
         values = FieldValues(opened.evaluator)
         live = np.flatnonzero(opened.evaluator.live).astype(np.int64)
-        for size in (0, 1, 3, len(live) // 2, len(live)):
-            ids = np.sort(rng.choice(live, size=size, replace=False))
+        for size in (0, 1, 3, 12, 40, len(live) // 2, len(live)):
+            ids = np.sort(rng.choice(live, size=min(size, len(live)), replace=False))
             found = Matches(ids, np.ones(len(ids)))
             for unit in ("passages", "articles"):
                 got = facet_counts(values, found, fields, unit)

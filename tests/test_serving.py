@@ -326,3 +326,87 @@ def test_buffered_worker_waits_for_whole_small_requests(data, complete):
     from searchapp.workers import _complete
 
     assert _complete(bytearray(data)) is complete
+
+
+class _RecordingSocket:
+    """What a ``_HeadWithBody`` hands to the real socket."""
+
+    def __init__(self):
+        self.sent: list[bytes] = []
+        self.asked: list[str] = []
+
+    def sendall(self, data) -> None:
+        self.sent.append(bytes(data))
+
+    def fileno(self) -> int:
+        self.asked.append("fileno")
+        return 99
+
+
+def test_an_answers_head_goes_out_with_its_body_in_one_send():
+    from searchapp.workers import _HeadWithBody
+
+    real = _RecordingSocket()
+    sock = _HeadWithBody(real)
+    sock.sendall(b"HTTP/1.1 200 OK\r\n\r\n")
+    assert real.sent == []  # the head waits for the body
+    sock.sendall(b"body")
+    sock.sendall(b"more")
+    sock.flush()
+    assert real.sent == [b"HTTP/1.1 200 OK\r\n\r\nbody", b"more"]
+
+    real = _RecordingSocket()  # no body (HEAD, 304): sent when the answer ends
+    sock = _HeadWithBody(real)
+    sock.sendall(b"HTTP/1.1 304 Not Modified\r\n\r\n")
+    sock.flush()
+    assert real.sent == [b"HTTP/1.1 304 Not Modified\r\n\r\n"]
+
+    real = _RecordingSocket()  # sendfile asks for the descriptor: the head goes first
+    sock = _HeadWithBody(real)
+    sock.sendall(b"head")
+    assert sock.fileno() == 99 and real.sent == [b"head"]
+
+    real = _RecordingSocket()  # a large first write is not held
+    sock = _HeadWithBody(real)
+    sock.sendall(b"x" * (_HeadWithBody.HOLD + 1))
+    assert len(real.sent) == 1
+
+
+def _read_answer(sock: socket.socket, buffered: bytearray, method: str) -> tuple[bytes, bytes]:
+    """One HTTP answer from a kept-alive connection: its head and its body."""
+    while b"\r\n\r\n" not in buffered:
+        buffered += sock.recv(65536)
+    end = buffered.index(b"\r\n\r\n") + 4
+    head = bytes(buffered[:end])
+    length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+    size = 0 if method == "HEAD" or length is None else int(length.group(1))
+    while len(buffered) < end + size:
+        buffered += sock.recv(65536)
+    body = bytes(buffered[end : end + size])
+    del buffered[: end + size]
+    return head, body
+
+
+def test_kept_alive_answers_are_whole_with_and_without_bodies(shared):
+    """Searches, a HEAD (no body), a static file (sendfile) and an error, one after the
+    other on one connection: each head and body as a fresh request gets them."""
+    paths = [
+        ("GET", "/api/search?q=Gwadar"),
+        ("HEAD", "/"),
+        ("GET", "/static/app.css"),
+        ("GET", "/no-such-page"),
+        ("GET", "/api/search?q=中老铁路"),
+    ]
+    buffered = bytearray()
+    with socket.create_connection(("127.0.0.1", shared.port), timeout=10) as sock:
+        for method, path in paths:
+            target = requests.utils.requote_uri(path)
+            sock.sendall(f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".encode())
+            head, body = _read_answer(sock, buffered, method)
+            fresh = requests.request(method, shared.url + path, timeout=10)
+            assert head.split(b"\r\n", 1)[0].split()[1] == str(fresh.status_code).encode()
+            if method == "GET" and not path.startswith("/api/"):
+                assert body == fresh.content
+            elif method == "GET":
+                assert json.loads(body)["total"] == fresh.json()["total"]
+    assert buffered == b""
