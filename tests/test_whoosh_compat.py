@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import numpy as np
@@ -581,3 +582,63 @@ def test_term_lookups_fall_back_on_an_unknown_layout(index_dir, monkeypatch):
     found = whoosh_compat._direct_term_info(reader, "text", b"port")
     assert found is whoosh_compat._UNKNOWN_LAYOUT
     assert whoosh_compat._term_info(reader, "text", b"port").doc_frequency() > 0
+
+
+def _reads_of(index_dir) -> tuple[dict, dict, dict]:
+    """Every term's info, every document's stored fields and every kept term's impacts, as
+    a freshly opened index reads them."""
+    opened = IndexHandle(index_dir).open()
+    infos, stored, impacts = {}, {}, {}
+    for n, ((reader, _offset), kept) in enumerate(
+        zip(opened.evaluator.segments, opened.evaluator.impacts, strict=True)
+    ):
+        for fieldname, btext in reader.all_terms():
+            info = whoosh_compat._direct_term_info(reader, fieldname, btext)
+            infos[n, fieldname, btext] = _term_info_fields(info)
+            found = kept.postings(info, np.int64, np.float64) if kept is not None else None
+            if found is not None:
+                impacts[n, fieldname, btext] = (found[0].tolist(), found[1].tolist())
+        for docnum in range(reader.doc_count_all()):
+            stored[n, docnum] = reader.stored_fields(docnum)
+    return infos, stored, impacts
+
+
+def test_small_reads_by_pread_equal_those_through_the_memory_map(tmp_path, monkeypatch):
+    """Term lookups (also when a term's info is longer than the first read), stored fields
+    and impacts read with ``os.pread`` equal those read through the segment's memory map."""
+    from searchapp.config import BUNDLED_CORPUS
+    from searchapp.indexing import build_index
+
+    monkeypatch.setattr(whoosh_compat, "IMPACT_MIN_POSTINGS", 3)  # impacts for many terms
+    index_dir = tmp_path / "index"
+    build_index([BUNDLED_CORPUS], index_dir)
+    opened = IndexHandle(index_dir).open()
+    for reader, _offset in opened.evaluator.segments:
+        reader.stored_fields(0)
+        whoosh_compat._direct_term_info(reader, "text", b"port")
+        assert reader.__dict__[whoosh_compat._STORED_ATTR]._fd is not None
+        assert reader.__dict__[whoosh_compat._TERMS_SOURCE] is not None
+    assert any(kept is not None and kept._fd is not None for kept in opened.evaluator.impacts)
+
+    by_pread = _reads_of(index_dir)
+    monkeypatch.setattr(whoosh_compat, "_INFO_GUESS", 0)  # every info read in a second pread
+    assert _reads_of(index_dir) == by_pread
+    monkeypatch.setattr(whoosh_compat, "USE_PREAD", False)
+    by_map = _reads_of(index_dir)
+    assert by_map == by_pread
+    assert len(by_map[0]) > 1000 and len(by_map[1]) > 20 and len(by_map[2]) > 100
+
+
+def test_the_segment_file_read_by_pread_is_closed_with_its_reader(index_dir):
+    import gc
+
+    opened = IndexHandle(index_dir).open()
+    reader = opened.evaluator.segments[0][0]
+    reader.stored_fields(0)
+    fd = reader.__dict__[whoosh_compat._STORED_ATTR]._fd
+    os.fstat(fd)  # open
+    opened.searcher.close()
+    del opened, reader
+    gc.collect()
+    with pytest.raises(OSError):
+        os.fstat(fd)
