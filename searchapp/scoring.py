@@ -336,7 +336,7 @@ class QueryEvaluator:
                 ends = keys[btexts[0]]
                 for btext in btexts[1:]:
                     ends = _following(ends, keys[btext], q.slop)
-                keep[lo + np.unique(ends >> _DOC_SHIFT)] = True
+                keep[lo + (ends >> _DOC_SHIFT)] = True  # a candidate twice: set twice
         return keep
 
     def _with_whoosh(self, q: query.Query) -> Matches:
