@@ -11,6 +11,7 @@ checked to exist, and every accessor raises ``WhooshIncompatible`` rather than d
 from __future__ import annotations
 
 import bisect
+import io
 import itertools
 import mmap
 import os
@@ -253,10 +254,70 @@ def term_postings(
     if info is None:
         return None
     found = impacts.postings(info, ids_dtype, weights_dtype) if impacts is not None else None
+    if found is None and not info.is_inlined():
+        source = _postings_source(segment_reader)
+        if source is not None:
+            found = _pread_postings(source, info, ids_dtype, weights_dtype)
     if found is None:
         matcher = _leaf_matcher(segment_reader, fieldname, btext, info)
         found = read_postings(matcher, ids_dtype, weights_dtype)
     return info.doc_frequency(), found[0], found[1]
+
+
+_POSTINGS_SOURCE = "_searchapp_postings_source"
+_BLOCK_LENGTH = struct.Struct("!i")
+
+
+def _postings_source(segment_reader) -> tuple[int, int] | None:
+    """Where the segment's postings file lies, for ``os.pread`` (None: read the usual way)."""
+    source = segment_reader.__dict__.get(_POSTINGS_SOURCE, _UNKNOWN_LAYOUT)
+    if source is _UNKNOWN_LAYOUT:
+        name = getattr(getattr(segment_reader._terms, "_postfile", None), "_name", None)
+        source = None
+        if USE_PREAD and name and type(segment_reader._terms._codec).__name__ == "W3Codec":
+            source = pread_source(segment_reader._storage, segment_reader.segment(), name)
+        segment_reader.__dict__[_POSTINGS_SOURCE] = source
+    return source
+
+
+def _pread_postings(source, info, ids_dtype, weights_dtype):
+    """(ids, weights) of a term's posting list read in one ``os.pread`` and decoded block by
+    block as ``W3LeafMatcher`` decodes it (a block: its length, a pickled info tuple, the
+    pickled and maybe zlib-compressed data: delta-coded ids, weights, values). The matcher
+    takes a dozen calls and seeks per block, and maps the postings' pages (see
+    ``pread_source``). None when the bytes are not what it expects (read the usual way)."""
+    fd, base = source
+    offset, length = info.extent()
+    if isinstance(length, tuple):  # W3TermInfo.from_bytes keeps struct.unpack's tuple
+        length = length[0]
+    data = os.pread(fd, length, base + offset)
+    if data[:4] != WHOOSH3_HEADER_MAGIC:
+        return None
+    stream = io.BytesIO(data)
+    position = 4
+    id_parts: list[np.ndarray] = []
+    weight_parts: list[np.ndarray] = []
+    while True:
+        budget.check()  # a long posting list is where a query's time goes
+        (size,) = _BLOCK_LENGTH.unpack_from(data, position)
+        last, size = size < 0, abs(size)
+        following = position + _BLOCK_LENGTH.size + size
+        stream.seek(position + _BLOCK_LENGTH.size)
+        count, _maxid, _maxweight, compressed, _minlength, _maxlength = pickle.load(stream)
+        block = data[stream.tell() : following]
+        fields = pickle.loads(zlib.decompress(block) if compressed else block)
+        id_parts.append(np.cumsum(np.asarray(fields[0], dtype=ids_dtype), dtype=ids_dtype))
+        weights = fields[1]
+        if weights is None or isinstance(weights, float):
+            weight_parts.append(np.full(count, 1.0 if weights is None else weights, weights_dtype))
+        else:
+            weight_parts.append(np.asarray(weights, dtype=weights_dtype))
+        if last or following >= len(data):
+            break
+        position = following
+    if len(id_parts) == 1:
+        return id_parts[0], weight_parts[0]
+    return np.concatenate(id_parts), np.concatenate(weight_parts)
 
 
 def _term_info(segment_reader, fieldname: str, btext: bytes):

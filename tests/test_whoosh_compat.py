@@ -642,3 +642,42 @@ def test_the_segment_file_read_by_pread_is_closed_with_its_reader(index_dir):
     gc.collect()
     with pytest.raises(OSError):
         os.fstat(fd)
+
+
+@pytest.mark.parametrize("term_pool", [True, False])
+def test_posting_lists_read_in_one_pread_equal_the_matchers(tmp_path, monkeypatch, term_pool):
+    """Every term's postings decoded from one ``os.pread`` of its bytes equal those Whoosh's
+    matcher walks: one block or several (a term in 400 documents), compressed or not,
+    written by the term pool or by Whoosh's own writer."""
+    import random
+
+    from whoosh import index as whoosh_index
+
+    from searchapp.schema import build_schema
+
+    monkeypatch.setattr(whoosh_compat, "IMPACT_MIN_POSTINGS", 10**9)  # none as arrays
+    rng = random.Random(3)
+    words = ["port", "ship", "sea"] + [f"w{n}" for n in range(300)]
+    ix = whoosh_index.create_in(str(tmp_path), build_schema())
+    writer = ix.writer(compound=True)
+    if term_pool:
+        whoosh_compat.use_term_pool(writer)
+    for n in range(400):
+        text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 80)))
+        writer.add_document(id=f"d{n}", text=text, cjk="港口瓜达尔" if n % 2 else "")
+    writer.commit()
+    checked = multi_block = 0
+    with whoosh_index.open_dir(str(tmp_path)).reader() as reader:
+        [(segment, _offset)] = reader.leaf_readers()
+        source = whoosh_compat._postings_source(segment)
+        assert source is not None
+        for fieldname, btext in segment.all_terms():
+            info = segment.term_info(fieldname, btext)
+            if info.is_inlined():
+                continue
+            got = whoosh_compat._pread_postings(source, info, np.int64, np.float64)
+            want = _walk(segment.postings(fieldname, btext))
+            assert list(zip(got[0].tolist(), got[1].tolist(), strict=True)) == want
+            checked += 1
+            multi_block += len(want) > 128
+    assert checked > 100 and multi_block >= 3
