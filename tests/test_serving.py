@@ -410,3 +410,56 @@ def test_kept_alive_answers_are_whole_with_and_without_bodies(shared):
             elif method == "GET":
                 assert json.loads(body)["total"] == fresh.json()["total"]
     assert buffered == b""
+
+
+class _Answered:
+    """What gunicorn's logger reads of an answer and its request."""
+
+    status = "404 NOT FOUND"
+    sent = 183
+    headers = [("Content-Type", "application/json"), ("HOST", "127.0.0.1")]
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"HTTP_USER_AGENT": 'curl "quoted"', "HTTP_REFERER": "https://news.example/a?b=1"},
+        {"HTTP_AUTHORIZATION": "Basic YW5hOnB3"},  # ana:pw
+    ],
+)
+def test_access_lines_are_gunicorns_with_only_the_atoms_they_use(headers):
+    """searchapp's logger computes only the atoms of its access format: the same text line,
+    and the same JSON fields, as gunicorn's logger computing every atom; with another format,
+    every atom as gunicorn computes them."""
+    import datetime
+
+    from gunicorn.config import Config
+    from gunicorn.glogging import Logger
+
+    from searchapp.ops.logs import ACCESS_FIELDS, ACCESS_LOG_FORMAT, SearchappLogger
+
+    cfg = Config()
+    cfg.set("access_log_format", ACCESS_LOG_FORMAT)
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/api/search?q=%22port%22",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": "/api/search",
+        "QUERY_STRING": "q=%22port%22",
+        "REMOTE_ADDR": "203.0.113.9",
+        "HTTP_HOST": "127.0.0.1",
+        **headers,
+    }
+    took = datetime.timedelta(seconds=1, microseconds=2500)
+    ours, theirs = SearchappLogger(cfg), Logger(cfg)
+    ours.now = theirs.now = lambda: "[02/Dec/2026:10:00:00 +0000]"
+    mine = ours.atoms_wrapper_class(ours.atoms(_Answered, _Answered, environ, took))
+    full = theirs.atoms_wrapper_class(theirs.atoms(_Answered, _Answered, environ, took))
+    assert ACCESS_LOG_FORMAT % mine == ACCESS_LOG_FORMAT % full
+    assert all(mine[atom] == full[atom] for atom in ACCESS_FIELDS)
+    assert "ana" in ACCESS_LOG_FORMAT % mine or "HTTP_AUTHORIZATION" not in environ
+    cfg.set("access_log_format", '%(h)s "%({host}i)s"')
+    assert ours.atoms(_Answered, _Answered, environ, took) == theirs.atoms(
+        _Answered, _Answered, environ, took
+    )

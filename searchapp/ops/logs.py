@@ -113,3 +113,33 @@ class SearchappLogger(GunicornLogger):
         for log in (self.error_log, self.access_log):
             for handler in log.handlers:
                 handler.setFormatter(chosen)
+
+    def atoms(self, resp, req, environ, request_time) -> dict:
+        """The atoms searchapp's access line uses (``ACCESS_LOG_FORMAT``, ``ACCESS_FIELDS``),
+        as gunicorn computes them; gunicorn's own also copies every request header, response
+        header and WSGI variable into the dict (and its wrapper escapes each), for formats
+        that name them: half of an access line's cost, for every request."""
+        if self.cfg.access_log_format != ACCESS_LOG_FORMAT:
+            return super().atoms(resp, req, environ, request_time)
+        status = resp.status
+        if isinstance(status, str):
+            status = status.split(None, 1)[0]
+        sent = getattr(resp, "sent", None)
+        milliseconds = request_time.seconds * 1000 + int(request_time.microseconds / 1000)
+        return {
+            "h": environ.get("REMOTE_ADDR", "-"),
+            "l": "-",
+            "u": self._get_user(environ) or "-",
+            "t": self.now(),
+            "r": f"{environ['REQUEST_METHOD']} {environ['RAW_URI']} {environ['SERVER_PROTOCOL']}",
+            "s": status,
+            "m": environ.get("REQUEST_METHOD"),
+            "U": environ.get("PATH_INFO"),
+            "q": environ.get("QUERY_STRING"),
+            "H": environ.get("SERVER_PROTOCOL"),
+            "b": sent is not None and str(sent) or "-",
+            "B": sent,
+            "f": environ.get("HTTP_REFERER", "-"),
+            "a": environ.get("HTTP_USER_AGENT", "-"),
+            "M": milliseconds,
+        }
