@@ -16,7 +16,6 @@ The schema pickles these classes into the index: keep them importable at this mo
 from __future__ import annotations
 
 import functools
-import heapq
 import operator
 import re
 import unicodedata
@@ -417,9 +416,10 @@ def _merged_candidates(folded: str, firsts: frozenset[str]) -> Iterator[re.Match
     match that begins inside an earlier one is dropped (always an "unsure" character after
     a digit or an apostrophe inside a word or number: one character long, so no letter's
     scan skips past where the one pattern would look next)."""
-    scans = [_candidate_words(first).finditer(folded) for first in sorted(firsts)]
+    found = [match for first in firsts for match in _candidate_words(first).finditer(folded)]
+    found.sort(key=_match_start)  # no two letters' matches start at one place
     end = 0
-    for match in heapq.merge(*scans, key=_match_start):
+    for match in found:
         if match.start() >= end:
             end = match.end()
             yield match
