@@ -715,6 +715,24 @@ def test_lowercase_words_get_the_parsers_query(relaxed, monkeypatch):
     assert used == 0 if relaxed else used > 2500  # the relaxed parser ORs: never a shortcut
 
 
+@pytest.mark.parametrize("relaxed", [False, True])
+def test_quoted_lowercase_words_get_the_parsers_query(relaxed, monkeypatch):
+    """The shortcut for one quoted phrase of a few lowercase words gives what Whoosh's
+    parser gives: the same query, leaf for leaf (stop words, synonyms, stems, repeats, one
+    word, more than 8 words, a slop, text around the quotes)."""
+    rng = random.Random(5)
+    words = [w for w in _vocabulary_sample() if " " not in w]
+    sample = [
+        f'"{" ".join(rng.choices(words, k=size))}"'
+        for size in (1, 2, 3, 5, 8, 9)
+        for _ in range(150)
+    ]
+    sample += ['"belt and road"', '"un prc"', '"see see"', '"the the"', '"open source"~2']
+    sample += ['x "open source"', '"open source" x', '"Open source"', '"open  source"']
+    used = _compare_shortcut_with_parser(monkeypatch, "_quoted_words_query", sample, relaxed)
+    assert used == 0 if relaxed else used > 300
+
+
 def _chinese_sample() -> list[str]:
     """Runs of Chinese characters from the test corpora, alone and 2-9 together, traditional
     ones, single characters and a few mixed with Latin letters (which take the parser)."""
