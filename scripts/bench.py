@@ -109,6 +109,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="also split each searchapp worker's PSS (anonymous, index by sub-file; needs root)",
     )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="with --scale: latency runs of each engine, taking turns (pooled; default 3)",
+    )
     parser.add_argument("--queries", type=int, default=200, help="size of the query mix")
     parser.add_argument("--seed", type=int, default=5, help="seed for queries and edits")
     parser.add_argument(
@@ -143,6 +149,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         args.load_seconds = 10.0 if args.scale else 20.0
     if args.chunks < 100:
         parser.error("--chunks must be at least 100")
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     return args
 
 
@@ -437,6 +445,36 @@ def measure_server(
     return result
 
 
+def latency_round(args: argparse.Namespace, engine: str, mixes: dict[str, list[dict]]) -> dict:
+    """One more latency run of ``engine``: a fresh server, warmed up as in ``measure_server``
+    (its caches as cold for the measured queries), then the latency queries; stopped."""
+    port = free_port()
+    cmd, env = server_cmd(args, engine, port)
+    log = args.data / "logs" / f"serve-{engine}-round.log"
+    wait_quiet(args)
+    first = load.search_path(FIRST_QUERY)
+    with Server(cmd, port, log, env=env, cwd=ROOT, ready_path=first, timeout=180, name=engine):
+        load.warm_up(port, mixes["warm"], clients=args.clients)
+        return load.latency_run(port, mixes["latency"])
+
+
+def alternate_latency_rounds(
+    args: argparse.Namespace, engines: dict[str, dict], mixes: dict[str, list[dict]]
+) -> None:
+    """``--rounds``: more latency runs, the engines taking turns (the one that went second goes
+    first next time), so a machine whose speed drifts by a fifth within minutes (this one)
+    weighs on both alike; each engine's latency becomes all its runs' samples pooled."""
+    names = list(engines)
+    runs = {name: [engines[name]["serve"]["latency"]] for name in names}
+    for number in range(1, args.rounds):
+        order = names[::-1] if number % 2 else names
+        for name in order:
+            print(f"latency round {number + 1} of {args.rounds}: {name} ...", flush=True)
+            runs[name].append(latency_round(args, name, mixes))
+    for name in names:
+        engines[name]["serve"]["latency"] = load.pooled_latency(runs[name])
+
+
 def smaps_of_workers(server: Server) -> dict:
     """Each worker's PSS split by ``harness.smaps`` (printed too), for ``--smaps``."""
     from harness import smaps
@@ -589,6 +627,10 @@ def scale_point(args: argparse.Namespace, size: int) -> dict:
         serve = measure_server(point, engine, mixes, inspect=_inspector(args, engine))
         stages[f"{engine} serve"] = time.perf_counter() - start
         result["engines"][engine] = {"build": build, "serve": serve}
+    if args.rounds > 1:
+        start = time.perf_counter()
+        alternate_latency_rounds(point, result["engines"], mixes)
+        stages["latency rounds"] = time.perf_counter() - start
     if size == min(args.sizes):
         start = time.perf_counter()
         result["naive_build"] = build_peer(point, "naive", None)
@@ -625,6 +667,13 @@ def run_scale(args: argparse.Namespace) -> int:
         f"{os.cpu_count()} CPUs; {minutes:.1f} minutes"
     )
     print(report.scale_table(points, args.clients))
+    if args.rounds > 1:
+        print(
+            f"\nlatency: {args.rounds} runs of each engine taking turns, percentiles of all their"
+            " samples; p50 of each run, searchapp/FTS5:"
+        )
+        for point in points:
+            print(f"  {point['corpus']['chunks']:,} chunks: {report.rounds_line(point['engines'])}")
     for point in points:  # what makes up each p50: a kind's queries can be cheap by finding nothing
         print(f"\n{point['corpus']['chunks']:,} chunks, by query kind:")
         print(report.kind_table(point["engines"]))

@@ -62,9 +62,32 @@ def latency_run(port: int, queries: list[dict], deadline_s: float = 600.0) -> di
             if status != 200:
                 errors += 1
                 continue
-            samples.append({**query, "ms": ms, **_summary(body)})
+            summary = _summary(body)
+            samples.append(
+                {
+                    "q": query["q"],
+                    "kind": query["kind"],
+                    "ms": round(ms, 3),
+                    "hits": summary["hits"],
+                    "snippets": summary["snippets"],
+                }
+            )
     finally:
         conn.close()
+    return summarize_latency(samples, errors)
+
+
+def pooled_latency(runs: list[dict]) -> dict:
+    """One summary of several ``latency_run`` results (their samples together), with each
+    run's p50 kept in ``rounds_p50_ms``."""
+    samples = [s for run in runs for s in run["samples"]]
+    pooled = summarize_latency(samples, sum(run["errors"] for run in runs))
+    pooled["rounds_p50_ms"] = [run["p50_ms"] for run in runs]
+    return pooled
+
+
+def summarize_latency(samples: list[dict], errors: int) -> dict:
+    """Percentiles, per query kind and in all, of ``latency_run``'s samples."""
     times = [s["ms"] for s in samples]
     by_kind: dict[str, dict] = {}
     for kind in sorted({s["kind"] for s in samples}):
@@ -90,10 +113,7 @@ def latency_run(port: int, queries: list[dict], deadline_s: float = 600.0) -> di
             ({"q": s["q"], "kind": s["kind"], "ms": round(s["ms"], 1)} for s in samples),
             key=lambda s: -s["ms"],
         )[:5],
-        "samples": [
-            {"q": s["q"], "kind": s["kind"], "ms": round(s["ms"], 2), "hits": s["hits"]}
-            for s in samples
-        ],
+        "samples": samples,
     }
 
 

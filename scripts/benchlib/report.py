@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import statistics
+
 ENGINES = ("searchapp", "naive", "fts5")
 LABELS = {"searchapp": "searchapp", "naive": "naive Whoosh", "fts5": "FTS5"}
 
@@ -105,6 +107,19 @@ def kind_table(results: dict) -> str:
         rows.append(row)
     heads = ["query kind", *(f"{LABELS[n]} p50 / p95, no hit" for n in engines)]
     return _render(heads, rows)
+
+
+def rounds_line(engines: dict) -> str:
+    """Each latency run's p50 of searchapp over FTS5's, in run order, and their median."""
+    ours = engines.get("searchapp", {}).get("serve", {}).get("latency", {}).get("rounds_p50_ms")
+    theirs = engines.get("fts5", {}).get("serve", {}).get("latency", {}).get("rounds_p50_ms")
+    if not ours or not theirs:
+        return "-"
+    ratios = [a / b for a, b in zip(ours, theirs, strict=False) if b]
+    shown = ", ".join(
+        f"{a:.2f}/{b:.2f} ms = {a / b:.2f}x" for a, b in zip(ours, theirs, strict=False) if b
+    )
+    return f"{shown} (median {statistics.median(ratios):.2f}x)"
 
 
 SCALE_COLUMNS = [
