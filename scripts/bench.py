@@ -407,16 +407,9 @@ def measure_server(
     """Serve one engine, measure start-up, latency, req/s and memory; always stop it.
     ``inspect(server)``, if given, runs after the memory reading, before the stop: its dict is
     kept as ``result["inspect"]`` (``pss_breakdown.py`` reads each worker's smaps there)."""
-    port = free_port()
-    cmd, env = server_cmd(args, engine, port)
-    log = args.data / "logs" / f"serve-{engine}.log"
     result: dict = {}
-    wait_quiet(args)
-    print(f"serving {report.LABELS[engine]} on 127.0.0.1:{port} ...", flush=True)
-    first = load.search_path(FIRST_QUERY)
-    with Server(
-        cmd, port, log, env=env, cwd=ROOT, ready_path=first, timeout=180, name=engine
-    ) as server:
+    with start_server(args, engine, f"serve-{engine}.log") as server:
+        port = server.port
         result["first_answer_s"] = round(server.ready_after, 2)
         warm = load.warm_up(port, mixes["warm"], clients=args.clients)
         result["warmup_s"] = warm["seconds"]
@@ -445,17 +438,24 @@ def measure_server(
     return result
 
 
+def start_server(args: argparse.Namespace, engine: str, log_name: str) -> Server:
+    """``engine`` served on a free port once other processes are quiet, ready when it has
+    answered a first search (stopped by leaving the ``with`` block)."""
+    port = free_port()
+    cmd, env = server_cmd(args, engine, port)
+    wait_quiet(args)
+    print(f"serving {report.LABELS[engine]} on 127.0.0.1:{port} ...", flush=True)
+    log = args.data / "logs" / log_name
+    first = load.search_path(FIRST_QUERY)
+    return Server(cmd, port, log, env=env, cwd=ROOT, ready_path=first, timeout=180, name=engine)
+
+
 def latency_round(args: argparse.Namespace, engine: str, mixes: dict[str, list[dict]]) -> dict:
     """One more latency run of ``engine``: a fresh server, warmed up as in ``measure_server``
     (its caches as cold for the measured queries), then the latency queries; stopped."""
-    port = free_port()
-    cmd, env = server_cmd(args, engine, port)
-    log = args.data / "logs" / f"serve-{engine}-round.log"
-    wait_quiet(args)
-    first = load.search_path(FIRST_QUERY)
-    with Server(cmd, port, log, env=env, cwd=ROOT, ready_path=first, timeout=180, name=engine):
-        load.warm_up(port, mixes["warm"], clients=args.clients)
-        return load.latency_run(port, mixes["latency"])
+    with start_server(args, engine, f"serve-{engine}-round.log") as server:
+        load.warm_up(server.port, mixes["warm"], clients=args.clients)
+        return load.latency_run(server.port, mixes["latency"])
 
 
 def alternate_latency_rounds(

@@ -270,13 +270,22 @@ _BLOCK_LENGTH = struct.Struct("!i")
 
 def _postings_source(segment_reader) -> tuple[int, int] | None:
     """Where the segment's postings file lies, for ``os.pread`` (None: read the usual way)."""
-    source = segment_reader.__dict__.get(_POSTINGS_SOURCE, _UNKNOWN_LAYOUT)
+    terms = segment_reader._terms
+    name = getattr(getattr(terms, "_postfile", None), "_name", None)
+    if type(terms._codec).__name__ != "W3Codec":
+        name = None
+    return _reader_source(segment_reader, _POSTINGS_SOURCE, name)
+
+
+def _reader_source(segment_reader, attr: str, name: str | None) -> tuple[int, int] | None:
+    """``pread_source`` of a segment's sub-file ``name``, worked out once per reader (kept in
+    its ``attr``); None without a name or ``USE_PREAD``."""
+    source = segment_reader.__dict__.get(attr, _UNKNOWN_LAYOUT)
     if source is _UNKNOWN_LAYOUT:
-        name = getattr(getattr(segment_reader._terms, "_postfile", None), "_name", None)
         source = None
-        if USE_PREAD and name and type(segment_reader._terms._codec).__name__ == "W3Codec":
+        if USE_PREAD and name:
             source = pread_source(segment_reader._storage, segment_reader.segment(), name)
-        segment_reader.__dict__[_POSTINGS_SOURCE] = source
+        segment_reader.__dict__[attr] = source
     return source
 
 
@@ -362,15 +371,7 @@ def _direct_term_info(segment_reader, fieldname: str, btext: bytes):
     tablestart, numslots = tindex.tables[keyhash & 255]
     if not numslots:
         return None
-    source = segment_reader.__dict__.get(_TERMS_SOURCE, _UNKNOWN_LAYOUT)
-    if source is _UNKNOWN_LAYOUT:
-        name = getattr(tindex.dbfile, "_name", None)
-        source = (
-            pread_source(segment_reader._storage, segment_reader.segment(), name)
-            if USE_PREAD and name
-            else None
-        )
-        segment_reader.__dict__[_TERMS_SOURCE] = source
+    source = _reader_source(segment_reader, _TERMS_SOURCE, getattr(tindex.dbfile, "_name", None))
     if source is not None:
         return _pread_term_info(source, tablestart, numslots, keyhash, key)
     tableend = tablestart + numslots * _SLOT.size

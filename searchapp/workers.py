@@ -208,18 +208,19 @@ class _HeadWithBody:
 
     def flush(self) -> None:
         """Send what waits (an answer without a body); a gone client is the caller's."""
-        if self._held:
-            held, self._held = self._held, b""
-            try:
-                self._sock.sendall(held)
-            except OSError:
-                pass
+        try:
+            self._send_held()
+        except OSError:
+            pass
 
     def __getattr__(self, name):
+        self._send_held()
+        return getattr(self._sock, name)
+
+    def _send_held(self) -> None:
         if self._held:
             held, self._held = self._held, b""
             self._sock.sendall(held)
-        return getattr(self._sock, name)
 
 
 def _complete(head: bytearray) -> bool:
