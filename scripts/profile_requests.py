@@ -61,6 +61,7 @@ def make_app(data: Path, scratch: Path):
     what is loaded so far frozen out of the garbage collector (its full passes over jieba's
     dictionary came at random and made passes differ by a third)."""
     from searchapp.analysis import analyze
+    from searchapp.serving import WORKER_GC_THRESHOLDS
     from searchapp.web import create_app
 
     build = (data / "index-searchapp" / "current").resolve()
@@ -71,6 +72,7 @@ def make_app(data: Path, scratch: Path):
     app = create_app({"INDEX_DIR": str(scratch), "QUERY_LOG": True, "METRICS": False})
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*WORKER_GC_THRESHOLDS)  # as the server sets them
     return app
 
 

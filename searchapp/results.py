@@ -11,8 +11,10 @@ single- and multi-valued fields alike and needs no schema change.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import threading
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -42,7 +44,9 @@ class Labels(Sequence[str]):
     def __init__(self, labels: list[str]):
         encoded = [label.encode("utf-8") for label in labels]
         self._data = b"".join(encoded)
-        self._ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+        # array, not numpy: an item is a Python int at once (a facet decodes 20-odd labels a
+        # request; numpy scalars made each lookup three times slower), 8 bytes each either way
+        self._ends = array("q", itertools.accumulate(len(e) for e in encoded))
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -55,8 +59,8 @@ class Labels(Sequence[str]):
             index += len(ends)
         if not 0 <= index < len(ends):
             raise IndexError("label index out of range")
-        start = int(ends[index - 1]) if index else 0
-        return self._data[start : int(ends[index])].decode("utf-8")
+        start = ends[index - 1] if index else 0
+        return self._data[start : ends[index]].decode("utf-8")
 
     def index(self, value: str, start: int = 0, stop: int | None = None) -> int:
         """Where ``value`` is (the labels are sorted: a binary search)."""
@@ -134,9 +138,15 @@ class FieldValues:
         self._pairs: dict[str, Values] = {}
         self._heads: np.ndarray | None = None
         self._lock = threading.RLock()
+        self._has: dict[str, bool] = {}
 
     def has(self, field: str) -> bool:
-        return field in self.evaluator.reader.schema
+        """Whether the schema has ``field`` (remembered: Whoosh's check, glob patterns and
+        all, took about 2 us, asked six times a request by the facets)."""
+        found = self._has.get(field)
+        if found is None:
+            found = self._has[field] = field in self.evaluator.reader.schema
+        return found
 
     def _load(self, field: str) -> None:
         """Read ``field`` (or the year) once, keeping the smaller of the two forms."""

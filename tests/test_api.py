@@ -514,6 +514,22 @@ def test_links_of_many_hits_equal_url_for_each(app, base_url):
     assert any("?page=2#chunk-" in h["url"] for h in linked)
 
 
+def test_id_quoter_equals_the_path_converter(app):
+    """Ids of plain characters skip ``quote``: every ASCII character, alone and inside an
+    id, and some others, quote as werkzeug's path converter quotes them."""
+    from werkzeug.routing import PathConverter
+
+    from searchapp.web.urls import _id_quoter
+
+    converter = PathConverter(app.url_map)
+    ids = [chr(c) for c in range(128)] + [f"a{chr(c)}b-1" for c in range(128)]
+    ids += ["", "2024-01-15-mixed", "中老铁路", "ünïcode", "a%20b", *ODD_IDS]
+    with app.test_request_context("/api/search"):
+        quoted = _id_quoter()
+        for article_id in ids:
+            assert quoted(article_id) == converter.to_url(article_id), repr(article_id)
+
+
 def test_api_links_kept_per_mount_path(app):
     """The API's link parts are kept across requests, per mount path: one app answering
     under ``/`` and ``/search`` in turn gives each its own links."""

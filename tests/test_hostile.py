@@ -15,6 +15,7 @@ everything indexed before.
 
 from __future__ import annotations
 
+import gc
 import html
 import re
 import shutil
@@ -354,7 +355,9 @@ def test_unexpected_errors_show_no_traceback(hostile_index, monkeypatch):
 
 @pytest.fixture()
 def served_app(hostile_index, monkeypatch):
-    """The app ``searchapp serve`` would hand to gunicorn (gunicorn itself is not started)."""
+    """The app ``searchapp serve`` would hand to gunicorn (gunicorn itself is not started);
+    the collector's thresholds that ``load`` sets for the workers are put back after."""
+    thresholds = gc.get_threshold()
 
     def build(**env: str):
         for name, value in env.items():
@@ -367,12 +370,22 @@ def served_app(hostile_index, monkeypatch):
         assert not application.cfg.reload
         return application.load()
 
-    return build
+    yield build
+    gc.set_threshold(*thresholds)
 
 
 def test_serve_never_runs_in_debug_mode(served_app):
     app = served_app()
     assert app.debug is False and app.testing is False
+
+
+def test_serve_sets_the_collector_thresholds_of_its_workers(served_app):
+    """The workers (forked after ``load``) collect young objects every
+    ``WORKER_GC_THRESHOLDS[0]`` allocations, not Python's default 700."""
+    before = gc.get_threshold()
+    served_app()
+    assert gc.get_threshold() == serving.WORKER_GC_THRESHOLDS != before
+    assert serving.WORKER_GC_THRESHOLDS[0] > 700
 
 
 def test_serve_ignores_flask_debug_in_the_environment(served_app):

@@ -9,9 +9,11 @@ search functions return no links; the API gets its ``url`` fields from ``with_ur
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from flask import current_app, request, url_for
+from werkzeug.routing import PathConverter
 
 from searchapp.article_pages import article_page_of
 
@@ -91,7 +93,7 @@ def article_links(q: str = "", *, keep_hl: bool = True) -> Callable[..., str]:
     ``tests/test_pages.py`` compare the two). A ``url_for`` per link took about 7% of the CPU
     of a 10-hit API request and 6% of a results page (``scripts/profile_requests.py``).
     """
-    quote = current_app.url_map.converters["path"](current_app.url_map).to_url
+    quote = _id_quoter()
     made: dict[int, tuple[str, str] | None] = {}
     if not keep_hl and not q.strip():  # the API's links: the same for every request
         made = _api_link_parts()
@@ -107,6 +109,22 @@ def article_links(q: str = "", *, keep_hl: bool = True) -> Callable[..., str]:
         return url if position is None else f"{url}#chunk-{position}"
 
     return link
+
+
+#: What ``werkzeug``'s path converter leaves as it is: ``quote``'s letters, digits and
+#: ``_.-~``, and the converter's safe characters (``tests/test_api.py`` compares).
+_AS_IS = re.compile(r"[A-Za-z0-9_.\-~!$&'()*+,/:;=@]*")
+
+
+def _id_quoter() -> Callable[[str], str]:
+    """The article route's converter's ``to_url``, which for werkzeug's path converter
+    returns an id of plain characters without quoting it (most ids: ``quote`` was about 2 us
+    a link, ten or more links a response)."""
+    converter = current_app.url_map.converters["path"]
+    to_url = converter(current_app.url_map).to_url
+    if converter is not PathConverter:
+        return to_url
+    return lambda article_id: article_id if _AS_IS.fullmatch(article_id) else to_url(article_id)
 
 
 #: Article page numbers whose API link parts are kept per mount path (an article of 2,000
