@@ -108,7 +108,7 @@ class PositionArrays:
 
     def term(self, key: int) -> tuple[int, int] | None:
         """The term's first and past-last posting in ``starts``, or None when not kept."""
-        i = int(np.searchsorted(self.keys, key))
+        i = int(self.keys.searchsorted(key))
         if i == len(self.keys) or self.keys[i] != key:
             return None
         return int(self.firsts[i]), int(self.firsts[i + 1])
@@ -121,7 +121,7 @@ class PositionArrays:
         if not len(counts):
             return np.empty(0, dtype=np.int64), counts
         # each position's index: its posting's start, plus its rank within the posting
-        ends = np.cumsum(counts)
+        ends = counts.cumsum()
         index = np.arange(ends[-1], dtype=np.int64)
-        index += np.repeat(starts - (ends - counts), counts)
+        index += (starts - (ends - counts)).repeat(counts)
         return self.positions[index].astype(np.int64), counts

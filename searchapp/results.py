@@ -486,9 +486,9 @@ def most_frequent(present: np.ndarray, counts: np.ndarray, n_labels: int) -> np.
     key = present.astype(np.int64) - counts.astype(np.int64) * n_labels  # unique per code
     wanted = FACET_LIMIT + 1
     if len(key) > wanted:
-        head = np.argpartition(key, wanted)[:wanted]
-        return head[np.argsort(key[head])]
-    return np.argsort(key)
+        head = key.argpartition(wanted)[:wanted]
+        return head[key[head].argsort()]
+    return key.argsort()
 
 
 def code_counts(codes: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarray]:
@@ -505,5 +505,5 @@ def code_counts(codes: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarra
     if len(codes) * 2 < n_labels:
         return np.unique(codes, return_counts=True)
     counts = np.bincount(codes, minlength=n_labels)
-    present = np.flatnonzero(counts)
+    present = counts.nonzero()[0]
     return present, counts[present]

@@ -265,7 +265,7 @@ class QueryEvaluator:
             # Many postings: add them up in one array over all documents, O(n + documents),
             # instead of sorting them, O(n log n). Same sums, added in the same order.
             counts = np.bincount(all_ids, minlength=self.doc_count)
-            ids = np.flatnonzero(counts)
+            ids = counts.nonzero()[0]
             scores = np.bincount(all_ids, weights=all_scores, minlength=self.doc_count)[ids]
             matched = counts[ids]
             slots, size = all_ids, self.doc_count
@@ -318,7 +318,7 @@ class QueryEvaluator:
         for (reader, offset), impacts, arrays in zip(
             self.segments, self.impacts, self.position_arrays, strict=True
         ):
-            lo, hi = np.searchsorted(docs, [offset, offset + reader.doc_count_all()])
+            lo, hi = docs.searchsorted([offset, offset + reader.doc_count_all()])
             if lo == hi:
                 continue
             local = docs[lo:hi] - offset
@@ -429,7 +429,7 @@ def _members(ids: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray
     """
     if not len(other):
         return np.zeros(len(ids), dtype=bool), np.zeros(len(ids), dtype=np.intp)
-    where = np.searchsorted(other, ids)
+    where = other.searchsorted(ids)
     where[where == len(other)] = 0
     return other[where] == ids, where
 
@@ -443,7 +443,7 @@ _DOC_SHIFT = 32
 def _position_keys(counts: np.ndarray, positions: np.ndarray) -> np.ndarray:
     """Sorted keys of a word's positions in the candidates (``counts[i]`` of them in the
     i-th candidate, ``positions`` concatenated in candidate order)."""
-    ranks = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+    ranks = np.arange(len(counts), dtype=np.int64).repeat(counts)
     keys = (ranks << _DOC_SHIFT) + positions
     return np.sort(keys)
 
@@ -454,7 +454,7 @@ def _following(ends: np.ndarray, later: np.ndarray, slop: int) -> np.ndarray:
 
     A key's end in the candidate before is never within reach: its position would be over
     2**32 - slop."""
-    before = np.searchsorted(ends, later) - 1
+    before = ends.searchsorted(later) - 1
     nearest = ends[np.maximum(before, 0)] if len(ends) else np.zeros(len(later), np.int64)
     return later[(before >= 0) & (later - nearest <= min(slop, 2**31))]
 
@@ -467,7 +467,7 @@ def _union_of_two(first: Matches, second: Matches) -> Matches:
     nearly every query word is such a union of two. Same documents, same sums (a sum of two
     floats does not depend on their order)."""
     big, small = (first, second) if len(first) >= len(second) else (second, first)
-    where = np.searchsorted(big.ids, small.ids)
+    where = big.ids.searchsorted(small.ids)
     inside = where < len(big.ids)
     inside[inside] = big.ids[where[inside]] == small.ids[inside]
     scores = big.scores.copy()

@@ -315,7 +315,7 @@ def _pread_postings(source, info, ids_dtype, weights_dtype):
         count, _maxid, _maxweight, compressed, _minlength, _maxlength = pickle.load(stream)
         block = data[stream.tell() : following]
         fields = pickle.loads(zlib.decompress(block) if compressed else block)
-        id_parts.append(np.cumsum(np.asarray(fields[0], dtype=ids_dtype), dtype=ids_dtype))
+        id_parts.append(np.asarray(fields[0], dtype=ids_dtype).cumsum(dtype=ids_dtype))
         weights = fields[1]
         if weights is None or isinstance(weights, float):
             weight_parts.append(np.full(count, 1.0 if weights is None else weights, weights_dtype))
@@ -1155,7 +1155,7 @@ class Impacts:
         if info.is_inlined():
             return None
         offset = info._offset
-        i = int(np.searchsorted(self.keys, offset))
+        i = int(self.keys.searchsorted(offset))
         if i == len(self.keys) or self.keys[i] != offset:
             return None
         return int(self.starts[i]), int(self.starts[i + 1])
@@ -1204,7 +1204,7 @@ def term_positions(
     ids = impacts.term_ids(info) if impacts is not None and arrays is not None else None
     kept = arrays.term(info._offset) if ids is not None else None
     if kept is not None and kept[1] - kept[0] == len(ids) and len(ids):
-        where = np.minimum(np.searchsorted(ids, wanted), len(ids) - 1)
+        where = np.minimum(ids.searchsorted(wanted), len(ids) - 1)
         present = ids[where] == wanted
         found, some = arrays.gather(kept[0] + where[present])
         counts = np.zeros(len(wanted), dtype=np.int64)
