@@ -93,3 +93,14 @@ def test_smaps_breakdown_splits_pss_into_heap_and_index_sub_files(index_dir):
     assert found["anonymous_kb"]["pss"] > 0
     text = smaps.format_breakdown(found)
     assert "index segments" in text and ".trm" in text
+
+
+def test_bench_corpus_slugs_are_unique():
+    """Two articles whose slugs were cut to the same 60 characters get two files: the later
+    one numbered, every other slug unchanged (so the bench's other corpora stay the same)."""
+    from benchlib.corpus import ArticleSpec, unique_slugs
+
+    specs = [ArticleSpec(slug, "src", slug, ["text"]) for slug in ("a", "b", "a", "a-2", "a")]
+    slugs = [art.slug for art in unique_slugs(specs)]
+    assert slugs == ["a", "b", "a-3", "a-2", "a-4"]
+    assert len({ArticleSpec(s, "src", s, []).filename for s in slugs}) == len(slugs)

@@ -20,7 +20,7 @@ import re
 import shutil
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from . import sources
@@ -182,7 +182,26 @@ def select_articles(target_chunks: int, paths: dict[str, Path]) -> list[ArticleS
             articles += 1  # this package opens a new article (and its title chunk)
     en_articles = package_articles(picked, "en")
     chosen.extend(en_articles)
-    return sorted(chosen, key=lambda a: a.filename)
+    return sorted(unique_slugs(chosen), key=lambda a: a.filename)
+
+
+def unique_slugs(articles: list[ArticleSpec]) -> list[ArticleSpec]:
+    """``articles`` with a repeated slug numbered (``-2``, ``-3``, in order): slugs are cut at
+    60 characters, and two packages of the 500,000-chunk corpus (``gobjc-11-multilib-...``)
+    gave one slug, so one file, and one article was lost. Every other slug stays as it was."""
+    taken = {art.slug for art in articles}
+    seen: set[str] = set()
+    out = []
+    for art in articles:
+        if art.slug in seen:
+            number = 2
+            while f"{art.slug}-{number}" in taken:
+                number += 1
+            art = replace(art, slug=f"{art.slug}-{number}")
+            taken.add(art.slug)
+        seen.add(art.slug)
+        out.append(art)
+    return out
 
 
 def write_corpus(articles: list[ArticleSpec], data_dir: Path) -> dict:
