@@ -28,7 +28,6 @@ from searchapp.caches import BoundedCache, marshal_size
 from searchapp.params import Filters
 from searchapp.querying import SearchQueryParser
 from searchapp.results import FieldValues
-from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import QueryEvaluator
 from searchapp.store import CURRENT, IndexUnavailable, current_build, read_manifest
 from searchapp.synonyms import Synonyms
@@ -176,7 +175,7 @@ class IndexHandle:
             searcher = whoosh_index.open_dir(str(build)).searcher()
             manifest = {k: v for k, v in read_manifest(build).items() if k not in WRITER_ONLY}
             synonyms = Synonyms.from_data(manifest.get("synonyms"))
-            evaluator = QueryEvaluator(searcher, FACET_FIELDS)
+            evaluator = QueryEvaluator(searcher)
             return OpenIndex(
                 build=build,
                 searcher=searcher,

@@ -20,8 +20,6 @@ from searchapp.analysis import bigram_analyzer, spelling_analyzer, text_analyzer
 
 SCHEMA_VERSION = 9
 
-FACET_FIELDS = ("kind", "section", "lang")
-
 
 def build_schema() -> Schema:
     analyzer = text_analyzer()

@@ -1,4 +1,4 @@
-"""Evaluate a parsed query with numpy: the exact matches, their BM25F scores, facet counts.
+"""Evaluate a parsed query with numpy: the exact matches and their BM25F scores.
 
 Whoosh scores and counts by walking a tree of matchers one document at a time in pure Python
 (about 4 µs per matching document, so a common word in a large archive costs tens of
@@ -7,7 +7,7 @@ read a block at a time into arrays, scored with the same BM25F formula Whoosh us
 AND/OR/NOT become sorted-array intersections, unions and differences. Phrases are checked
 on the positions of their words in the documents holding all of them, gathered from a
 segment's position arrays (common words) or decoded from Whoosh's blocks. Top hits come
-from ``argpartition``; facets from ``bincount`` over columns loaded once per searcher.
+from ``argpartition``; facets are counted over the matches by ``results.facet_counts``.
 
 Only what the query parser produces is handled natively; any other query type falls back to
 Whoosh's own matcher, so results are always complete.
@@ -94,16 +94,15 @@ class Matches:
 
 
 class QueryEvaluator:
-    """Matches, scores and facets for one searcher (made again when the index is reopened)."""
+    """Matches and scores for one searcher (made again when the index is reopened)."""
 
-    def __init__(self, searcher, facet_fields: tuple[str, ...]):
+    def __init__(self, searcher):
         self.searcher = searcher
         self.reader = searcher.reader()
         self.segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
         self.impacts = [Impacts.of(reader) for reader, _offset in self.segments]
         self.position_arrays = [position_arrays(reader) for reader, _offset in self.segments]
         self.doc_count = searcher.doc_count_all()
-        self.facet_fields = facet_fields
         self.settings = settings.current()  # cached scores depend on them: fixed per searcher
         self.live = np.ones(self.doc_count, dtype=bool)
         for reader, offset in self.segments:
@@ -113,7 +112,6 @@ class QueryEvaluator:
         self._lengths: dict[str, np.ndarray] = {}
         self._avg_length: dict[str, float] = {}
         self._norms: dict[str, np.ndarray] = {}
-        self._facets: dict[str, tuple[np.ndarray, list[str]]] = {}
         self.terms_cache = BoundedCache(TERM_CACHE_ENTRIES, TERM_CACHE_BYTES, _term_entry_size)
 
     # -- evaluation -------------------------------------------------------------------
@@ -391,34 +389,6 @@ class QueryEvaluator:
             self._avg_length[fieldname] = self.searcher.avg_field_length(fieldname) or 1.0
         return self._avg_length[fieldname]
 
-    def facet_counts(self, found: Matches) -> dict[str, dict[str, int]]:
-        """``{field: {value: count}}`` over the matches, most frequent first."""
-        facets = {}
-        for name in self.facet_fields:
-            codes, labels = self._facet_column(name)
-            counts = np.bincount(codes[found.ids], minlength=len(labels))
-            order = np.lexsort((np.arange(len(labels)), -counts))
-            values = {}
-            for index in order:
-                if counts[index] == 0 or len(values) >= FACET_LIMIT:
-                    break
-                if labels[index]:
-                    values[labels[index]] = int(counts[index])
-            facets[name] = values
-        return facets
-
-    def _facet_column(self, name: str) -> tuple[np.ndarray, list[str]]:
-        if name not in self._facets:
-            values: list[str] = []
-            for reader, _offset in self.segments:
-                if reader.has_column(name):
-                    values.extend(_text(v) for v in reader.column_reader(name))
-                else:
-                    values.extend([""] * reader.doc_count_all())
-            labels, codes = np.unique(np.array(values, dtype=object), return_inverse=True)
-            self._facets[name] = (codes.astype(np.int64), [str(x) for x in labels])
-        return self._facets[name]
-
 
 def _members(ids: np.ndarray, other: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """For sorted unique ``ids``: which are in sorted unique ``other``, and where.
@@ -492,9 +462,3 @@ def _union_of_two(first: Matches, second: Matches) -> Matches:
 def _term_entry_size(key: tuple[str, bytes], found: Matches) -> int:
     """What a cached posting list costs: its arrays, its key and the bookkeeping."""
     return found.ids.nbytes + found.scores.nbytes + len(key[0]) + len(key[1]) + ENTRY_OVERHEAD + 300
-
-
-def _text(value) -> str:
-    if value is None:
-        return ""
-    return value.decode("utf-8") if isinstance(value, bytes) else str(value)

@@ -18,7 +18,6 @@ from whoosh import query
 from searchapp import scoring
 from searchapp.handle import IndexHandle
 from searchapp.querying import parse_user_query, relax_to_any, with_context
-from searchapp.schema import FACET_FIELDS
 from searchapp.scoring import Matches, QueryEvaluator
 
 
@@ -91,8 +90,8 @@ QUERIES = [
 
 
 def _compare(opened, parsed) -> None:
-    fast = QueryEvaluator(opened.searcher, FACET_FIELDS)
-    reference = SortingEvaluator(opened.searcher, FACET_FIELDS)
+    fast = QueryEvaluator(opened.searcher)
+    reference = SortingEvaluator(opened.searcher)
     got, want = fast.evaluate(parsed), reference.evaluate(parsed)
     assert len(got) == len(want)
     assert np.array_equal(got.ids, want.ids)
@@ -100,7 +99,6 @@ def _compare(opened, parsed) -> None:
     want_ids, want_scores = reference.top(want, 10)
     assert got_ids.tolist() == want_ids.tolist()
     assert got_scores.tolist() == want_scores.tolist()
-    assert fast.facet_counts(got) == reference.facet_counts(want)
 
 
 @pytest.mark.parametrize("dense", [True, False])
@@ -121,7 +119,7 @@ def test_fast_paths_match_the_sorting_reference(index_dir, monkeypatch, q, dense
 def test_queries_find_something(index_dir):
     """The sample is not vacuous: most of its queries match documents."""
     opened = IndexHandle(index_dir).open()
-    evaluator = QueryEvaluator(opened.searcher, FACET_FIELDS)
+    evaluator = QueryEvaluator(opened.searcher)
     found = [len(evaluator.evaluate(parse_user_query(opened.parser, q))) for q in QUERIES]
     assert sum(1 for n in found if n) >= len(QUERIES) - 4
     assert max(found) > 10
@@ -161,9 +159,9 @@ PHRASES = [
 def _assert_phrase_paths_agree(opened, q: str, monkeypatch) -> None:
     """The native phrase check and Whoosh's span matcher find the same documents and scores."""
     parsed = parse_user_query(opened.parser, q)
-    native = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+    native = QueryEvaluator(opened.searcher).evaluate(parsed)
     monkeypatch.setattr(scoring, "NATIVE_PHRASES", False)
-    spans = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+    spans = QueryEvaluator(opened.searcher).evaluate(parsed)
     assert native.ids.tolist() == spans.ids.tolist()
     assert native.scores.tolist() == spans.scores.tolist()
 
@@ -189,16 +187,16 @@ def test_phrases_with_slop_match_whooshs_span_matcher(index_dir, monkeypatch, sl
     )
     for words in word_lists:
         phrase = query.Phrase("text", words, slop=slop)
-        native = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(phrase)
+        native = QueryEvaluator(opened.searcher).evaluate(phrase)
         with monkeypatch.context() as patched:
             patched.setattr(scoring, "NATIVE_PHRASES", False)
-            spans = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(phrase)
+            spans = QueryEvaluator(opened.searcher).evaluate(phrase)
         assert native.ids.tolist() == spans.ids.tolist(), (words, slop)
 
 
 def test_phrase_sample_is_not_vacuous(index_dir):
     opened = IndexHandle(index_dir).open()
-    evaluator = QueryEvaluator(opened.searcher, FACET_FIELDS)
+    evaluator = QueryEvaluator(opened.searcher)
     found = [len(evaluator.evaluate(parse_user_query(opened.parser, q))) for q in PHRASES]
     assert sum(1 for n in found if n) >= 6
     by_slop = [
@@ -250,12 +248,12 @@ def test_impacts_give_the_decoded_postings(impacts_index, monkeypatch, q):
     monkeypatch.setattr(whoosh_compat, "IMPACT_MIN_POSTINGS", 2)
     opened = IndexHandle(impacts_index).open()
     parsed = parse_user_query(opened.parser, q)
-    fast = QueryEvaluator(opened.searcher, FACET_FIELDS)
+    fast = QueryEvaluator(opened.searcher)
     assert len(fast.segments) == 2 and all(i is not None for i in fast.impacts)
     assert sum(len(i.keys) for i in fast.impacts) > 100
     got = fast.evaluate(parsed)
     monkeypatch.setattr(scoring, "USE_IMPACTS", False)
-    want = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+    want = QueryEvaluator(opened.searcher).evaluate(parsed)
     assert got.ids.tolist() == want.ids.tolist()
     assert got.scores.tolist() == want.scores.tolist()
 
@@ -277,10 +275,10 @@ def test_phrases_over_many_blocks_match_whooshs_span_matcher(tmp_path, monkeypat
     ]
     sizes = []
     for phrase in phrases:
-        native = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(phrase)
+        native = QueryEvaluator(opened.searcher).evaluate(phrase)
         with monkeypatch.context() as patched:
             patched.setattr(scoring, "NATIVE_PHRASES", False)
-            spans = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(phrase)
+            spans = QueryEvaluator(opened.searcher).evaluate(phrase)
         assert native.ids.tolist() == spans.ids.tolist(), phrase
         sizes.append(len(native))
     assert sizes[0] > 300 and sizes[1] > 300 and 0 < sizes[2] < 100 and sizes[4] == 1
@@ -366,7 +364,7 @@ def _phrase_results(opened, parsed, evaluator_options: dict, monkeypatch) -> tup
     with monkeypatch.context() as patched:
         for name, value in evaluator_options.items():
             patched.setattr(scoring, name, value)
-        found = QueryEvaluator(opened.searcher, FACET_FIELDS).evaluate(parsed)
+        found = QueryEvaluator(opened.searcher).evaluate(parsed)
     return len(found), found.ids.tolist(), found.scores.tolist()
 
 
@@ -393,7 +391,7 @@ def test_position_arrays_give_the_decoded_phrases(positions_index, monkeypatch, 
     Whoosh's span matcher: on an index of two segments (an incremental build after an edit,
     the first segment with deletions) whose every term of 2+ postings has arrays."""
     opened = IndexHandle(positions_index).open()
-    evaluator = QueryEvaluator(opened.searcher, FACET_FIELDS)
+    evaluator = QueryEvaluator(opened.searcher)
     assert len(evaluator.segments) == 2 and all(evaluator.position_arrays)
     assert opened.searcher.reader().has_deletions()
     parsed = parse_user_query(opened.parser, q)
@@ -410,7 +408,7 @@ def test_array_phrase_sample_is_not_vacuous(positions_index, gathered):
     found, read = [], []
     for q in ARRAY_PHRASES:
         before = gathered["gathers"]
-        evaluator = QueryEvaluator(opened.searcher, FACET_FIELDS)
+        evaluator = QueryEvaluator(opened.searcher)
         found.append(len(evaluator.evaluate(parse_user_query(opened.parser, q))))
         read.append(gathered["gathers"] - before)
     assert sum(1 for n in found if n) >= len(ARRAY_PHRASES) - 3, found
@@ -453,7 +451,7 @@ def test_an_index_without_position_arrays_is_searched_as_before(tmp_path, corpus
         patched.setattr(whoosh_compat, "POSITIONS_EXT", ".old")  # written, never looked for
         build_index([corpus_dir], tmp_path / "index")
     opened = IndexHandle(tmp_path / "index").open()
-    evaluator = QueryEvaluator(opened.searcher, FACET_FIELDS)
+    evaluator = QueryEvaluator(opened.searcher)
     assert all(evaluator.impacts) and not any(evaluator.position_arrays)
     for q in ARRAY_PHRASES:
         parsed = parse_user_query(opened.parser, q)
