@@ -686,6 +686,9 @@ def run_scale(args: argparse.Namespace) -> int:
         )
         for point in points:
             print(f"  {point['corpus']['chunks']:,} chunks: {report.rounds_line(point['engines'])}")
+    print("\np50 over the queries both engines find something for, searchapp/FTS5:")
+    for point in points:
+        print(f"  {point['corpus']['chunks']:,} chunks: {report.both_found_line(point['engines'])}")
     for point in points:  # what makes up each p50: a kind's queries can be cheap by finding nothing
         print(f"\n{point['corpus']['chunks']:,} chunks, by query kind:")
         print(report.kind_table(point["engines"]))

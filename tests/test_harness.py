@@ -104,3 +104,19 @@ def test_bench_corpus_slugs_are_unique():
     slugs = [art.slug for art in unique_slugs(specs)]
     assert slugs == ["a", "b", "a-3", "a-2", "a-4"]
     assert len({ArticleSpec(s, "src", s, []).filename for s in slugs}) == len(slugs)
+
+
+def test_bench_p50_over_the_queries_both_engines_find():
+    """A query one engine finds nothing for (in any run) is left out for both engines."""
+    from benchlib.report import both_found_line
+
+    def engine(samples):
+        return {"serve": {"latency": {"samples": samples}}}
+
+    ours = [{"q": "a", "ms": 2.0, "hits": 3}, {"q": "b", "ms": 9.0, "hits": 1}]
+    ours += [{"q": "c", "ms": 4.0, "hits": 2}, {"q": "a", "ms": 2.0, "hits": 3}]
+    theirs = [{"q": "a", "ms": 1.0, "hits": 1}, {"q": "b", "ms": 0.5, "hits": 0}]
+    theirs += [{"q": "c", "ms": 3.0, "hits": 5}, {"q": "a", "ms": 1.0, "hits": 2}]
+    line = both_found_line({"searchapp": engine(ours), "fts5": engine(theirs)})
+    assert line == "2.00/1.00 ms = 2.00x (2 of 3 queries)"
+    assert both_found_line({"searchapp": engine(ours)}) == "-"

@@ -122,6 +122,27 @@ def rounds_line(engines: dict) -> str:
     return f"{shown} (median {statistics.median(ratios):.2f}x)"
 
 
+def both_found_line(engines: dict) -> str:
+    """searchapp's and FTS5's p50 over the queries both answer with a hit (in every run): an
+    engine that finds nothing answers fast, so the whole mix's medians can differ by that."""
+    samples = {
+        name: engines.get(name, {}).get("serve", {}).get("latency", {}).get("samples")
+        for name in ("searchapp", "fts5")
+    }
+    if not all(samples.values()):
+        return "-"
+    found = {}
+    for runs in samples.values():
+        for sample in runs:
+            found[sample["q"]] = found.get(sample["q"], True) and sample["hits"] > 0
+    kept = {name: [s["ms"] for s in runs if found[s["q"]]] for name, runs in samples.items()}
+    if not kept["searchapp"] or not kept["fts5"]:
+        return "-"
+    ours, theirs = statistics.median(kept["searchapp"]), statistics.median(kept["fts5"])
+    queries = sum(found.values())
+    return f"{ours:.2f}/{theirs:.2f} ms = {ours / theirs:.2f}x ({queries} of {len(found)} queries)"
+
+
 SCALE_COLUMNS = [
     ("p50_ms", "p50 ms", 1),
     ("p95_ms", "p95 ms", 1),
