@@ -178,7 +178,7 @@ def test_slow_path_is_counted_and_logged(index_dir, caplog, monkeypatch):
 
     monkeypatch.setattr(scoring, "SLOW_PATH", type(scoring.SLOW_PATH)())
     opened = IndexHandle(index_dir).open()
-    evaluator = scoring.QueryEvaluator(opened.searcher, ())
+    evaluator = scoring.QueryEvaluator(opened.searcher)
     with caplog.at_level("WARNING", logger="searchapp.scoring"):
         found = evaluator._eval(
             query.Ordered([query.Term("text", "port"), query.Term("text", "gwadar")])
