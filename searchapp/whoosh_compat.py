@@ -373,49 +373,44 @@ def _direct_term_info(segment_reader, fieldname: str, btext: bytes):
         return None
     source = _reader_source(segment_reader, _TERMS_SOURCE, getattr(tindex.dbfile, "_name", None))
     if source is not None:
-        return _pread_term_info(source, tablestart, numslots, keyhash, key)
-    tableend = tablestart + numslots * _SLOT.size
-    slotpos = tablestart + ((keyhash >> 8) % numslots) * _SLOT.size
-    for _ in range(numslots):
-        slothash, itempos = _SLOT.unpack_from(buf, slotpos)
-        if not itempos:
-            return None
-        if slothash == keyhash:
-            keylen, datalen = _LENGTHS.unpack_from(buf, itempos)
-            keystart = itempos + _LENGTHS.size
-            if keylen == len(key) and buf[keystart : keystart + keylen] == key:
-                datastart = keystart + keylen
-                return W3TermInfo.from_bytes(bytes(buf[datastart : datastart + datalen]))
-        slotpos += _SLOT.size
-        if slotpos == tableend:
-            slotpos = tablestart
-    return None
+        fd, base = source
+
+        def read(position: int, size: int):
+            return os.pread(fd, size, base + position)
+
+    else:
+
+        def read(position: int, size: int):
+            return buf[position : position + size]
+
+    return _probe_term_info(read, tablestart, numslots, keyhash, key)
 
 
 _TERMS_SOURCE = "_searchapp_terms_source"
+_IMPACTS_SOURCE = "_searchapp_impacts_source"
 #: Bytes read past a key on the chance that its term info fits (most do: one read per probe).
 _INFO_GUESS = 64
 
 
-def _pread_term_info(source, tablestart: int, numslots: int, keyhash: int, key: bytes):
-    """``_direct_term_info``'s probe with ``os.pread`` (see ``USE_PREAD``)."""
-    fd, base = source
+def _probe_term_info(read, tablestart: int, numslots: int, keyhash: int, key: bytes):
+    """``_direct_term_info``'s probe of one hash table, ``read(position, size)`` giving the
+    term index's bytes (``os.pread``, see ``USE_PREAD``, or slices of its memory map)."""
     tableend = tablestart + numslots * _SLOT.size
     slotpos = tablestart + ((keyhash >> 8) % numslots) * _SLOT.size
     for _ in range(numslots):
-        slothash, itempos = _SLOT.unpack(os.pread(fd, _SLOT.size, base + slotpos))
+        slothash, itempos = _SLOT.unpack(read(slotpos, _SLOT.size))
         if not itempos:
             return None
         if slothash == keyhash:
-            item = os.pread(fd, _LENGTHS.size + len(key) + _INFO_GUESS, base + itempos)
+            item = read(itempos, _LENGTHS.size + len(key) + _INFO_GUESS)
             keylen, datalen = _LENGTHS.unpack_from(item, 0)
             keystart = _LENGTHS.size
             if keylen == len(key) and item[keystart : keystart + keylen] == key:
                 datastart = keystart + keylen
                 data = item[datastart : datastart + datalen]
                 if len(data) < datalen:
-                    data = os.pread(fd, datalen, base + itempos + datastart)
-                return W3TermInfo.from_bytes(data)
+                    data = read(itempos + datastart, datalen)
+                return W3TermInfo.from_bytes(bytes(data))
         slotpos += _SLOT.size
         if slotpos == tableend:
             slotpos = tablestart
@@ -1121,12 +1116,7 @@ class Impacts:
         if buf is None:
             return None
         name = segment_reader.segment().make_filename(IMPACTS_EXT)
-        source = (
-            pread_source(segment_reader.storage(), segment_reader.segment(), name)
-            if USE_PREAD
-            else None
-        )
-        return cls(buf, source)
+        return cls(buf, _reader_source(segment_reader, _IMPACTS_SOURCE, name))
 
     def postings(self, info, ids_dtype, weights_dtype):
         """(ids, weights) of a term (its ``TermInfo``), or None when it is not kept here."""
