@@ -23,7 +23,7 @@ from pathlib import Path
 from whoosh import index as whoosh_index
 from whoosh.reading import ReaderClosed
 
-from searchapp import config, heap
+from searchapp import config, heap, vocabulary
 from searchapp.caches import BoundedCache, marshal_size
 from searchapp.params import Filters
 from searchapp.querying import SearchQueryParser
@@ -176,6 +176,7 @@ class IndexHandle:
             manifest = {k: v for k, v in read_manifest(build).items() if k not in WRITER_ONLY}
             synonyms = Synonyms.from_data(manifest.get("synonyms"))
             evaluator = QueryEvaluator(searcher)
+            vocabulary.attach(searcher.reader(), build)
             return OpenIndex(
                 build=build,
                 searcher=searcher,

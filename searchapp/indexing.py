@@ -57,6 +57,7 @@ from searchapp.store import (  # noqa: F401  (IndexUnavailable is re-exported fo
     read_manifest,
 )
 from searchapp.synonyms import Synonyms, default_synonyms
+from searchapp.vocabulary import write_vocabularies
 from searchapp.whoosh_compat import join_segments, use_term_pool
 
 
@@ -262,6 +263,7 @@ def build_index(
             outcome = _write_build(
                 plan, previous if not rebuild else None, tmp_dir, progress, procs
             )
+            _write_vocabularies(tmp_dir)
             outcome.merge_into(report)
             articles, manifest_files = _merge_manifest(plan, old_articles, outcome, rebuild)
             if not articles:
@@ -470,6 +472,16 @@ def _write_build(
     finally:
         ix.close()
     return outcome
+
+
+def _write_vocabularies(build: Path) -> None:
+    """The build's sorted word lists (``searchapp.vocabulary``), from its finished segments."""
+    ix = whoosh_index.open_dir(str(build))
+    try:
+        with ix.reader() as reader:
+            write_vocabularies(build, reader)
+    finally:
+        ix.close()
 
 
 #: Postings a writer holds in memory (TermPool's estimate) before its segment is written and a

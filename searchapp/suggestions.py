@@ -14,6 +14,7 @@ from pathlib import Path
 from whoosh import query
 from whoosh.support.levenshtein import damerau_levenshtein
 
+from searchapp import vocabulary
 from searchapp.analysis import analyze, fold_text, has_cjk
 from searchapp.budget import check
 from searchapp.chinese_spelling import correct_chinese
@@ -27,6 +28,8 @@ _OPERATORS = OPERATOR_WORDS | {"TO"}
 MIN_SIMILARITY = 0.8
 #: The longest query corrected, and the longest prefix completed.
 MAX_CHARS = 200
+#: Words with the prefix ranked by frequency when the build has no vocabulary file.
+MAX_COMPLETION_SCAN = 2000
 
 
 def _live_count(opened: OpenIndex, word) -> int:
@@ -102,7 +105,10 @@ def suggest_correction(opened: OpenIndex, q: str, allow_cjk: bool = False) -> st
 
 
 def suggest_completions(index: IndexHandle | Path | str, prefix: str, limit: int = 8) -> list[str]:
-    """Autocomplete: the query with its last word completed from the vocabulary, by frequency."""
+    """Autocomplete: the query with its last word completed from the vocabulary, by frequency.
+
+    The most frequent words with the prefix (from the build's vocabulary file: all of them;
+    walking the reader, of the first MAX_COMPLETION_SCAN), then ranked by live counts."""
     prefix = " ".join(prefix.split())[:MAX_CHARS]
     if not prefix:
         return []
@@ -112,9 +118,15 @@ def suggest_completions(index: IndexHandle | Path | str, prefix: str, limit: int
         return []
     with IndexHandle.of(index).reading() as opened:
         reader = opened.searcher.reader()
-        candidates = list(islice(reader.expand_prefix("spell", folded), 2000))
-        # Rank the most frequent by live counts (deleted documents still count in Whoosh's).
-        candidates.sort(key=lambda b: -reader.doc_frequency("spell", b))
+        words_of = vocabulary.of(reader, "spell")
+        if words_of is not None:
+            lo, hi = words_of.prefix_range(folded.encode("utf-8"))
+            candidates = [words_of.word(i) for i in words_of.by_frequency(lo, hi, limit * 4)]
+        else:
+            candidates = list(islice(reader.expand_prefix("spell", folded), MAX_COMPLETION_SCAN))
+            # Most frequent first (deleted documents still count in Whoosh's frequencies).
+            candidates.sort(key=lambda b: -reader.doc_frequency("spell", b))
+        # Ranked by live counts: a clean build of the same articles gives the same.
         scored = [(-_live_count(opened, b), b) for b in candidates[: limit * 4]]
     words = [b.decode("utf-8") if isinstance(b, bytes) else b for c, b in sorted(scored) if c < 0]
     return [(head + " " + w).strip() for w in words[:limit]]
