@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from searchapp.whoosh_compat import field_frequencies
+
 log = logging.getLogger(__name__)
 
 #: The fields whose words are walked by prefix: ``spell`` (autocomplete, "did you mean") and
@@ -67,12 +69,13 @@ class Vocabulary:
     @classmethod
     def from_reader(cls, reader, fieldname: str) -> Vocabulary:
         """The words of ``fieldname`` in every segment of ``reader``, frequencies summed."""
+        parts = [field_frequencies(leaf, fieldname) for leaf, _offset in reader.leaf_readers()]
+        if len(parts) == 1:
+            return cls.from_words(parts[0])
         found: dict[bytes, int] = {}
-        for leaf, _offset in reader.leaf_readers():
-            if fieldname not in leaf.indexed_field_names():
-                continue
-            for btext, info in leaf.iter_field(fieldname):
-                found[btext] = found.get(btext, 0) + info.doc_frequency()
+        for part in parts:
+            for btext, frequency in part:
+                found[btext] = found.get(btext, 0) + frequency
         return cls.from_words(sorted(found.items()))
 
     @classmethod

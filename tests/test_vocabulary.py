@@ -13,14 +13,14 @@ import pytest
 from rapidfuzz.distance import OSA
 from whoosh.support.levenshtein import damerau_levenshtein
 
-from searchapp import querying, suggestions, vocabulary
+from searchapp import querying, suggestions, vocabulary, whoosh_compat
 from searchapp.handle import IndexHandle
 from searchapp.indexing import build_index
 from searchapp.querying import BoundedPrefix, terms_within
 from searchapp.searching import search
 from searchapp.store import current_build
 from searchapp.vocabulary import Vocabulary, VocabularyError
-from searchapp.whoosh_compat import expansions
+from searchapp.whoosh_compat import expansions, field_frequencies
 
 LARGE_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "large-sample"
 
@@ -63,6 +63,25 @@ def test_files_hold_the_readers_words_and_frequencies(opened, field):
     assert kept.words(0, len(kept)) == [w for w, _f in expected]
     assert kept.frequencies.tolist() == [f for _w, f in expected]
     assert kept.lengths.tolist() == [len(w.decode("utf-8")) for w, _f in expected]
+
+
+def test_term_frequencies_are_read_as_whoosh_reads_them(opened, monkeypatch):
+    """The term index read in place gives each field's terms and frequencies as Whoosh's
+    ``iter_field`` does, in every segment (one written by the parallel build, one by an
+    update), and for a field a segment lacks."""
+    reader = opened.searcher.reader()
+    fields = [*reader.schema.names(), "no_such_field"]
+    for leaf, _offset in reader.leaf_readers():
+        for field in fields:
+            expected = []
+            if field in leaf.indexed_field_names():
+                expected = [(t, i.doc_frequency()) for t, i in leaf.iter_field(field)]
+            assert field_frequencies(leaf, field) == expected, field
+    monkeypatch.setattr(whoosh_compat, "USE_DIRECT_LOOKUP", False)
+    leaf = reader.leaf_readers()[0][0]
+    assert field_frequencies(leaf, "text") == [
+        (t, i.doc_frequency()) for t, i in leaf.iter_field("text")
+    ]
 
 
 def test_prefix_ranges_are_the_readers_expansions(opened):
