@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from whoosh import query
 from whoosh.query.terms import MultiTerm
 
+from searchapp import vocabulary
 from searchapp.analysis import fold, has_cjk, word_spans
 from searchapp.whoosh_compat import expansions
 
@@ -124,7 +125,7 @@ def highlight_terms(searcher, parsed) -> HighlightTerms:
                 if field in HIGHLIGHT_FIELDS:
                     expanded = [(field, b.decode("utf-8")) for b in expansions(leaf, reader)]
                     if len(expanded) > MAX_HIGHLIGHT_TERMS:
-                        expanded.sort(key=lambda t: -reader.doc_frequency(*t))
+                        expanded.sort(key=_frequency_of(reader, field))
                         expanded = expanded[:MAX_HIGHLIGHT_TERMS]
                     found.extend(expanded)
             elif isinstance(leaf, query.Phrase) and leaf.fieldname == "cjk":
@@ -140,6 +141,15 @@ def highlight_terms(searcher, parsed) -> HighlightTerms:
     words = frozenset(t for f, t in found if f == "text" and not has_cjk(t))
     chinese = tuple(sorted({t for _f, t in found if has_cjk(t)}, key=len, reverse=True))
     return HighlightTerms(words, chinese)
+
+
+def _frequency_of(reader, field: str):
+    """A sort key, most frequent first, for ``(field, text)`` terms: from the build's
+    vocabulary file when it has the field (a binary search, not a term lookup per segment)."""
+    words_of = vocabulary.of(reader, field)
+    if words_of is None:
+        return lambda term: -reader.doc_frequency(*term)
+    return lambda term: -words_of.frequency(term[1].encode("utf-8"))
 
 
 def _join_bigrams(grams) -> str:

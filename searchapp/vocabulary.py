@@ -34,9 +34,10 @@ from searchapp.whoosh_compat import field_frequencies
 
 log = logging.getLogger(__name__)
 
-#: The fields whose words are walked by prefix: ``spell`` (autocomplete, "did you mean") and
-#: ``text`` (prefix queries, fuzzy terms).
-VOCABULARY_FIELDS = ("spell", "text")
+#: The fields whose words are walked by prefix: ``spell`` (autocomplete, "did you mean"),
+#: ``text`` (prefix queries, fuzzy terms) and ``cjk`` (a lone Chinese character: the bigrams
+#: it starts).
+VOCABULARY_FIELDS = ("spell", "text", "cjk")
 _MAGIC = b"SAVOCv01"
 _HEADER = 8 + 2 * 8
 _ATTR = "_searchapp_vocabularies"
@@ -157,6 +158,11 @@ class Vocabulary:
         """(first, past-last) index of the words starting with ``prefix``."""
         lo = self._bisect(prefix)
         return lo, self._bisect(prefix + _AFTER) if prefix else len(self)
+
+    def frequency(self, word: bytes) -> int:
+        """The document frequency of ``word`` (0: not in the vocabulary)."""
+        i = self._bisect(word)
+        return int(self.frequencies[i]) if i < len(self) and self.word(i) == word else 0
 
     def by_frequency(self, lo: int, hi: int, limit: int | None = None) -> list[int]:
         """Indexes of words ``lo`` to ``hi``, most frequent first (equal ones in word order,

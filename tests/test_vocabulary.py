@@ -63,6 +63,9 @@ def test_files_hold_the_readers_words_and_frequencies(opened, field):
     assert kept.words(0, len(kept)) == [w for w, _f in expected]
     assert kept.frequencies.tolist() == [f for _w, f in expected]
     assert kept.lengths.tolist() == [len(w.decode("utf-8")) for w, _f in expected]
+    for word, frequency in expected[::97]:
+        assert kept.frequency(word) == frequency
+        assert kept.frequency(word + b"\x00") == kept.frequency(word[:-1] + b"\x00") == 0
 
 
 def test_term_frequencies_are_read_as_whoosh_reads_them(opened, monkeypatch):
@@ -143,6 +146,7 @@ def test_prefix_expansions_match_the_readers(opened, monkeypatch, most, scan):
 
 def test_searches_answer_the_same_with_or_without_the_files(updated_index, monkeypatch):
     queries = ["comand line", "lib*", "co* pa*", "pakage managr", "Zyzzogetn", "sytem~", "中*"]
+    queries += ["中", "文", "數", "c*", "s*"]  # a lone character: the bigrams it starts
 
     def answers():
         handle = IndexHandle(updated_index)
