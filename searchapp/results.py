@@ -413,7 +413,7 @@ def facet_counts(
     Either way the cost no longer grows with the archive when a query matches little.
     """
     in_found = None
-    articles = values.single("article_id")[0] if unit == "articles" else None
+    articles, article_labels = values.single("article_id") if unit == "articles" else (None, ())
     facets: dict[str, dict[str, int]] = {}
     for name in fields:
         if name != "year" and not values.has(name):
@@ -439,9 +439,7 @@ def facet_counts(
             ranked = _ranked_few(codes, None if docs is None else articles[docs], name == "year")
         else:
             if articles is not None:
-                # int64: article codes times labels can pass 2**31 on a large archive
-                both = np.unique(articles[docs].astype(np.int64) * n_labels + codes)
-                codes = both % n_labels
+                codes = per_article_codes(articles[docs], codes, n_labels, len(article_labels))
             present, counts = code_counts(codes, n_labels)
             if name == "year":  # newest first
                 order = np.arange(len(present))[::-1]
@@ -457,6 +455,38 @@ def facet_counts(
                 out[label] = count
         facets[name] = out
     return facets
+
+
+#: Distinct (article, value) pairs are marked in an array of every pair up to this many pairs
+#: (one byte each), when the matches number at least a sixteenth of them.
+DENSE_PAIRS = 1 << 23
+
+
+def per_article_codes(
+    articles: np.ndarray, codes: np.ndarray, n_labels: int, n_articles: int
+) -> np.ndarray:
+    """The code of each distinct (article, code) pair of the matches, in the order of
+    ``np.unique(articles * n_labels + codes) % n_labels`` (what was done before: a hash or
+    sort of every match, 22 ms a field for an empty query over 500,000 chunks).
+
+    A pair equal to the one before it is dropped first: an article's chunks are consecutive
+    document numbers, and so are the chunks of one of its sections. Then the pairs are marked
+    in an array of every (article, code) when the matches fill a good part of it, else sorted.
+    """
+    if len(codes) > 1:
+        change = np.empty(len(codes), dtype=bool)
+        change[0] = True
+        np.not_equal(codes[1:], codes[:-1], out=change[1:])
+        change[1:] |= articles[1:] != articles[:-1]
+        articles, codes = articles[change], codes[change]
+    # int64: article codes times labels can pass 2**31 on a large archive
+    keys = articles.astype(np.int64) * n_labels + codes
+    pairs = n_articles * n_labels
+    if pairs <= DENSE_PAIRS and len(keys) * 16 >= pairs:
+        seen = np.zeros(pairs, dtype=bool)
+        seen[keys] = True
+        return seen.nonzero()[0] % n_labels
+    return np.unique(keys) % n_labels
 
 
 #: Up to this many codes a field's facet is counted in Python: numpy's sort, argsort and

@@ -198,6 +198,31 @@ def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path
     assert FieldValues(IndexHandle(newsroom).open().evaluator).per_document("tags")[1] is None
 
 
+@pytest.mark.parametrize("dense", [0, 1 << 23])
+def test_per_article_codes_equal_the_unique_pairs(monkeypatch, dense):
+    """The codes of the distinct (article, code) pairs, as ``np.unique`` of every pair gives
+    them: random matches with runs (an article's chunks, a section's), marked in an array of
+    every pair or sorted."""
+    from searchapp import results
+
+    monkeypatch.setattr(results, "DENSE_PAIRS", dense)
+    rng = np.random.default_rng(5)
+    for n_articles, n_labels, size in [
+        (1, 1, 0),
+        (1, 1, 5),
+        (7, 3, 40),
+        (50, 6, 2000),
+        (300, 900, 5000),
+    ]:
+        for sort in (np.sort, rng.permutation):  # in document order, or any
+            articles = sort(rng.integers(0, n_articles, size)).astype(np.int32)
+            codes = rng.integers(0, n_labels, size).astype(np.int32)
+            codes[1::3] = codes[:-1:3][: len(codes[1::3])]  # runs of a value
+            want = np.unique(articles.astype(np.int64) * n_labels + codes) % n_labels
+            got = results.per_article_codes(articles, codes, n_labels, n_articles)
+            assert got.tolist() == want.tolist()
+
+
 def test_code_counts_sorted_or_binned_equal_a_bincount():
     """Few codes among many labels are counted by sorting them, many by binning: both give
     the present codes in order and their counts, as a bincount over every label does."""
