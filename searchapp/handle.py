@@ -36,6 +36,9 @@ from searchapp.whoosh_compat import release_pages, segment_maps
 #: Responses kept per build, and their bytes (a page of 100 long chunks is over 1 MB).
 CACHE_SIZE = 256
 CACHE_BYTES = 32 * 1024 * 1024
+#: Facet counts of large match sets kept per build (``searching``): a few KB each.
+FACET_CACHE_SIZE = 64
+FACET_CACHE_BYTES = 2 * 1024 * 1024
 #: Filter masks kept per build (each is one byte per document).
 FILTER_CACHE_SIZE = 32
 FILTER_CACHE_BYTES = 64 * 1024 * 1024
@@ -89,6 +92,10 @@ class OpenIndex:
     )
     results: BoundedCache = field(
         default_factory=lambda: BoundedCache(CACHE_SIZE, CACHE_BYTES, marshal_size)
+    )
+    #: Facet counts by a digest of the matches they count (``searching.FACET_CACHE_FROM``).
+    facets: BoundedCache = field(
+        default_factory=lambda: BoundedCache(FACET_CACHE_SIZE, FACET_CACHE_BYTES, marshal_size)
     )
     #: Anything else worked out once per build (the home page's example queries).
     memo: dict = field(default_factory=dict)

@@ -9,6 +9,7 @@ run: as typed, its spelling correction (``suggestions``), or any of its words.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 
@@ -116,6 +117,26 @@ def _answer(opened: OpenIndex, q: str, shape: Shape, allowed) -> dict:
     return response if response is not None and response["total"] else first
 
 
+#: Facets of this many matches or more are kept per build, keyed by a digest of the matches:
+#: the next page of the same search, another sort order, or browsing again count the same
+#: matches (an empty query's facets over 500,000 chunks took ~60 ms; the digest of its
+#: matches 2). Fewer are counted each time (the digest would cost more than it saves).
+FACET_CACHE_FROM = 20_000
+
+
+def _facets(opened: OpenIndex, found, unit: str) -> dict[str, dict[str, int]]:
+    """``facet_counts`` of the matches, from the build's facet cache when they are many."""
+    if len(found) < FACET_CACHE_FROM:
+        return facet_counts(opened.values, found, RESULT_FACETS, unit)
+    digest = hashlib.blake2b(found.ids.tobytes(), digest_size=16).digest()
+    key = (unit, len(found), digest)
+    facets = opened.facets.get(key)
+    if facets is None:
+        facets = facet_counts(opened.values, found, RESULT_FACETS, unit)
+        opened.facets.put(key, facets)
+    return {name: dict(counts) for name, counts in facets.items()}  # the caller's own
+
+
 def _execute(opened: OpenIndex, parsed, q: str, shape: Shape, allowed, first=None) -> dict:
     """Matches and scores from the evaluator, grouped, sorted and paged; stored fields and
     snippets for the page only.
@@ -158,7 +179,7 @@ def _execute(opened: OpenIndex, parsed, q: str, shape: Shape, allowed, first=Non
         "sort": shape.sort,
         "took_ms": 0.0,
         "hits": hits,
-        "facets": facet_counts(values, found, RESULT_FACETS, unit),
+        "facets": _facets(opened, found, unit),
         "facets_count": unit,
         "match": "all",
     }

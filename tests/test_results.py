@@ -343,3 +343,30 @@ def test_labels_behave_as_the_sorted_list_they_replace():
     many = [f"section {n:05d} of the manual" for n in range(5000)]
     assert Labels(many) == many
     assert sys.getsizeof(Labels(many)._data) < sum(map(sys.getsizeof, many)) / 2
+
+
+def test_facets_of_many_matches_are_counted_once_per_build(index_dir, monkeypatch):
+    """Another page or sort order of a search with many matches takes its facets from the
+    build's facet cache: counted once, equal to counting them again, and each response's
+    facets its own to change."""
+    from searchapp import searching
+
+    handle = IndexHandle(index_dir)
+    requests = [
+        {"q": "", "page": 1},
+        {"q": "", "page": 2, "sort": "oldest"},
+        {"q": "", "page": 1, "group": "article"},
+        {"q": "", "page": 2, "group": "article"},
+        {"q": "the railway", "page": 1},
+    ]
+    monkeypatch.setattr(searching, "FACET_CACHE_FROM", 10**9)
+    expected = [search(IndexHandle(index_dir), **r)["facets"] for r in requests]
+    monkeypatch.setattr(searching, "FACET_CACHE_FROM", 1)
+    counted = []
+    real = searching.facet_counts
+    monkeypatch.setattr(searching, "facet_counts", lambda *a: counted.append(a[3]) or real(*a))
+    got = [search(handle, **r)["facets"] for r in requests]
+    assert got == expected
+    assert counted == ["passages", "articles", "passages"]
+    got[0]["kind"].clear()
+    assert search(handle, q="", page=3)["facets"] == expected[0]
