@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import threading
@@ -150,6 +151,30 @@ def test_the_handle_keeps_no_per_article_records(index_dir):
     titles, _texts = examples._texts(handle)
     assert titles == [a.get("title") or "" for a in on_disk["articles"].values()]
     assert any(titles)
+
+
+def test_examples_read_at_most_max_docs_titles_spread_over_the_archive(index_dir, monkeypatch):
+    handle = IndexHandle(index_dir)
+    every = [a.get("title") or "" for a in read_manifest(handle.open().build)["articles"].values()]
+    assert len(every) >= 4
+    monkeypatch.setattr(examples, "MAX_DOCS", 2)
+    titles, _texts = examples._texts(handle)
+    assert titles == every[:: -(-len(every) // 2)] and len(titles) == 2
+    assert titles[0] == every[0] and titles[1] in every[len(every) // 2 :]
+
+
+def test_manifests_are_read_as_json_reads_them(tmp_path):
+    """orjson reads the manifest; what only json reads (NaN) is still read, by json."""
+    build = tmp_path / "b"
+    build.mkdir()
+    data = {"a": [1, 2.5, "é中", None, True], "stats": {"chunks": 3}}
+    (build / "manifest.json").write_text(json.dumps(data, ensure_ascii=False, indent=1))
+    assert read_manifest(build) == data
+    (build / "manifest.json").write_text('{"x": NaN}')
+    assert str(read_manifest(build)["x"]) == "nan"
+    (build / "manifest.json").write_text('{"x": ')
+    with pytest.raises(IndexUnavailable, match="no readable manifest"):
+        read_manifest(build)
 
 
 def test_a_response_is_cached_the_second_time_it_is_asked(index_dir, monkeypatch):

@@ -388,6 +388,16 @@ def test_serve_sets_the_collector_thresholds_of_its_workers(served_app):
     assert serving.WORKER_GC_THRESHOLDS[0] > 700
 
 
+def test_serve_compiles_the_templates_before_forking(served_app):
+    """Every page template is compiled when ``load`` returns (the workers share them), so a
+    worker's first page compiles nothing."""
+    app = served_app()
+    names = app.jinja_env.list_templates(extensions=("html", "xml"))
+    assert "search.html" in names and "opensearch.xml" in names
+    cached = {key[1] for key in app.jinja_env.cache.keys()}
+    assert set(names) <= cached
+
+
 def test_serve_ignores_flask_debug_in_the_environment(served_app):
     """Flask reads FLASK_DEBUG when the app is made; serve must not let it switch debug on."""
     assert served_app(FLASK_DEBUG="1").debug is False
