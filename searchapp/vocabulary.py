@@ -56,8 +56,11 @@ class VocabularyError(ValueError):
 class Vocabulary:
     """One field's words, sorted as bytes, with their document frequency and length."""
 
-    def __init__(self, blob: bytes, offsets: np.ndarray, frequencies: np.ndarray, lengths):
-        self.blob = blob
+    def __init__(
+        self, blob: bytes, offsets: np.ndarray, frequencies: np.ndarray, lengths, base: int = 0
+    ):
+        self.blob = blob  # the words from ``base`` on (a file's bytes are kept whole, not copied)
+        self.base = base
         self.offsets = offsets
         self.frequencies = frequencies
         self.lengths = lengths
@@ -92,6 +95,8 @@ class Vocabulary:
     def write(self, path: Path) -> None:
         """Write to ``path`` through a new file: an incremental build's folder starts with hard
         links to the previous build's files, which must not change under its readers."""
+        if self.base:
+            raise VocabularyError("only a vocabulary made from words is written")
         if len(self.blob) >= 2**32 or (len(self) and int(self.frequencies.max()) >= 2**32):
             raise VocabularyError("vocabulary too large for its file format")
         tmp = path.with_name(path.name + ".tmp")
@@ -120,23 +125,22 @@ class Vocabulary:
         at += 4 * count
         lengths = np.frombuffer(data, "<u2", count, at)
         at += 2 * count
-        blob = data[at:]
         if count and (
             offsets[0] != 0 or offsets[-1] != blob_size or np.any(offsets[1:] < offsets[:-1])
         ):
             raise VocabularyError(f"{path.name}: word offsets out of order")
-        return cls(blob, offsets, frequencies, lengths)
+        return cls(data, offsets, frequencies, lengths, base=at)
 
     # -- reading ------------------------------------------------------------------------
 
     def word(self, i: int) -> bytes:
-        offset = self.offsets.item
-        return self.blob[offset(i) : offset(i + 1)]
+        offset, base = self.offsets.item, self.base
+        return self.blob[base + offset(i) : base + offset(i + 1)]
 
     def words(self, lo: int, hi: int) -> list[bytes]:
         """Words ``lo`` to ``hi`` (past the last), in order."""
-        starts, blob = self.offsets[lo : hi + 1].tolist(), self.blob
-        return [blob[a:b] for a, b in zip(starts, starts[1:], strict=False)]
+        starts, blob, base = self.offsets[lo : hi + 1].tolist(), self.blob, self.base
+        return [blob[base + a : base + b] for a, b in zip(starts, starts[1:], strict=False)]
 
     def word_lengths(self, lo: int, hi: int) -> np.ndarray:
         """The characters in words ``lo`` to ``hi``."""
@@ -145,10 +149,10 @@ class Vocabulary:
     def _bisect(self, key: bytes) -> int:
         """The first word not before ``key``."""
         lo, hi = 0, len(self)
-        offset, blob = self.offsets.item, self.blob
+        offset, blob, base = self.offsets.item, self.blob, self.base
         while lo < hi:
             mid = (lo + hi) // 2
-            if blob[offset(mid) : offset(mid + 1)] < key:
+            if blob[base + offset(mid) : base + offset(mid + 1)] < key:
                 lo = mid + 1
             else:
                 hi = mid
