@@ -164,7 +164,7 @@ def test_examples_read_at_most_max_docs_titles_spread_over_the_archive(index_dir
 
 
 def test_manifests_are_read_as_json_reads_them(tmp_path):
-    """orjson reads the manifest; what only json reads (NaN) is still read, by json."""
+    """The manifest as written, NaN included; a cut one is an unreadable index."""
     build = tmp_path / "b"
     build.mkdir()
     data = {"a": [1, 2.5, "é中", None, True], "stats": {"chunks": 3}}
