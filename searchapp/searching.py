@@ -119,8 +119,8 @@ def _answer(opened: OpenIndex, q: str, shape: Shape, allowed) -> dict:
 
 #: Facets of this many matches or more are kept per build, keyed by a digest of the matches:
 #: the next page of the same search, another sort order, or browsing again count the same
-#: matches (an empty query's facets over 500,000 chunks took ~60 ms; the digest of its
-#: matches 2). Fewer are counted each time (the digest would cost more than it saves).
+#: matches (an empty query's facets over 500,000 chunks took ~60 ms, the digest of its
+#: matches 5; 20,000 matches' digest 0.2 ms). Fewer are counted each time.
 FACET_CACHE_FROM = 20_000
 
 
