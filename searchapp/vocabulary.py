@@ -74,23 +74,27 @@ class Vocabulary:
     def from_reader(cls, reader, fieldname: str) -> Vocabulary:
         """The words of ``fieldname`` in every segment of ``reader``, frequencies summed."""
         parts = [field_frequencies(leaf, fieldname) for leaf, _offset in reader.leaf_readers()]
+        parts = [(words, frequencies) for words, frequencies in parts if words]
         if len(parts) == 1:
-            return cls.from_words(parts[0])
+            return cls.from_words(*parts[0])
         found: dict[bytes, int] = {}
-        for part in parts:
-            for btext, frequency in part:
-                found[btext] = found.get(btext, 0) + frequency
-        return cls.from_words(sorted(found.items()))
+        for words, frequencies in parts:
+            for word, frequency in zip(words, frequencies.tolist(), strict=True):
+                found[word] = found.get(word, 0) + frequency
+        merged = sorted(found.items())
+        return cls.from_words([w for w, _f in merged], [f for _w, f in merged])
 
     @classmethod
-    def from_words(cls, items: list[tuple[bytes, int]]) -> Vocabulary:
-        """From (word, frequency) pairs sorted by word."""
-        words = [w for w, _f in items]
+    def from_words(cls, words: list[bytes], frequencies) -> Vocabulary:
+        """From words sorted as bytes and their frequencies."""
         offsets = np.zeros(len(words) + 1, dtype=np.int64)
         np.cumsum([len(w) for w in words], out=offsets[1:])
-        frequencies = np.array([f for _w, f in items], dtype=np.int64)
-        lengths = np.array([len(w.decode("utf-8")) for w in words], dtype=np.int64)
-        return cls(b"".join(words), offsets, frequencies, lengths)
+        blob = b"".join(words)
+        # characters: the bytes that do not continue a UTF-8 sequence (0b10xxxxxx)
+        starts = np.zeros(len(blob) + 1, dtype=np.int64)
+        np.cumsum((np.frombuffer(blob, dtype=np.uint8) & 0xC0) != 0x80, out=starts[1:])
+        lengths = starts[offsets[1:]] - starts[offsets[:-1]]
+        return cls(blob, offsets, np.asarray(frequencies, dtype=np.int64), lengths)
 
     def write(self, path: Path) -> None:
         """Write to ``path`` through a new file: an incremental build's folder starts with hard
