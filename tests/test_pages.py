@@ -643,3 +643,31 @@ def test_page_url_equals_url_for_and_urlencode(app, base_url, query):
     with app.test_request_context(f"/search?{query}", base_url=base_url):
         for change in changes:
             assert page_url(**change) == _page_url_by_url_for(**change)
+
+
+def test_page_environment_reads_what_jinja_reads(index_dir):
+    """The pages' Jinja environment reads a dict's keys without raising first, and gives
+    what Jinja's own gives for every kind of name: a key, a key named like a dict method
+    (the method, as Jinja prefers attributes), a missing one, a dict subclass, an object."""
+    from collections import OrderedDict
+
+    from jinja2 import Environment
+
+    from searchapp.web import PageEnvironment
+
+    app = create_app({"INDEX_DIR": str(index_dir)})
+    assert isinstance(app.jinja_env, PageEnvironment)
+    source = (
+        "{{ d.title }}|{{ d.items is callable }}|{{ d.get is callable }}|{{ d.nope is defined }}"
+        "|{{ d.nested.x }}|{{ o.title }}|{{ od.title }}|{{ d['items'] }}|{{ d.keys }}"
+        "|{% for k, v in d.nested.items() %}{{ k }}={{ v }}{% endfor %}"
+    )
+    values = {
+        "d": {"title": "T<", "items": 5, "get": 6, "keys": 7, "nested": {"x": 1, "items": 2}},
+        "o": type("O", (), {"title": "attr"})(),
+        "od": OrderedDict(title="ordered"),
+    }
+    ours = app.jinja_env.from_string(source).render(**values)
+    theirs = Environment(autoescape=True).from_string(source).render(**values)
+    assert ours == theirs
+    assert ours.startswith("T&lt;|True|True|False|1|attr|ordered|5|")

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from flask import Flask, Response, jsonify, render_template, request
+from flask import Flask, Response, jsonify, render_template, request, templating
 from flask_cors import CORS
 from jinja2 import ChoiceLoader, FileSystemLoader
 from werkzeug.exceptions import HTTPException, SecurityError
@@ -48,6 +48,26 @@ HTML_HEADERS = (
 )
 
 
+class PageEnvironment(templating.Environment):
+    """Jinja's environment, reading ``hit.title`` from a dict without raising first.
+
+    Jinja tries ``getattr(hit, "title")``, catches the AttributeError, then ``hit["title"]``:
+    the templates read hundreds of dict keys a results page, each through an exception. Here a
+    dict's key that is not also a dict attribute (``items``, ``get``, ...) is read at once; for
+    anything else, Jinja decides as before, so every template reads what it read."""
+
+    def getattr(self, obj, attribute):
+        if type(obj) is dict and attribute not in _DICT_ATTRIBUTES:
+            try:
+                return obj[attribute]
+            except (KeyError, TypeError):
+                pass
+        return super().getattr(obj, attribute)
+
+
+_DICT_ATTRIBUTES = frozenset(dir(dict))
+
+
 def create_app(config: dict | None = None) -> Flask:
     """Build the app from the effective settings (``searchapp.config``), then ``config``.
 
@@ -61,6 +81,7 @@ def create_app(config: dict | None = None) -> Flask:
     file's ``ConfigError``) here, at start-up.
     """
     app = Flask(__name__)
+    app.jinja_environment = PageEnvironment
     app.request_class = SearchRequest
     app.json = OrjsonProvider(app)
     # The settings file beside the index folder this app serves (or the one named elsewhere).
