@@ -34,6 +34,7 @@ from searchapp.whoosh_compat import (
     is_null_query,
     length_bytes,
     position_arrays,
+    term_info,
     term_positions,
     term_postings,
 )
@@ -70,6 +71,13 @@ MERGE_TWO = True
 #: Unions of many postings add scores in an array over all documents instead of sorting
 #: (same results; off only to compare the two in tests/test_scoring_equivalence.py).
 DENSE_UNION = True
+
+#: Term infos kept per searcher, by segment, field and term (None for a term a segment lacks):
+#: a phrase reads its words' positions right after their postings, and looked each word up
+#: again in each segment (5% of a phrase query's CPU). Emptied when full: a few hundred bytes
+#: an entry.
+TERM_INFO_ENTRIES = 4096
+_MISSING = object()
 
 _IDS = np.int64
 _SCORES = np.float64
@@ -113,6 +121,7 @@ class QueryEvaluator:
         self._avg_length: dict[str, float] = {}
         self._norms: dict[str, np.ndarray] = {}
         self.terms_cache = BoundedCache(TERM_CACHE_ENTRIES, TERM_CACHE_BYTES, _term_entry_size)
+        self._infos: dict[tuple[int, str, bytes], object] = {}
 
     # -- evaluation -------------------------------------------------------------------
 
@@ -213,10 +222,13 @@ class QueryEvaluator:
         id_blocks: list[np.ndarray] = []
         weight_blocks: list[np.ndarray] = []
         doc_freq = 0
-        for (reader, offset), impacts in zip(self.segments, self.impacts, strict=True):
+        for number, ((reader, offset), impacts) in enumerate(
+            zip(self.segments, self.impacts, strict=True)
+        ):
             # deleted documents are in the postings: they are dropped once, at the end
+            info = self.term_info(number, fieldname, btext)
             found = term_postings(
-                reader, fieldname, btext, impacts if USE_IMPACTS else None, _IDS, _SCORES
+                reader, fieldname, btext, impacts if USE_IMPACTS else None, _IDS, _SCORES, info
             )
             if found is None:
                 continue
@@ -235,6 +247,16 @@ class QueryEvaluator:
         k1 = self.settings.bm25_k1
         scores = idf * (weights * (k1 + 1)) / (weights + norm)
         return Matches(ids, scores)
+
+    def term_info(self, segment: int, fieldname: str, btext: bytes):
+        """The ``TermInfo`` of a term in segment number ``segment`` (None: not there), kept."""
+        key = (segment, fieldname, btext)
+        found = self._infos.get(key, _MISSING)
+        if found is _MISSING:
+            if len(self._infos) >= TERM_INFO_ENTRIES:
+                self._infos.clear()
+            found = self._infos[key] = term_info(self.segments[segment][0], fieldname, btext)
+        return found
 
     def _and(self, children: list[Matches]) -> Matches:
         if not children:
@@ -313,8 +335,8 @@ class QueryEvaluator:
         field = self.reader.schema[q.fieldname]
         btexts = [field.to_bytes(word) for word in q.words]
         keep = np.zeros(len(docs), dtype=bool)
-        for (reader, offset), impacts, arrays in zip(
-            self.segments, self.impacts, self.position_arrays, strict=True
+        for number, ((reader, offset), impacts, arrays) in enumerate(
+            zip(self.segments, self.impacts, self.position_arrays, strict=True)
         ):
             lo, hi = docs.searchsorted([offset, offset + reader.doc_count_all()])
             if lo == hi:
@@ -326,7 +348,8 @@ class QueryEvaluator:
             for btext in btexts:
                 check()
                 if btext not in keys:
-                    found = term_positions(reader, q.fieldname, btext, local, impacts, arrays)
+                    info = self.term_info(number, q.fieldname, btext)
+                    found = term_positions(reader, q.fieldname, btext, local, impacts, arrays, info)
                     if found is None:
                         break
                     keys[btext] = _position_keys(*found)

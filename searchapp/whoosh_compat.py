@@ -244,13 +244,25 @@ def read_postings(matcher, ids_dtype, weights_dtype) -> tuple[np.ndarray, np.nda
     return np.concatenate(id_parts), np.concatenate(weight_parts)
 
 
+#: ``term_postings`` and ``term_positions`` look the term up themselves.
+_LOOK_UP = object()
+
+
 def term_postings(
-    segment_reader, fieldname: str, btext: bytes, impacts: Impacts | None, ids_dtype, weights_dtype
+    segment_reader,
+    fieldname: str,
+    btext: bytes,
+    impacts: Impacts | None,
+    ids_dtype,
+    weights_dtype,
+    info=_LOOK_UP,
 ) -> tuple[int, np.ndarray, np.ndarray] | None:
     """(document frequency, ids, weights) of a term in one segment (None: not there), from its
-    impacts when it has them, else decoded from Whoosh's blocks. One term-index lookup: the
-    reader's ``postings`` and ``doc_frequency`` would look the term up again each."""
-    info = _term_info(segment_reader, fieldname, btext)
+    impacts when it has them, else decoded from Whoosh's blocks. One term-index lookup (or
+    none, given the term's ``term_info``): the reader's ``postings`` and ``doc_frequency``
+    would look the term up again each."""
+    if info is _LOOK_UP:
+        info = term_info(segment_reader, fieldname, btext)
     if info is None:
         return None
     found = impacts.postings(info, ids_dtype, weights_dtype) if impacts is not None else None
@@ -329,7 +341,7 @@ def _pread_postings(source, info, ids_dtype, weights_dtype):
     return np.concatenate(id_parts), np.concatenate(weight_parts)
 
 
-def _term_info(segment_reader, fieldname: str, btext: bytes):
+def term_info(segment_reader, fieldname: str, btext: bytes):
     """The term's ``TermInfo`` in one segment, or None when the segment lacks it."""
     if USE_DIRECT_LOOKUP:
         found = _direct_term_info(segment_reader, fieldname, btext)
@@ -1236,14 +1248,17 @@ def term_positions(
     wanted: np.ndarray,
     impacts: Impacts | None,
     arrays: PositionArrays | None,
+    info=_LOOK_UP,
 ) -> tuple[np.ndarray, np.ndarray] | None:
     """A term's positions in each of ``wanted`` (sorted document numbers of one segment):
     (how many in each document, 0 for one without the term; all of them, concatenated in
-    document order). None: the segment lacks the term.
+    document order). None: the segment lacks the term. ``info``: its ``term_info``, when the
+    caller has it.
 
     Gathered from the segment's position arrays when it keeps the term there, else decoded
     from Whoosh's blocks by :func:`read_positions`."""
-    info = _term_info(segment_reader, fieldname, btext)
+    if info is _LOOK_UP:
+        info = term_info(segment_reader, fieldname, btext)
     if info is None:
         return None
     ids = impacts.term_ids(info) if impacts is not None and arrays is not None else None

@@ -505,3 +505,30 @@ def test_union_of_two_equals_the_general_union(first_ids, second_ids, rng):
     sums = np.bincount(inverse, weights=np.concatenate([first.scores, second.scores]))
     assert got.ids.tolist() == ids.tolist()
     assert got.scores.tolist() == sums.tolist()
+
+
+def test_term_infos_kept_per_searcher_are_the_segments_own(impacts_index, monkeypatch):
+    """The evaluator's kept term infos (postings, then a phrase's positions) are what each
+    segment's term index gives, a term a segment lacks included, and never more than
+    TERM_INFO_ENTRIES are kept; phrases answer the same with one kept at a time."""
+    from searchapp.whoosh_compat import term_info
+
+    opened = IndexHandle(impacts_index).open()
+    evaluator = opened.evaluator
+
+    def found(which, q):
+        matches = which.evaluate(parse_user_query(opened.parser, q))
+        return matches.ids.tolist(), matches.scores.tolist()
+
+    kept = [found(evaluator, q) for q in PHRASES]
+    assert len(evaluator._infos) > len(PHRASES)
+    for (segment, field, btext), info in evaluator._infos.items():
+        direct = term_info(evaluator.segments[segment][0], field, btext)
+        assert (info is None) == (direct is None)
+        if info is not None:
+            assert info.doc_frequency() == direct.doc_frequency()
+            assert info.is_inlined() or info._offset == direct._offset
+    monkeypatch.setattr(scoring, "TERM_INFO_ENTRIES", 1)
+    fresh = QueryEvaluator(opened.searcher)
+    assert [found(fresh, q) for q in PHRASES] == kept
+    assert len(fresh._infos) <= 1

@@ -581,7 +581,7 @@ def test_term_lookups_fall_back_on_an_unknown_layout(index_dir, monkeypatch):
     monkeypatch.setattr(whoosh_compat, "md5_hash", lambda key: 0)  # another hash function
     found = whoosh_compat._direct_term_info(reader, "text", b"port")
     assert found is whoosh_compat._UNKNOWN_LAYOUT
-    assert whoosh_compat._term_info(reader, "text", b"port").doc_frequency() > 0
+    assert whoosh_compat.term_info(reader, "text", b"port").doc_frequency() > 0
 
 
 def _reads_of(index_dir) -> tuple[dict, dict, dict]:
