@@ -153,10 +153,9 @@ class Vocabulary:
     def _bisect(self, key: bytes) -> int:
         """The first word not before ``key``."""
         lo, hi = 0, len(self)
-        offset, blob, base = self.offsets.item, self.blob, self.base
         while lo < hi:
             mid = (lo + hi) // 2
-            if blob[base + offset(mid) : base + offset(mid + 1)] < key:
+            if self.word(mid) < key:
                 lo = mid + 1
             else:
                 hi = mid
