@@ -27,6 +27,7 @@ from whoosh.query import terms as term_queries
 from searchapp import settings
 from searchapp.budget import check, checked, outside_budget
 from searchapp.caches import ENTRY_OVERHEAD, BoundedCache
+from searchapp.term_directory import UNKNOWN, term_key
 from searchapp.whoosh_compat import (
     BYTE_TO_LENGTH,
     Impacts,
@@ -34,6 +35,7 @@ from searchapp.whoosh_compat import (
     is_null_query,
     length_bytes,
     position_arrays,
+    term_directory,
     term_info,
     term_positions,
     term_postings,
@@ -62,6 +64,9 @@ NATIVE_PHRASES = True
 #: Common terms' postings are read as arrays from the segment's impacts file when it has one
 #: (False: always decoded from Whoosh's blocks, the reference the tests compare with).
 USE_IMPACTS = True
+#: Terms are found in the segment's term directory (``searchapp/term_directory.py``) when it
+#: has one (False: in Whoosh's term index, the reference the tests compare with).
+USE_TERM_DIRECTORY = True
 #: Phrases read common words' positions from a segment's position arrays when it has them
 #: (False: always decoded from Whoosh's blocks, the reference the tests compare with).
 USE_POSITION_ARRAYS = True
@@ -110,6 +115,10 @@ class QueryEvaluator:
         self.segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
         self.impacts = [Impacts.of(reader) for reader, _offset in self.segments]
         self.position_arrays = [position_arrays(reader) for reader, _offset in self.segments]
+        self.directories = [
+            term_directory(reader) if USE_TERM_DIRECTORY else None
+            for reader, _offset in self.segments
+        ]
         self.doc_count = searcher.doc_count_all()
         self.settings = settings.current()  # cached scores depend on them: fixed per searcher
         self.live = np.ones(self.doc_count, dtype=bool)
@@ -222,14 +231,21 @@ class QueryEvaluator:
         id_blocks: list[np.ndarray] = []
         weight_blocks: list[np.ndarray] = []
         doc_freq = 0
-        for number, ((reader, offset), impacts) in enumerate(
-            zip(self.segments, self.impacts, strict=True)
+        key = None
+        for number, ((reader, offset), impacts, directory) in enumerate(
+            zip(self.segments, self.impacts, self.directories, strict=True)
         ):
             # deleted documents are in the postings: they are dropped once, at the end
-            info = self.term_info(number, fieldname, btext)
-            found = term_postings(
-                reader, fieldname, btext, impacts if USE_IMPACTS else None, _IDS, _SCORES, info
-            )
+            found = UNKNOWN
+            if directory is not None and USE_IMPACTS:
+                if key is None:
+                    key = term_key(fieldname, btext)
+                found = directory.postings(key, impacts, _IDS, _SCORES)
+            if found is UNKNOWN:
+                info = self.term_info(number, fieldname, btext)
+                found = term_postings(
+                    reader, fieldname, btext, impacts if USE_IMPACTS else None, _IDS, _SCORES, info
+                )
             if found is None:
                 continue
             doc_freq += found[0]

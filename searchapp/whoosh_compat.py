@@ -13,6 +13,7 @@ from __future__ import annotations
 import bisect
 import io
 import itertools
+import logging
 import mmap
 import os
 import pickle
@@ -53,6 +54,14 @@ from whoosh.writing import SegmentWriter
 
 from searchapp import budget
 from searchapp.positions import POSITIONS_EXT, PositionArrays, PositionsWriter
+from searchapp.term_directory import (
+    DIRECTORY_EXT,
+    DirectoryFormatError,
+    TermDirectory,
+    TermDirectoryWriter,
+)
+
+log = logging.getLogger(__name__)
 
 #: whoosh-reloaded releases whose internals this module was checked against: [low, high).
 SUPPORTED = ((2, 7, 5), (2, 8))
@@ -993,6 +1002,7 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
     offset = None  # where the next term's postings start in the postings file
     impacts = _ImpactsWriter()
     positions = PositionsWriter(formats.Positions().decode_positions)
+    directory = TermDirectoryWriter()
     for fieldname, btext, docs, weights, values in pool.groups():
         if fieldname != last_field:
             if last_field is not None:
@@ -1013,7 +1023,7 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
         if len(docs) <= postings._blocklimit:
             if offset is None:
                 offset = postings._postfile.tell()
-            impacts.add(offset, docs, weights)
+            directory.add(fieldname, btext, docs, weights, impacts.add(offset, docs, weights))
             if has_positions and len(docs) >= IMPACT_MIN_POSTINGS:
                 positions.add(offset, values)
             offset += _one_block_term(
@@ -1022,7 +1032,8 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
             continue
         offset = None
         writer.start_term(btext)
-        impacts.add(postings._startoffset, docs, weights)
+        kept = impacts.add(postings._startoffset, docs, weights)
+        directory.add(fieldname, btext, docs, weights, kept)
         if has_positions and len(docs) >= IMPACT_MIN_POSTINGS:
             positions.add(postings._startoffset, values)
         limit = postings._blocklimit
@@ -1043,6 +1054,7 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
         writer.finish_field()
     impacts.write(writer._create_file(IMPACTS_EXT))
     positions.write(writer._create_file(POSITIONS_EXT))
+    directory.write(writer._create_file(DIRECTORY_EXT))
 
 
 _BLOCK_MAGIC = WHOOSH3_HEADER_MAGIC
@@ -1128,12 +1140,17 @@ class _ImpactsWriter:
         self.ids = array("I")
         self.weights = array("f")
 
-    def add(self, offset: int, docs: list[int], weights: list[float]) -> None:
-        if len(docs) >= IMPACT_MIN_POSTINGS:
-            self.keys.append(offset)
-            self.lengths.append(len(docs))
-            self.ids.extend(docs)
-            self.weights.extend(weights)  # rounded to float32 as Whoosh's blocks store them
+    def add(self, offset: int, docs: list[int], weights: list[float]) -> int | None:
+        """Keep a term's postings if it has enough; where they start in the arrays (None:
+        not kept)."""
+        if len(docs) < IMPACT_MIN_POSTINGS:
+            return None
+        start = len(self.ids)
+        self.keys.append(offset)
+        self.lengths.append(len(docs))
+        self.ids.extend(docs)
+        self.weights.extend(weights)  # rounded to float32 as Whoosh's blocks store them
+        return start
 
     def write(self, out) -> None:
         starts = np.zeros(len(self.keys) + 1, dtype="<i8")
@@ -1203,6 +1220,17 @@ class Impacts:
             self.weights[start:end].astype(weights_dtype),
         )
 
+    def read(self, start: int, count: int, ids_dtype, weights_dtype):
+        """(ids, weights) of the ``count`` postings from the ``start``-th (a term's, as the
+        term directory files them)."""
+        if self._fd is not None:
+            size = 4 * count
+            ids = np.frombuffer(os.pread(self._fd, size, self._ids_at + 4 * start), "<u4")
+            weights = np.frombuffer(os.pread(self._fd, size, self._weights_at + 4 * start), "<f4")
+            return ids.astype(ids_dtype), weights.astype(weights_dtype)
+        end = start + count
+        return self.ids[start:end].astype(ids_dtype), self.weights[start:end].astype(weights_dtype)
+
     def term_ids(self, info) -> np.ndarray | None:
         """A term's document numbers (a view of the file), or None when it is not kept here."""
         found = self._slice(info)
@@ -1239,6 +1267,23 @@ def position_arrays(segment_reader) -> PositionArrays | None:
     them, or by Whoosh's own writer)."""
     buf = _segment_file(segment_reader, POSITIONS_EXT)
     return None if buf is None else PositionArrays(buf)
+
+
+def term_directory(segment_reader) -> TermDirectory | None:
+    """A segment's term directory, or None if it has none (written before them, or by
+    Whoosh's own writer) or it is damaged (a warning; Whoosh's term index answers)."""
+    buf = _segment_file(segment_reader, DIRECTORY_EXT)
+    if buf is None:
+        return None
+    name = segment_reader.segment().make_filename(DIRECTORY_EXT)
+    try:
+        return TermDirectory(buf, _reader_source(segment_reader, _DIRECTORY_SOURCE, name))
+    except DirectoryFormatError as exc:
+        log.warning("ignoring the term directory of segment %s: %s", name, exc)
+        return None
+
+
+_DIRECTORY_SOURCE = "_searchapp_directory_source"
 
 
 def term_positions(

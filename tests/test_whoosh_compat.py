@@ -17,6 +17,7 @@ from searchapp import scoring, whoosh_compat
 from searchapp.handle import IndexHandle
 from searchapp.positions import POSITIONS_EXT
 from searchapp.searching import search
+from searchapp.term_directory import DIRECTORY_EXT
 from searchapp.whoosh_compat import (
     WhooshIncompatible,
     check_version,
@@ -360,6 +361,7 @@ def _write_segment(folder: Path, docs: list[dict], term_pool: bool) -> dict:
     ix.close()
     for path in folder.iterdir():
         skipped = (".trm", ".pst", ".toc", ".seg", whoosh_compat.IMPACTS_EXT, POSITIONS_EXT)
+        skipped += (DIRECTORY_EXT,)  # searchapp's own, beside Whoosh's
         if path.suffix not in skipped and "LOCK" not in path.name:
             seen[path.name.split(".", 1)[1]] = path.read_bytes()
     return seen
