@@ -10,6 +10,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from harness.server import LiveServer
 
 from searchapp.config import BUNDLED_CORPUS
@@ -50,6 +51,20 @@ def _restore_environment():
     if os.environ != saved:
         os.environ.clear()
         os.environ.update(saved)
+
+
+@pytest.fixture(autouse=True)
+def _responses_closed_as_servers_close_them(monkeypatch):
+    """Flask's test client closes a response only when asked; gunicorn closes each one after
+    sending it, and what runs after the response (``operations.after_response``: the query
+    log, metrics) runs then. Here each response is read whole and closed before the client
+    returns it, as a server's client would find it."""
+    original = FlaskClient.open
+
+    def open_closed(self, *args, buffered: bool = True, **kwargs):
+        return original(self, *args, buffered=buffered, **kwargs)
+
+    monkeypatch.setattr(FlaskClient, "open", open_closed)
 
 
 @pytest.fixture(scope="session")

@@ -417,3 +417,38 @@ def test_query_log_lines_stay_one_line_and_read_back(tmp_path):
     records = list(read_records(tmp_path))
     assert [r["query"] for r in records] == [odd, odd]
     assert records[0]["filters"] == {"lang": "zh"} and records[0]["took_ms"] == 1.25
+
+
+def test_searches_are_logged_and_counted_once_their_response_is_sent(index, caplog):
+    """The query log line and the search metrics come after the response: when the server
+    closes it (here: by hand, the client not buffering), not while the client waits. A failure
+    there is logged, and the answer stands."""
+    from searchapp.ops import metrics
+
+    app = make_app(index, QUERY_LOG=True, METRICS=True)
+    client = app.test_client()
+    searches = metrics.SEARCHES.labels(metrics.query_class("Gwadar"))
+    counted = searches._value.get()
+    response = client.get("/api/search?q=Gwadar", buffered=False)
+    assert response.status_code == 200 and response.get_json()["total"] > 0
+    assert list(read_records(index)) == []
+    response.close()
+    assert [r["query"] for r in read_records(index)] == ["Gwadar"]
+    assert searches._value.get() == counted + 1
+
+    def broken(*args, **kwargs):
+        raise OSError("disk gone")
+
+    app.extensions["searchapp.query_log"].search = broken
+    with client.get("/search?q=Gwadar", buffered=False) as page:
+        assert page.status_code == 200
+    assert "after the response" in caplog.text and "disk gone" in caplog.text
+
+
+def test_outside_a_request_the_work_is_done_at_once(index):
+    from searchapp.web.operations import after_response
+
+    done = []
+    with make_app(index).app_context():
+        after_response(lambda: done.append(1))
+    assert done == [1]
