@@ -36,6 +36,11 @@ MAX_PASSAGES = 3
 GROUP_BONUS = 0.05
 
 
+#: Decoded labels a ``Labels`` keeps (a few hundred KB at most, where all 82,000 section names
+#: of a 500,000-chunk archive decoded would take ~7 MB in each worker).
+DECODED_LABELS = 4096
+
+
 class Labels(Sequence[str]):
     """Sorted strings kept as one UTF-8 buffer and their offsets: a field's values (82,000
     section names at 500,000 chunks) in a third of the memory of a list of ``str`` (6.8 ->
@@ -47,6 +52,9 @@ class Labels(Sequence[str]):
         # array, not numpy: an item is a Python int at once (a facet decodes 20-odd labels a
         # request; numpy scalars made each lookup three times slower), 8 bytes each either way
         self._ends = array("q", itertools.accumulate(len(e) for e in encoded))
+        #: Labels decoded already (the facets show the same few again and again), emptied
+        #: when full: at most ``DECODED_LABELS`` strings beside the buffer.
+        self._decoded: dict[int, str] = {}
 
     def __len__(self) -> int:
         return len(self._ends)
@@ -54,13 +62,20 @@ class Labels(Sequence[str]):
     def __getitem__(self, index):
         if isinstance(index, slice):
             return [self[i] for i in range(*index.indices(len(self)))]
+        found = self._decoded.get(index)
+        if found is not None:
+            return found
         ends = self._ends
         if index < 0:
             index += len(ends)
         if not 0 <= index < len(ends):
             raise IndexError("label index out of range")
         start = ends[index - 1] if index else 0
-        return self._data[start : ends[index]].decode("utf-8")
+        found = self._data[start : ends[index]].decode("utf-8")
+        if len(self._decoded) >= DECODED_LABELS:
+            self._decoded.clear()
+        self._decoded[index] = found
+        return found
 
     def index(self, value: str, start: int = 0, stop: int | None = None) -> int:
         """Where ``value`` is (the labels are sorted: a binary search)."""
@@ -139,6 +154,9 @@ class FieldValues:
         self._heads: np.ndarray | None = None
         self._lock = threading.RLock()
         self._has: dict[str, bool] = {}
+        #: One-valued fields every document has a value of (kind, language): their codes
+        #: need no mask of the documents without.
+        self._complete: dict[str, bool] = {}
 
     def has(self, field: str) -> bool:
         """Whether the schema has ``field`` (remembered: Whoosh's check, glob patterns and
@@ -158,6 +176,7 @@ class FieldValues:
                 if _one_per_document(found.docs):
                     codes = np.full(self.evaluator.doc_count, -1, dtype=code_type(found.labels))
                     codes[found.docs] = found.codes
+                    self._complete[field] = len(found.docs) == len(codes)
                     self._single[field] = (codes, found.labels)
                 else:
                     self._pairs[field] = found
@@ -277,6 +296,12 @@ class FieldValues:
         mapping = np.array([code[d[:4]] for d in dates.labels], dtype=CODE)
         codes = mapping[dates.codes] if len(dates.codes) else dates.codes
         return Values(dates.docs, codes, years)
+
+    def complete(self, name: str) -> bool:
+        """Whether every document has a value of the facet ``name`` (as ``per_document``
+        names it), one each."""
+        self._load(_YEAR if name == "year" else name)
+        return self._complete.get(_YEAR if name == "year" else name, False)
 
     def per_document(self, name: str) -> tuple[Sequence[str], np.ndarray | None, Values | None]:
         """A facet's (``year`` or a field's) labels, and either its code per document (-1:
@@ -424,9 +449,12 @@ def facet_counts(
             continue
         if by_doc is not None:
             codes = by_doc[found.ids]
-            has = codes >= 0
-            codes = codes[has]
-            docs = found.ids[has] if articles is not None else None
+            if values.complete(name):
+                docs = found.ids if articles is not None else None
+            else:
+                has = codes >= 0
+                codes = codes[has]
+                docs = found.ids[has] if articles is not None else None
         else:
             if in_found is None:
                 in_found = np.zeros(values.evaluator.doc_count, dtype=bool)

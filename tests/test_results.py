@@ -182,6 +182,7 @@ def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path
     newsroom = tmp_path / "newsroom"
     build_index([FIXTURES / "newsroom"], newsroom)
     fields = ("kind", "section", "lang", "year", "authors", "tags")
+    incomplete = set()
     for index in (index_dir, newsroom):
         opened = IndexHandle(index).open()
         values = FieldValues(opened.evaluator)
@@ -195,6 +196,11 @@ def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path
                 assert got == want
                 assert [list(v) for v in got.values()] == [list(v) for v in want.values()]
         assert values.per_document("kind")[1] is not None
+        # both ways of reading codes were counted: fields every chunk has, and others
+        complete = {f for f in fields if values.complete(f)}
+        incomplete.update({f for f in fields if values.per_document(f)[1] is not None} - complete)
+        assert {"kind", "lang"} <= complete and not complete & {"authors", "tags"}
+    assert incomplete  # some one-valued field some chunks lack: its codes were masked
     assert FieldValues(IndexHandle(newsroom).open().evaluator).per_document("tags")[1] is None
 
 
@@ -343,6 +349,20 @@ def test_labels_behave_as_the_sorted_list_they_replace():
     many = [f"section {n:05d} of the manual" for n in range(5000)]
     assert Labels(many) == many
     assert sys.getsizeof(Labels(many)._data) < sum(map(sys.getsizeof, many)) / 2
+
+
+def test_labels_keep_a_bounded_number_decoded(monkeypatch):
+    from searchapp import results
+
+    monkeypatch.setattr(results, "DECODED_LABELS", 3)
+    words = [f"label {n}" for n in range(10)]
+    labels = results.Labels(words)
+    for _ in range(3):
+        assert [labels[i] for i in (0, 1, 0, 9, -1, 5, 2, 7, 0)] == [
+            words[i] for i in (0, 1, 0, 9, -1, 5, 2, 7, 0)
+        ]
+        assert len(labels._decoded) <= 3
+    assert labels.index("label 7") == 7 and labels == words
 
 
 def test_facets_of_many_matches_are_counted_once_per_build(index_dir, monkeypatch):
