@@ -33,6 +33,7 @@ from searchapp.whoosh_compat import (
     Impacts,
     expansions,
     is_null_query,
+    kept_positions,
     length_bytes,
     position_arrays,
     term_directory,
@@ -361,11 +362,22 @@ class QueryEvaluator:
             if not USE_POSITION_ARRAYS:
                 arrays = None
             keys: dict[bytes, np.ndarray] = {}  # a repeated word is read once
+            directory = self.directories[number] if USE_IMPACTS and arrays is not None else None
             for btext in btexts:
                 check()
                 if btext not in keys:
-                    info = self.term_info(number, q.fieldname, btext)
-                    found = term_positions(reader, q.fieldname, btext, local, impacts, arrays, info)
+                    found = None
+                    if directory is not None:  # a common word: no term-index lookup
+                        located = directory.locate(term_key(q.fieldname, btext))
+                        if located is None:
+                            break
+                        if located is not UNKNOWN:
+                            found = kept_positions(impacts, arrays, located, local)
+                    if found is None:
+                        info = self.term_info(number, q.fieldname, btext)
+                        found = term_positions(
+                            reader, q.fieldname, btext, local, impacts, arrays, info
+                        )
                     if found is None:
                         break
                     keys[btext] = _position_keys(*found)

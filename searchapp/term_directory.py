@@ -9,10 +9,11 @@ already read (``scripts/profile_requests.py``), and every search of new words pa
 
 The segment writer writes, in a ``.tdr`` sub-file:
 
-    magic "SATDRv01" | terms (int64) | bytes of small postings (int64)
+    magic "SATDRv02" | terms (int64) | bytes of small postings (int64)
     hashes   int64[terms]              the first 8 bytes of blake2b(field, NUL, term), ascending
-    records  (int64, uint32, uint32)[terms]
-             where the postings start, how many, and the digest's next 4 bytes (a check)
+    records  (int64, uint32, uint32, int64)[terms]
+             where the postings start, how many, the digest's next 4 bytes (a check), and
+             where Whoosh's postings file has them (what the positions file keys terms by)
     small    for each term of fewer than ``whoosh_compat.IMPACT_MIN_POSTINGS`` postings:
              its document numbers (uint32), then its weights (float32); ``start`` is a byte
              offset here. A term with more has them in the segment's impacts file, and
@@ -35,10 +36,10 @@ import numpy as np
 
 #: The segment file (inside the compound file) of ``TermDirectory``.
 DIRECTORY_EXT = ".tdr"
-_MAGIC = b"SATDRv01"
+_MAGIC = b"SATDRv02"
 _HEADER = struct.Struct("<8sqq")
-_RECORD = struct.Struct("<qII")
-_RECORD_TYPE = np.dtype([("start", "<i8"), ("count", "<u4"), ("check", "<u4")])
+_RECORD = struct.Struct("<qIIq")
+_RECORD_TYPE = np.dtype([("start", "<i8"), ("count", "<u4"), ("check", "<u4"), ("offset", "<i8")])
 #: A record's count when two terms share its hash: look the term up in Whoosh's term index.
 _AMBIGUOUS = 0xFFFFFFFF
 #: What ``TermDirectory.postings`` gives for a term it cannot answer for.
@@ -66,6 +67,7 @@ class TermDirectoryWriter:
         self.starts = array("q")
         self.counts = array("I")
         self.checks = array("I")
+        self.offsets = array("q")
         self.small = bytearray()
 
     def add(
@@ -75,12 +77,15 @@ class TermDirectoryWriter:
         docs: Sequence[int],
         weights: Sequence[float],
         impacts_start: int | None,
+        offset: int,
     ) -> None:
         """A term and its postings; ``impacts_start``: its first posting in the impacts file,
-        None when it is not there (its postings are kept here)."""
+        None when it is not there (its postings are kept here); ``offset``: where its
+        postings start in Whoosh's postings file."""
         hashed, check = term_key(fieldname, btext)
         self.hashes.append(hashed)
         self.checks.append(check)
+        self.offsets.append(offset)
         self.counts.append(len(docs))
         if impacts_start is None:
             self.starts.append(len(self.small))
@@ -97,6 +102,7 @@ class TermDirectoryWriter:
         records["start"] = np.frombuffer(self.starts, dtype=np.int64)[order]
         records["count"] = np.frombuffer(self.counts, dtype=np.uint32)[order]
         records["check"] = np.frombuffer(self.checks, dtype=np.uint32)[order]
+        records["offset"] = np.frombuffer(self.offsets, dtype=np.int64)[order]
         hashes = hashes[order]
         if len(hashes) > 1:
             shared = np.zeros(len(hashes), dtype=bool)
@@ -141,22 +147,33 @@ class TermDirectory:
             return os.pread(self._fd, size, self._base + position)
         return self._view[position : position + size]
 
-    def postings(self, key: tuple[int, int], impacts, ids_dtype, weights_dtype):
-        """(document frequency, ids, weights) of the term filed under ``key`` (``term_key``),
-        None when the segment lacks it, ``UNKNOWN`` when this file cannot tell (ask Whoosh).
-        ``impacts``: the segment's ``whoosh_compat.Impacts``, where common terms' postings are."""
+    def locate(self, key: tuple[int, int]):
+        """(count, start, offset) of the term filed under ``key`` (``term_key``): how many
+        postings, where they are (``start`` < 0: -1 - its first posting in the impacts
+        file), where Whoosh's postings file has them. None when the segment lacks the term,
+        ``UNKNOWN`` when this file cannot tell (ask Whoosh)."""
         hashed, check = key
         hashes = self.hashes
         i = int(hashes.searchsorted(hashed))
         if i == len(hashes) or int(hashes[i]) != hashed:
             return None
-        start, count, kept_check = _RECORD.unpack(
+        start, count, kept_check, offset = _RECORD.unpack(
             self._read(self._records_at + i * _RECORD.size, _RECORD.size)
         )
         if count == _AMBIGUOUS:
             return UNKNOWN
         if kept_check != check:
             return None
+        return count, start, offset
+
+    def postings(self, key: tuple[int, int], impacts, ids_dtype, weights_dtype):
+        """(document frequency, ids, weights) of the term filed under ``key`` (``term_key``),
+        None when the segment lacks it, ``UNKNOWN`` when this file cannot tell (ask Whoosh).
+        ``impacts``: the segment's ``whoosh_compat.Impacts``, where common terms' postings are."""
+        found = self.locate(key)
+        if found is None or found is UNKNOWN:
+            return found
+        count, start, _offset = found
         if start < 0:
             if impacts is None:
                 return UNKNOWN

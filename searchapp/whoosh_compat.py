@@ -1023,7 +1023,8 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
         if len(docs) <= postings._blocklimit:
             if offset is None:
                 offset = postings._postfile.tell()
-            directory.add(fieldname, btext, docs, weights, impacts.add(offset, docs, weights))
+            kept = impacts.add(offset, docs, weights)
+            directory.add(fieldname, btext, docs, weights, kept, offset)
             if has_positions and len(docs) >= IMPACT_MIN_POSTINGS:
                 positions.add(offset, values)
             offset += _one_block_term(
@@ -1033,7 +1034,7 @@ def _add_grouped_postings(writer, schema, lengths, pool: TermPool) -> None:
         offset = None
         writer.start_term(btext)
         kept = impacts.add(postings._startoffset, docs, weights)
-        directory.add(fieldname, btext, docs, weights, kept)
+        directory.add(fieldname, btext, docs, weights, kept, postings._startoffset)
         if has_positions and len(docs) >= IMPACT_MIN_POSTINGS:
             positions.add(postings._startoffset, values)
         limit = postings._blocklimit
@@ -1231,6 +1232,12 @@ class Impacts:
         end = start + count
         return self.ids[start:end].astype(ids_dtype), self.weights[start:end].astype(weights_dtype)
 
+    def read_ids(self, start: int, count: int) -> np.ndarray:
+        """The document numbers of ``count`` postings from the ``start``-th."""
+        if self._fd is not None:
+            return np.frombuffer(os.pread(self._fd, 4 * count, self._ids_at + 4 * start), "<u4")
+        return self.ids[start : start + count]
+
     def term_ids(self, info) -> np.ndarray | None:
         """A term's document numbers (a view of the file), or None when it is not kept here."""
         found = self._slice(info)
@@ -1309,12 +1316,7 @@ def term_positions(
     ids = impacts.term_ids(info) if impacts is not None and arrays is not None else None
     kept = arrays.term(info._offset) if ids is not None else None
     if kept is not None and kept[1] - kept[0] == len(ids) and len(ids):
-        where = np.minimum(ids.searchsorted(wanted), len(ids) - 1)
-        present = ids[where] == wanted
-        found, some = arrays.gather(kept[0] + where[present])
-        counts = np.zeros(len(wanted), dtype=np.int64)
-        counts[present] = some
-        return counts, found
+        return _gathered_positions(ids, kept[0], arrays, wanted)
     matcher = _leaf_matcher(segment_reader, fieldname, btext, info)
     fmt = segment_reader.schema[fieldname].format
     decoded = read_positions(matcher, wanted.tolist(), fmt)
@@ -1322,6 +1324,32 @@ def term_positions(
     counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
     flat = itertools.chain.from_iterable(lists)
     return counts, np.fromiter(flat, dtype=np.int64, count=int(counts.sum()))
+
+
+def kept_positions(
+    impacts: Impacts | None, arrays: PositionArrays | None, located: tuple[int, int, int], wanted
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``term_positions`` of a term its segment's term directory located among the impacts
+    (``located``: its count, -1 - its first posting there, its postings offset), from the
+    position arrays without a term-index lookup; None when they do not keep it."""
+    count, start, offset = located
+    kept = None
+    if impacts is not None and arrays is not None and start < 0:
+        kept = arrays.term(offset)
+    if kept is None or kept[1] - kept[0] != count or not count:
+        return None
+    return _gathered_positions(impacts.read_ids(-1 - start, count), kept[0], arrays, wanted)
+
+
+def _gathered_positions(ids: np.ndarray, first: int, arrays: PositionArrays, wanted):
+    """(counts, positions) of a term in each of ``wanted`` from its document numbers and
+    its first posting in the position arrays."""
+    where = np.minimum(ids.searchsorted(wanted), len(ids) - 1)
+    present = ids[where] == wanted
+    found, some = arrays.gather(first + where[present])
+    counts = np.zeros(len(wanted), dtype=np.int64)
+    counts[present] = some
+    return counts, found
 
 
 def _lengths_list(lengths, fieldname: str) -> list | None:

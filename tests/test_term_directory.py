@@ -27,6 +27,7 @@ from searchapp.whoosh_compat import term_postings
 LARGE_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "large-sample"
 QUERIES = ["command line", "lib*", "package manager", '"free software"', "pakage managr"]
 QUERIES += ["中国", "文件", "數據", "sytem~", "debian -python", "kind:caption", "the"]
+QUERIES += ['"command line"', '"the system"', "中华人民共和国", "软件包管理"]
 
 
 @pytest.fixture(scope="module")
@@ -79,10 +80,22 @@ def test_every_terms_postings_are_whooshs(updated_index):
 
 
 def test_searches_answer_the_same_without_the_directories(updated_index, monkeypatch):
+    """Also phrases (English, and Chinese words' bigrams), whose common words' positions
+    are found through the directory without a term-index lookup."""
+    kept = []
+    original = scoring.kept_positions
+
+    def counted(*args):
+        found = original(*args)
+        kept.append(found is not None)
+        return found
+
+    monkeypatch.setattr(scoring, "kept_positions", counted)
     got = _answers(updated_index)
-    assert sum(a["total"] for a in got) > 1000
+    assert sum(a["total"] for a in got) > 1000 and any(kept)
     monkeypatch.setattr(scoring, "USE_TERM_DIRECTORY", False)
-    assert _answers(updated_index) == got
+    kept.clear()
+    assert _answers(updated_index) == got and not kept
 
 
 class _Kept(io.BytesIO):
@@ -96,7 +109,7 @@ def _directory(entries, key=term_key) -> TermDirectory:
     try:
         writer = TermDirectoryWriter()
         for field, btext, docs in entries:
-            writer.add(field, btext, docs, [1.0 + d for d in docs], None)
+            writer.add(field, btext, docs, [1.0 + d for d in docs], None, 64 * len(btext))
         out = _Kept()
         writer.write(out)
     finally:
@@ -117,6 +130,7 @@ def test_terms_sharing_a_hash_are_left_to_whoosh():
     assert found.postings(colliding("text", b"avocado"), None, np.uint32, float) is UNKNOWN
     count, ids, weights = found.postings(term_key("text", b"pear"), None, np.uint32, float)
     assert (count, ids.tolist(), weights.tolist()) == (3, [3, 4, 9], [4.0, 5.0, 10.0])
+    assert found.locate(term_key("text", b"pear")) == (3, 8 * (2 + 1), 64 * 4)  # after 3 postings
     # the right hash with the wrong check: another term, not this one
     hashed, check = term_key("text", b"pear")
     assert found.postings((hashed, check ^ 1), None, np.uint32, float) is None
@@ -158,4 +172,4 @@ def test_a_damaged_directory_is_ignored(tmp_path, monkeypatch, caplog):
     assert "ignoring the term directory" in caplog.text
     assert _answers(tmp_path / "ix") == want
     with pytest.raises(DirectoryFormatError):
-        TermDirectory(b"SATDRv02" + bytes(16))
+        TermDirectory(b"SATDRv01" + bytes(16))  # an older layout: not read
