@@ -1211,26 +1211,18 @@ class Impacts:
         if found is None:
             return None
         start, end = found
-        if self._fd is not None:
-            size = 4 * (end - start)
-            ids = np.frombuffer(os.pread(self._fd, size, self._ids_at + 4 * start), "<u4")
-            weights = np.frombuffer(os.pread(self._fd, size, self._weights_at + 4 * start), "<f4")
-            return ids.astype(ids_dtype), weights.astype(weights_dtype)
-        return (
-            self.ids[start:end].astype(ids_dtype),
-            self.weights[start:end].astype(weights_dtype),
-        )
+        return self.read(start, end - start, ids_dtype, weights_dtype)
 
     def read(self, start: int, count: int, ids_dtype, weights_dtype):
-        """(ids, weights) of the ``count`` postings from the ``start``-th (a term's, as the
-        term directory files them)."""
+        """(ids, weights) of the ``count`` postings from the ``start``-th (a term's: where
+        ``postings`` finds them, or the term directory files them)."""
+        ids = self.read_ids(start, count).astype(ids_dtype)
         if self._fd is not None:
-            size = 4 * count
-            ids = np.frombuffer(os.pread(self._fd, size, self._ids_at + 4 * start), "<u4")
-            weights = np.frombuffer(os.pread(self._fd, size, self._weights_at + 4 * start), "<f4")
-            return ids.astype(ids_dtype), weights.astype(weights_dtype)
-        end = start + count
-        return self.ids[start:end].astype(ids_dtype), self.weights[start:end].astype(weights_dtype)
+            at = self._weights_at + 4 * start
+            weights = np.frombuffer(os.pread(self._fd, 4 * count, at), "<f4")
+        else:
+            weights = self.weights[start : start + count]
+        return ids, weights.astype(weights_dtype)
 
     def read_ids(self, start: int, count: int) -> np.ndarray:
         """The document numbers of ``count`` postings from the ``start``-th."""
