@@ -27,12 +27,13 @@ finds it in a segment, ``scoring`` uses it.
 from __future__ import annotations
 
 import hashlib
-import os
 import struct
 from array import array
 from collections.abc import Sequence
 
 import numpy as np
+
+from searchapp.pread import pread_exact
 
 #: The segment file (inside the compound file) of ``TermDirectory``.
 DIRECTORY_EXT = ".tdr"
@@ -144,8 +145,11 @@ class TermDirectory:
 
     def _read(self, position: int, size: int):
         if self._fd is not None:
-            return os.pread(self._fd, size, self._base + position)
-        return self._view[position : position + size]
+            return pread_exact(self._fd, size, self._base + position)
+        found = self._view[position : position + size]
+        if len(found) != size:
+            raise EOFError("term directory truncated")
+        return found
 
     def locate(self, key: tuple[int, int]):
         """(count, start, offset) of the term filed under ``key`` (``term_key``): how many

@@ -54,6 +54,7 @@ from whoosh.writing import SegmentWriter
 
 from searchapp import budget
 from searchapp.positions import POSITIONS_EXT, PositionArrays, PositionsWriter
+from searchapp.pread import pread_exact
 from searchapp.term_directory import (
     DIRECTORY_EXT,
     DirectoryFormatError,
@@ -1219,7 +1220,7 @@ class Impacts:
         ids = self.read_ids(start, count).astype(ids_dtype)
         if self._fd is not None:
             at = self._weights_at + 4 * start
-            weights = np.frombuffer(os.pread(self._fd, 4 * count, at), "<f4")
+            weights = np.frombuffer(pread_exact(self._fd, 4 * count, at), "<f4")
         else:
             weights = self.weights[start : start + count]
         return ids, weights.astype(weights_dtype)
@@ -1227,7 +1228,7 @@ class Impacts:
     def read_ids(self, start: int, count: int) -> np.ndarray:
         """The document numbers of ``count`` postings from the ``start``-th."""
         if self._fd is not None:
-            return np.frombuffer(os.pread(self._fd, 4 * count, self._ids_at + 4 * start), "<u4")
+            return np.frombuffer(pread_exact(self._fd, 4 * count, self._ids_at + 4 * start), "<u4")
         return self.ids[start : start + count]
 
     def term_ids(self, info) -> np.ndarray | None:

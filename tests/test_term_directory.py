@@ -173,3 +173,34 @@ def test_a_damaged_directory_is_ignored(tmp_path, monkeypatch, caplog):
     assert _answers(tmp_path / "ix") == want
     with pytest.raises(DirectoryFormatError):
         TermDirectory(b"SATDRv01" + bytes(16))  # an older layout: not read
+
+
+def test_a_file_cut_short_under_a_search_is_an_unreadable_index(tmp_path, monkeypatch):
+    """A segment file that ends before a term's record or postings (truncated, replaced
+    under the server) is an unreadable index: a 503 that says so, not a 500."""
+    import os
+
+    from searchapp.pread import pread_exact
+    from searchapp.web import create_app
+    from tests.conftest import assert_error_shape
+
+    short_file = tmp_path / "short"
+    short_file.write_bytes(b"four")
+    fd = os.open(short_file, os.O_RDONLY)
+    try:
+        assert pread_exact(fd, 4, 0) == b"four"
+        with pytest.raises(EOFError):
+            pread_exact(fd, 10, 0)
+    finally:
+        os.close(fd)
+    build_index([LARGE_SAMPLE], tmp_path / "ix", procs=1)
+    client = create_app({"INDEX_DIR": str(tmp_path / "ix"), "TESTING": True}).test_client()
+    assert client.get("/api/search?q=package").status_code == 200
+    whole = os.pread
+
+    def cut_short(fd, size, at):  # records (24 bytes) whole, postings cut: numpy's read
+        found = whole(fd, size, at)
+        return found if size <= 24 else found[: size // 2]
+
+    monkeypatch.setattr(os, "pread", cut_short)
+    assert_error_shape(client.get("/api/search?q=manager"), 503, "index_unavailable")
