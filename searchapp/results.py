@@ -300,8 +300,9 @@ class FieldValues:
     def complete(self, name: str) -> bool:
         """Whether every document has a value of the facet ``name`` (as ``per_document``
         names it), one each."""
-        self._load(_YEAR if name == "year" else name)
-        return self._complete.get(_YEAR if name == "year" else name, False)
+        key = _YEAR if name == "year" else name
+        self._load(key)
+        return self._complete.get(key, False)
 
     def per_document(self, name: str) -> tuple[Sequence[str], np.ndarray | None, Values | None]:
         """A facet's (``year`` or a field's) labels, and either its code per document (-1:

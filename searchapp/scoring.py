@@ -351,6 +351,7 @@ class QueryEvaluator:
         (from a segment's position arrays when it keeps the word there, else decoded)."""
         field = self.reader.schema[q.fieldname]
         btexts = [field.to_bytes(word) for word in q.words]
+        directory_keys: dict[bytes, tuple[int, int]] = {}  # hashed once, for every segment
         keep = np.zeros(len(docs), dtype=bool)
         for number, ((reader, offset), impacts, arrays) in enumerate(
             zip(self.segments, self.impacts, self.position_arrays, strict=True)
@@ -368,7 +369,9 @@ class QueryEvaluator:
                 if btext not in keys:
                     found = None
                     if directory is not None:  # a common word: no term-index lookup
-                        located = directory.locate(term_key(q.fieldname, btext))
+                        if btext not in directory_keys:
+                            directory_keys[btext] = term_key(q.fieldname, btext)
+                        located = directory.locate(directory_keys[btext])
                         if located is None:
                             break
                         if located is not UNKNOWN:

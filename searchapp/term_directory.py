@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import hashlib
 import struct
+import sys
 from array import array
 from collections.abc import Sequence
 
@@ -111,7 +112,7 @@ class TermDirectoryWriter:
             shared[1:] |= same
             shared[:-1] |= same
             records["count"][shared] = _AMBIGUOUS
-        if array("I", [1]).tobytes() != b"\x01\x00\x00\x00":
+        if sys.byteorder != "little":  # ``small`` holds the arrays' native bytes
             raise DirectoryFormatError("the small postings are written little-endian only")
         out.write(_HEADER.pack(_MAGIC, len(hashes), len(self.small)))
         out.write(hashes.astype("<i8").tobytes())

@@ -114,7 +114,6 @@ def record_search(params: dict, result: dict, seconds: float | None = None) -> N
     metered = current_app.config.get("METRICS")
     if query_log is None and not metered:
         return
-    total, took_ms = result.get("total", 0), result.get("took_ms")
 
     def record() -> None:
         if query_log is not None:
@@ -124,8 +123,8 @@ def record_search(params: dict, result: dict, seconds: float | None = None) -> N
         if metered:
             from searchapp.ops import metrics
 
-            took = seconds if seconds is not None else (took_ms or 0) / 1000
-            metrics.observe_search(q, took, total)
+            took = seconds if seconds is not None else (result.get("took_ms") or 0) / 1000
+            metrics.observe_search(q, took, result.get("total", 0))
 
     after_response(record)
 
