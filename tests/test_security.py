@@ -33,7 +33,7 @@ from searchapp.indexing import build_index
 from searchapp.querying import MAX_FUZZY_CHARS, SearchQueryParser, parse_user_query
 from searchapp.schema import build_schema
 from searchapp.searching import search
-from searchapp.web import create_app
+from searchapp.web import create_app, security
 from searchapp.web.security import ConfigurationError
 from tests.conftest import assert_error_shape
 
@@ -554,6 +554,56 @@ def test_cors_wildcard_is_anchored(index_dir):
         "https://news.example.evil",
     ):
         assert not _allowed(client, origin), origin
+
+
+def _cors_headers(response) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in response.headers.items() if k.lower().startswith("access-control")]
+
+
+CORS_PROBES = [
+    ("/api/search?q=port", {}),
+    ("/api/search?q=port&page=2", {}),
+    ("/api/suggest?q=po", {}),
+    ("/api/search?q=port", {"Origin": "https://news.example"}),
+    ("/api/search?q=port", {"Origin": "https://other.example"}),
+    ("/api/search?q=port", {"Origin": "https://a.partner.org"}),
+    ("/api/search?q=port", {"Access-Control-Request-Private-Network": "true"}),
+    ("/embed.js", {}),
+    ("/healthz", {}),
+    ("/search?q=port", {}),
+    ("/api/nothing-here", {}),
+]
+
+
+@pytest.mark.parametrize("origins", ["*", "https://news.example, https://*.partner.org"])
+def test_cors_headers_replayed_without_origin_are_flask_cors_own(index_dir, monkeypatch, origins):
+    """A GET without CORS headers gets, from memory, what Flask-CORS gives it (each probe
+    twice: the second is replayed); with an Origin or a preflight Flask-CORS decides."""
+    replayed = make_client(index_dir, CORS_ORIGINS=origins)
+    monkeypatch.setattr(security, "replay_cors_without_origin", lambda app: None)
+    own = make_client(index_dir, CORS_ORIGINS=origins)
+    for path, headers in CORS_PROBES * 2:
+        for method in (replayed.get, replayed.head):
+            expected = (own.head if method == replayed.head else own.get)(path, headers=headers)
+            got = method(path, headers=headers)
+            assert got.status_code == expected.status_code, path
+            assert _cors_headers(got) == _cors_headers(expected), (path, headers)
+    preflight = {"Origin": "https://news.example", "Access-Control-Request-Method": "GET"}
+    got = replayed.options("/api/search?q=port", headers=preflight)
+    assert _cors_headers(got) == _cors_headers(own.options("/api/search?q=port", headers=preflight))
+    assert any(k == "Access-Control-Allow-Origin" for k, _ in _cors_headers(got))
+
+
+def test_cors_replay_keeps_a_bounded_memory(index_dir, monkeypatch):
+    monkeypatch.setattr(security, "CORS_REPLAYED_PATHS", 4)
+    client = make_client(index_dir)
+    for n in range(20):
+        response = client.get(f"/api/articles/no-such-{n}")
+        assert response.headers["Access-Control-Allow-Origin"] == "*"
+    replay = client.application.after_request_funcs[None]
+    cells = [f for f in replay if f.__name__ == "replayed_cors_after_request"][0].__closure__
+    decided = [c.cell_contents for c in cells if isinstance(c.cell_contents, dict)]
+    assert decided and 0 < len(decided[0]) <= 4
 
 
 @pytest.mark.parametrize(

@@ -117,6 +117,7 @@ def create_app(config: dict | None = None) -> Flask:
         methods=["GET", "HEAD", "OPTIONS"],
         max_age=600,
     )
+    security.replay_cors_without_origin(app)
 
     from searchapp.web import operations
     from searchapp.web.api import api
@@ -131,9 +132,12 @@ def create_app(config: dict | None = None) -> Flask:
     def security_headers(response):
         headers = response.headers
         wanted = SECURITY_HEADERS + (HTML_HEADERS if response.mimetype == "text/html" else ())
+        # the names there, lowercased once: werkzeug's ``in`` and ``headers[name] =`` each
+        # scan and lowercase every header (~3 us a header for each response)
+        present = {name.lower() for name, _value in headers.items()}
         for name, value in wanted:
-            if name not in headers:  # werkzeug's setdefault raises and catches a KeyError
-                headers[name] = value
+            if name.lower() not in present:
+                headers.add(name, value)
         return response
 
     return app
