@@ -448,6 +448,10 @@ def facet_counts(
         if not labels:
             facets[name] = {}
             continue
+        if by_doc is not None and articles is None and len(labels) <= SMALL_FACET:
+            complete = values.complete(name)
+            facets[name] = _small_facet(by_doc[found.ids], labels, name == "year", complete)
+            continue
         if by_doc is not None:
             codes = by_doc[found.ids]
             if values.complete(name):
@@ -484,6 +488,42 @@ def facet_counts(
                 out[label] = count
         facets[name] = out
     return facets
+
+
+#: A one-valued field of at most this many values (kind, language, year) counts passages by
+#: ``np.bincount`` over all its values and ranks them in Python: ~6 us a field where the
+#: general path's sorting and ranking in numpy took ~13 (a dozen calls on a handful of codes).
+SMALL_FACET = 256
+
+
+def _small_facet(
+    codes: np.ndarray, labels: Sequence[str], newest_first: bool, complete: bool
+) -> dict[str, int]:
+    """The facet of a one-valued field of few labels over the matches' ``codes`` (-1: no
+    value, unless ``complete``), as the general path ranks it: most frequent first, ties by
+    code; or by code descending (years)."""
+    if complete:
+        counts = np.bincount(codes, minlength=len(labels)).tolist()
+    else:
+        counts = np.bincount(np.add(codes, 1, dtype=np.intp), minlength=len(labels) + 1)
+        counts = counts[1:].tolist()
+    present = [(count, code) for code, count in enumerate(counts) if count]
+    if newest_first:
+        present.reverse()
+    else:
+        present.sort(key=_most_first)
+    out: dict[str, int] = {}
+    for count, code in present:
+        if len(out) >= FACET_LIMIT:
+            break
+        label = labels[code]
+        if label:
+            out[label] = count
+    return out
+
+
+def _most_first(item: tuple[int, int]) -> tuple[int, int]:
+    return -item[0], item[1]
 
 
 #: Distinct (article, value) pairs are marked in an array of every pair up to this many pairs

@@ -168,16 +168,21 @@ def _facets_by_mask(values, found, fields, unit):
     return facets
 
 
+@pytest.mark.parametrize("small", [0, 256])
 @pytest.mark.parametrize("few", [0, 10, 10**9])
-def test_facets_from_per_document_codes_equal_the_mask_count(index_dir, tmp_path, few, monkeypatch):
+def test_facets_from_per_document_codes_equal_the_mask_count(
+    index_dir, tmp_path, few, small, monkeypatch
+):
     """Facets counted over the matches only (per-document codes) equal those counted over a
     mask of the whole archive: random match sets, both units, single- and multi-valued
     fields (the newsroom fixtures have authors and tags); counted with numpy, in Python
-    (few matches), and each above and below the line."""
+    (few matches), and each above and below the line; fields of few values by their own
+    count (``SMALL_FACET``) or the general one."""
     from searchapp import results
     from tests.conftest import FIXTURES
 
     monkeypatch.setattr(results, "FEW_MATCHES", few)
+    monkeypatch.setattr(results, "SMALL_FACET", small)
     rng = np.random.default_rng(7)
     newsroom = tmp_path / "newsroom"
     build_index([FIXTURES / "newsroom"], newsroom)
