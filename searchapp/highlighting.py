@@ -136,8 +136,7 @@ def highlight_terms(searcher, parsed) -> HighlightTerms:
                 if field in HIGHLIGHT_FIELDS:
                     expanded = [(field, b.decode("utf-8")) for b in expansions(leaf, reader)]
                     if len(expanded) > MAX_HIGHLIGHT_TERMS:
-                        expanded.sort(key=_frequency_of(reader, field))
-                        expanded = expanded[:MAX_HIGHLIGHT_TERMS]
+                        expanded = _most_frequent(reader, field, expanded)
                     found.extend(expanded)
             elif isinstance(leaf, query.Phrase) and leaf.fieldname == "cjk":
                 found.append(("cjk", _join_bigrams(leaf.words)))
@@ -154,13 +153,17 @@ def highlight_terms(searcher, parsed) -> HighlightTerms:
     return HighlightTerms(words, chinese)
 
 
-def _frequency_of(reader, field: str):
-    """A sort key, most frequent first, for ``(field, text)`` terms: from the build's
-    vocabulary file when it has the field (a binary search, not a term lookup per segment)."""
+def _most_frequent(reader, field: str, terms: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The ``MAX_HIGHLIGHT_TERMS`` most frequent of ``(field, text)`` terms (equal ones in
+    their order): frequencies from the build's vocabulary file when it has the field (one
+    slice of it for all), else a term lookup per segment."""
     words_of = vocabulary.of(reader, field)
     if words_of is None:
-        return lambda term: -reader.doc_frequency(*term)
-    return lambda term: -words_of.frequency(term[1].encode("utf-8"))
+        frequencies = [reader.doc_frequency(*term) for term in terms]
+    else:
+        frequencies = words_of.frequencies_of([text.encode("utf-8") for _f, text in terms])
+    order = sorted(range(len(terms)), key=lambda i: -frequencies[i])  # stable
+    return [terms[i] for i in order[:MAX_HIGHLIGHT_TERMS]]
 
 
 def _join_bigrams(grams) -> str:

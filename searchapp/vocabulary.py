@@ -171,6 +171,18 @@ class Vocabulary:
         i = self._bisect(word)
         return int(self.frequencies[i]) if i < len(self) and self.word(i) == word else 0
 
+    def frequencies_of(self, words: list[bytes]) -> list[int]:
+        """``frequency`` of each of ``words``. Words close together in the vocabulary (a
+        prefix's expansions) are looked up in one slice of it: two binary searches in all,
+        not one a word (600 expansions: ~1.8 ms -> ~0.1 ms)."""
+        if not words:
+            return []
+        lo, hi = self._bisect(min(words)), self._bisect(max(words) + b"\0")
+        if hi - lo > 4 * len(words) + 64:  # spread out (fuzzy terms): one search a word
+            return [self.frequency(word) for word in words]
+        known = dict(zip(self.words(lo, hi), self.frequencies[lo:hi].tolist(), strict=True))
+        return [known.get(word, 0) for word in words]
+
     def by_frequency(self, lo: int, hi: int, limit: int | None = None) -> list[int]:
         """Indexes of words ``lo`` to ``hi``, most frequent first (equal ones in word order,
         as a stable sort of the words by frequency gives them), at most ``limit``."""

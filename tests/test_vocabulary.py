@@ -68,6 +68,41 @@ def test_files_hold_the_readers_words_and_frequencies(opened, field):
         assert kept.frequency(word + b"\x00") == kept.frequency(word[:-1] + b"\x00") == 0
 
 
+def test_frequencies_of_many_words_are_each_words_frequency(opened):
+    """``frequencies_of`` (one slice for words close together, else one search a word) gives
+    ``frequency`` of each: a prefix's range, words spread out, missing words, repeats."""
+    kept = vocabulary.of(opened.searcher.reader(), "text")
+    rng = random.Random(3)
+    words = kept.words(0, len(kept))
+    lo, hi = kept.prefix_range(b"co")
+    samples = [
+        words[lo:hi],
+        rng.sample(words[lo:hi], min(40, hi - lo)),
+        rng.sample(words, 50),
+        [words[5], b"co\x00nope", words[5], b"zzzzzz", b""],
+        [],
+    ]
+    for sample in samples:
+        assert kept.frequencies_of(sample) == [kept.frequency(w) for w in sample]
+
+
+def test_prefix_highlights_keep_the_most_frequent_expansions(opened):
+    """A prefix of many words marks the ``MAX_HIGHLIGHT_TERMS`` most frequent (ties in
+    word order): as sorting every expansion by its frequency did."""
+    from searchapp import highlighting
+
+    reader = opened.searcher.reader()
+    kept = vocabulary.of(reader, "text")
+    lo, hi = kept.prefix_range(b"co")
+    assert hi - lo > highlighting.MAX_HIGHLIGHT_TERMS
+    terms = [("text", w.decode("utf-8")) for w in kept.words(lo, hi)]
+    want = sorted(terms, key=lambda t: -kept.frequency(t[1].encode("utf-8")))
+    want = want[: highlighting.MAX_HIGHLIGHT_TERMS]
+    assert highlighting._most_frequent(reader, "text", terms) == want
+    by_reader = sorted(terms, key=lambda t: -reader.doc_frequency(*t))
+    assert want == by_reader[: highlighting.MAX_HIGHLIGHT_TERMS]
+
+
 def test_term_frequencies_are_read_as_whoosh_reads_them(opened, monkeypatch):
     """The term index read in place gives each field's terms and frequencies as Whoosh's
     ``iter_field`` does, in every segment (one written by the parallel build, one by an
