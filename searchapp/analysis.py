@@ -16,7 +16,6 @@ The schema pickles these classes into the index: keep them importable at this mo
 from __future__ import annotations
 
 import functools
-import operator
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -354,17 +353,16 @@ def word_spans(text: str, wanted: frozenset[str] | set[str]) -> list[tuple[int, 
     The same words, stems and spans as ``text_analyzer()`` gives in query mode (Chinese runs
     left out; ``tests/test_analysis.py`` compares the two), without a Token and three
     generators per word: highlighting runs this over every hit's text of every request.
-    A word is only looked at closely when its first letter starts a wanted stem: Porter2
-    changes only the end of a word (its special forms too), so a stem keeps the first letter.
+    A word is only looked at closely when it begins as a wanted stem does (``_prefixes``).
     """
-    firsts = _first_letters(frozenset(wanted))
-    if not firsts:
+    prefixes = _prefixes(frozenset(wanted))
+    if not prefixes:
         return []
     folded, offsets = fold(text)
     length = len(text)
     spans: list[tuple[int, int]] = []
     stop = ENGLISH_STOP_WORDS
-    for match in _candidates(folded, firsts):
+    for match in _candidates(folded, prefixes):
         word = match.group()
         if "'" in word and match.lastgroup == "word":
             if word.endswith("'s"):
@@ -384,63 +382,73 @@ def word_spans(text: str, wanted: frozenset[str] | set[str]) -> list[tuple[int, 
 
 
 @functools.lru_cache(maxsize=256)
-def _first_letters(wanted: frozenset[str]) -> frozenset[str]:
-    """The first characters of ``wanted``'s words: the same few words for every hit of a
-    page (``HighlightTerms.words``, a frozenset, whose hash Python keeps)."""
-    return frozenset(w[:1] for w in wanted) - {""}
+def _prefixes(wanted: frozenset[str]) -> tuple[str, ...]:
+    """How a word whose stem is one of ``wanted`` begins, as it is written: the stem's first
+    two characters (its first alone when it has three or fewer), or its first and an
+    apostrophe (``o'neill``, read as ``oneill``). Porter2 changes the end of a word; of
+    400,000 words and made-up suffixed ones, only three changed their second character, all
+    to a stem of three (``dying`` -> ``die``); ``tests/test_analysis.py`` checks the rule.
+    The same few words for every hit of a page (``HighlightTerms.words``, whose hash Python
+    keeps)."""
+    found: set[str] = set()
+    for word in wanted:
+        if len(word) <= 3:
+            found.add(word[:1])
+        else:
+            found.update((word[:2], word[0] + "'"))
+    found.discard("")
+    return tuple(sorted(found))
 
 
-def _candidates(folded: str, firsts: frozenset[str]) -> Iterator[re.Match]:
+def _candidates(folded: str, prefixes: tuple[str, ...]) -> Iterator[re.Match]:
     """The ``num`` and ``word`` tokens of ``_TOKEN_RE.finditer(folded)`` that begin with one
-    of ``firsts``, in order.
+    of ``prefixes``, in order.
 
-    Text without Chinese characters (English, even with a dash or an accent) is searched for
-    them by one pattern (``_found_candidates``); other text has each of its tokens looked at
-    here.
+    In text without Chinese characters (English, even with a dash or an accent) each place a
+    prefix is found is matched there by its letter's pattern (``_prefixed_candidates``);
+    other text has each of its tokens looked at here.
     """
     if folded.isascii() or not _CJK_RE.search(folded):
-        if len(firsts) == 1:
-            (first,) = firsts
-            return _found_candidates(folded, _candidate_words(first).finditer(folded))
-        return _found_candidates(folded, _merged_candidates(folded, firsts))
+        return _prefixed_candidates(folded, prefixes)
     return (
         match
         for match in _TOKEN_RE.finditer(folded)
-        if match.lastgroup != "cjk" and folded[match.start()] in firsts
+        if match.lastgroup != "cjk" and folded.startswith(prefixes, match.start())
     )
 
 
-def _merged_candidates(folded: str, firsts: frozenset[str]) -> Iterator[re.Match]:
-    """The matches of the ``_candidate_words`` of each of ``firsts`` over ``folded``, in
-    order, as one pattern for all of them would find them: it resumes after each match, so a
-    match that begins inside an earlier one is dropped (always an "unsure" character after
-    a digit or an apostrophe inside a word or number: one character long, so no letter's
-    scan skips past where the one pattern would look next)."""
-    found = [match for first in firsts for match in _candidate_words(first).finditer(folded)]
-    found.sort(key=_match_start)  # no two letters' matches start at one place
-    end = 0
-    for match in found:
-        if match.start() >= end:
-            end = match.end()
-            yield match
+def _prefixed_candidates(folded: str, prefixes: tuple[str, ...]) -> Iterator[re.Match]:
+    """``_candidates`` of text without Chinese characters: where one of ``prefixes`` is
+    found by ``str.find`` (in C), its letter's ``_candidate_words`` is matched there (each
+    letter's pattern was tried at every character: a third of a hit's highlighting).
 
-
-_match_start = operator.methodcaller("start")
-
-
-def _found_candidates(folded: str, matches: Iterator[re.Match]) -> Iterator[re.Match]:
-    """``_candidates`` of text without Chinese characters, from ``_candidate_words``'s
-    ``matches``: its tokens, and for each "unsure" match the token there, if one begins
-    there."""
-    fresh, walk = 0, None  # where _TOKEN_RE.finditer is known to start afresh; a walk from it
-    for match in matches:
+    A ``num`` or ``word`` match found so is a token (it begins after no letter, digit,
+    apostrophe, full stop or comma, so inside none). An "unsure" match is the token that
+    begins there, if one does: ``_TOKEN_RE`` walked from the end of the last token found.
+    A place inside an earlier match is skipped, as a scan that resumes after each match
+    skips it."""
+    places: set[int] = set()
+    for prefix in prefixes:
+        at = folded.find(prefix)
+        while at >= 0:
+            places.add(at)
+            at = folded.find(prefix, at + 1)
+    end = fresh = 0  # fresh: where _TOKEN_RE.finditer is known to start afresh
+    walk = None
+    for at in sorted(places):
+        if at < end:
+            continue
+        match = _candidate_words(folded[at]).match(folded, at)
+        if match is None:
+            continue
+        end = match.end()
         if match.lastgroup != "unsure":
-            fresh = match.end()
+            fresh = end
             yield match
             continue
         if walk is None or walk.origin != fresh:
             walk = _TokenWalk(folded, fresh)
-        token = walk.token_at(match.start())
+        token = walk.token_at(at)
         if token is not None:
             yield token
 
@@ -465,9 +473,9 @@ def _candidate_words(first: str) -> re.Pattern:
     group ``unsure``, one character, for ``_TokenWalk`` to decide.
 
     Without Chinese ranges: ``_TOKEN_RE``'s classes with them take about 1.4 ms each to
-    compile, this pattern about 0.2 ms. One per character, cached: a pattern per set of first
-    letters was compiled anew for most two-word queries (``_merged_candidates`` scans once
-    per letter instead, a few microseconds a hit).
+    compile, this pattern about 0.2 ms. One per character, cached: a pattern per query's
+    words would be compiled anew for most queries (``_prefixed_candidates`` matches it only
+    where a word's beginning is found instead).
     """
     return re.compile(
         rf"(?={re.escape(first)})(?<![^\W\d_])"

@@ -12,10 +12,12 @@ from searchapp.analysis import (
     _LATIN_WORD,
     _NUM,
     _TOKEN_RE,
+    _WORDS_RE,
     CJK_CHARS,
     ENGLISH_STOP_WORDS,
     BilingualTokenizer,
     EnglishStemFilter,
+    _prefixes,
     analyze,
     bigram_analyzer,
     fold,
@@ -128,6 +130,8 @@ TRICKY = [
     "",
     "   ",
     "ﬃ" * 3 + " words ﬀ" + "ǅ ǈ ﬆ ﬅ ﬔ",
+    # Porter2's own forms (``dying`` -> ``die``), apostrophes as a word's second character
+    "Dying, lying and tying skies: ugly early only singly gently idly news. O'Neill d'Arcy's",
 ]
 
 
@@ -195,6 +199,33 @@ def _walked_spans(text: str, wanted) -> list[tuple[int, int]]:
                 end = offsets[end - 1] + 1 if end > 0 else 0
             spans.append((start, end))
     return spans
+
+
+def test_a_word_begins_as_its_stem_says():
+    """``word_spans`` looks closely only at words beginning with one of ``_prefixes`` of the
+    wanted stems: every word of the samples, Porter2's exceptional forms and made-up suffixed
+    words does, with its stem's."""
+    import random
+
+    from whoosh.lang.porter2 import exceptional_forms
+
+    words = {w for text in _sample_texts() for w in _WORDS_RE.findall(fold_text(text))}
+    words |= set(exceptional_forms)
+    rng = random.Random(5)
+    suffixes = ("ing", "ied", "ies", "y", "ly", "ed", "eed", "ational", "biliti", "s", "'s")
+    for _ in range(20_000):
+        stem_part = "".join(rng.choice("aeiouybcdlnrst'") for _ in range(rng.randint(1, 4)))
+        words.add(stem_part.strip("'") + rng.choice(suffixes))
+    checked = 0
+    for surface in words:
+        word = surface[:-2] if surface.endswith("'s") else surface
+        word = word.replace("'", "")
+        if not word.isalpha() or not word.isascii() or word in ENGLISH_STOP_WORDS:
+            continue
+        stem = porter2_stem(word)
+        assert surface.startswith(_prefixes(frozenset({stem}))), (surface, stem)
+        checked += 1
+    assert checked > 10_000
 
 
 #: Wanted words beginning with what no word begins with, or only some words do.
