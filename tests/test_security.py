@@ -9,6 +9,7 @@ and indexing code that fixes them.
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import random
@@ -781,6 +782,29 @@ def test_quoted_lowercase_words_get_the_parsers_query(relaxed, monkeypatch):
     sample += ['x "open source"', '"open source" x', '"Open source"', '"open  source"']
     used = _compare_shortcut_with_parser(monkeypatch, "_quoted_words_query", sample, relaxed)
     assert used == 0 if relaxed else used > 300
+
+
+def test_a_lone_words_and_is_normalised_as_whoosh_does():
+    """``_and_of_words`` of one word returns its query normalised, as ``And([q]).normalize()``
+    does: boosted or not, Terms, Ors, phrases; an And, Every, range or null query goes
+    through Whoosh's pass."""
+    cases = [
+        query.Term("text", "port"),
+        query.Term("text", "port", boost=2.0),
+        query.Or([query.Term("text", "港口"), query.Term("cjk", "港口", boost=1.0)]),
+        query.Or([query.Term("text", "a"), query.Term("text", "a")], boost=0.5),
+        query.Phrase("cjk", ["中老", "老铁", "铁路"], slop=1),
+        query.And([query.Term("text", "a"), query.Term("text", "b")]),
+        query.And([query.Term("text", "a")], boost=3.0),
+        query.Every(),
+        query.Every("text"),
+        query.TermRange("text", "a", "c"),
+        query.NullQuery,
+    ]
+    for case in cases:
+        want = query.And([copy.deepcopy(case)]).normalize()
+        got = querying._and_of_words("w", lambda _word, c=case: copy.deepcopy(c))
+        assert (got, repr(got), type(got)) == (want, repr(want), type(want)), case
 
 
 def _chinese_sample() -> list[str]:
