@@ -16,7 +16,7 @@ import math
 import threading
 from array import array
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -450,7 +450,8 @@ def facet_counts(
             continue
         if by_doc is not None and articles is None and len(labels) <= SMALL_FACET:
             complete = values.complete(name)
-            facets[name] = _small_facet(by_doc[found.ids], labels, name == "year", complete)
+            ranked = _ranked_small(by_doc[found.ids], len(labels), name == "year", complete)
+            facets[name] = _labelled(ranked, labels)
             continue
         if by_doc is not None:
             codes = by_doc[found.ids]
@@ -479,15 +480,21 @@ def facet_counts(
             else:
                 order = most_frequent(present, counts, n_labels)
             ranked = zip(present[order].tolist(), counts[order].tolist(), strict=True)
-        out: dict[str, int] = {}
-        for code, count in ranked:
-            if len(out) >= FACET_LIMIT:
-                break
-            label = labels[code]  # decoded once (a Labels lookup is a slice and a decode)
-            if label:
-                out[label] = count
-        facets[name] = out
+        facets[name] = _labelled(ranked, labels)
     return facets
+
+
+def _labelled(ranked: Iterable[tuple[int, int]], labels: Sequence[str]) -> dict[str, int]:
+    """``{label: count}`` of the first ``FACET_LIMIT`` ranked ``(code, count)`` whose label
+    is not empty, in their order."""
+    out: dict[str, int] = {}
+    for code, count in ranked:
+        if len(out) >= FACET_LIMIT:
+            break
+        label = labels[code]  # decoded once (a Labels lookup is a slice and a decode)
+        if label:
+            out[label] = count
+    return out
 
 
 #: A one-valued field of at most this many values (kind, language, year) counts passages by
@@ -496,34 +503,28 @@ def facet_counts(
 SMALL_FACET = 256
 
 
-def _small_facet(
-    codes: np.ndarray, labels: Sequence[str], newest_first: bool, complete: bool
-) -> dict[str, int]:
-    """The facet of a one-valued field of few labels over the matches' ``codes`` (-1: no
-    value, unless ``complete``), as the general path ranks it: most frequent first, ties by
-    code; or by code descending (years)."""
+def _ranked_small(
+    codes: np.ndarray, n_labels: int, newest_first: bool, complete: bool
+) -> list[tuple[int, int]]:
+    """``(code, count)`` of a one-valued field of few labels over the matches' ``codes`` (-1:
+    no value, unless ``complete``), ranked as the array path ranks them: by count then code,
+    or by code descending (years)."""
     if complete:
-        counts = np.bincount(codes, minlength=len(labels)).tolist()
+        counts = np.bincount(codes, minlength=n_labels).tolist()
     else:
-        counts = np.bincount(np.add(codes, 1, dtype=np.intp), minlength=len(labels) + 1)
+        counts = np.bincount(np.add(codes, 1, dtype=np.intp), minlength=n_labels + 1)
         counts = counts[1:].tolist()
-    present = [(count, code) for code, count in enumerate(counts) if count]
+    present = [(code, count) for code, count in enumerate(counts) if count]
     if newest_first:
         present.reverse()
     else:
-        present.sort(key=_most_first)
-    out: dict[str, int] = {}
-    for count, code in present:
-        if len(out) >= FACET_LIMIT:
-            break
-        label = labels[code]
-        if label:
-            out[label] = count
-    return out
+        present.sort(key=_by_count_then_code)
+    return present
 
 
-def _most_first(item: tuple[int, int]) -> tuple[int, int]:
-    return -item[0], item[1]
+def _by_count_then_code(item: tuple[int, int]) -> tuple[int, int]:
+    """Sort key of a ``(code, count)``: the most frequent first, ties by code."""
+    return -item[1], item[0]
 
 
 #: Distinct (article, value) pairs are marked in an array of every pair up to this many pairs
@@ -574,7 +575,7 @@ def _ranked_few(codes: np.ndarray, articles: np.ndarray | None, newest_first: bo
         counted = Counter(code for _, code in pairs)
     if newest_first:
         return sorted(counted.items(), reverse=True)
-    return sorted(counted.items(), key=lambda item: (-item[1], item[0]))
+    return sorted(counted.items(), key=_by_count_then_code)
 
 
 def _sorted_counts(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
