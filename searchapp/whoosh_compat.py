@@ -36,6 +36,7 @@ from whoosh.codec.whoosh3 import (
     W3FieldWriter,
     W3LeafMatcher,
     W3PerDocReader,
+    W3PerDocWriter,
     W3PostingsWriter,
     W3TermInfo,
     _lenfield,
@@ -98,7 +99,8 @@ def check_version(version: str | None = None) -> str:
 
 _REQUIRED = [
     (W3LeafMatcher, ("_read_ids", "_read_weights", "_read_values", "_next_block")),
-    (W3PerDocReader, ("_cached_reader", "doc_field_length")),
+    (W3PerDocReader, ("_cached_reader", "doc_field_length", "stored_fields")),
+    (W3PerDocWriter, ("finish_doc", "add_column_value")),
     (FileIndex, ("_segments",)),
     (MultiTerm, ("_btexts",)),
     (query.Wildcard, ("_find_prefix",)),
@@ -655,6 +657,37 @@ def _doc_field_length(self, docnum, fieldname, default=0):
 #: Whoosh's own, kept for the test that compares.
 whoosh_stored_fields = SegmentReader.stored_fields
 
+#: The column of the stored fields of the segments searchapp writes: each document's dict
+#: pickled, not compressed. Whoosh's ``_stored`` column zlib-compresses each one, and a hit's
+#: ``zlib.decompress`` is mostly the decompressor's set-up: ~5 of a hit's ~12 us, 8% of a
+#: search's CPU for the ~300 bytes of a chunk (and ``zlib.compress`` per document in a build).
+#: Uncompressed they take ~45% more room (150,000 chunks: +~20 MB, 8% of the index). A
+#: segment written before keeps its ``_stored`` column, read as before.
+PLAIN_STORED = "_stored_plain"
+PLAIN_STORED_COLUMN = PickleColumn(VarBytesColumn())
+_whoosh_perdoc_stored_fields = W3PerDocReader.stored_fields
+#: Whoosh's own, for the test that writes a segment as searchapp did before ``PLAIN_STORED``.
+whoosh_finish_doc = W3PerDocWriter.finish_doc
+
+
+def _finish_doc(self) -> None:
+    """``W3PerDocWriter.finish_doc`` writing the document's stored fields to
+    ``PLAIN_STORED`` instead of Whoosh's compressed ``_stored`` column (which stays, empty)."""
+    stored = self._storedfields
+    if stored:
+        self.add_column_value(PLAIN_STORED, PLAIN_STORED_COLUMN, stored)  # pickled here
+        stored.clear()
+    self._indoc = False
+
+
+def _perdoc_stored_fields(self, docnum):
+    """``W3PerDocReader.stored_fields`` from ``PLAIN_STORED`` when the segment has it."""
+    reader = self._cached_reader(PLAIN_STORED, PLAIN_STORED_COLUMN)
+    if reader is None:
+        return _whoosh_perdoc_stored_fields(self, docnum)
+    found = reader[docnum]
+    return {} if found is None else found
+
 
 def _stored_fields(self, docnum):
     """``SegmentReader.stored_fields`` through ``StoredColumn`` (when the segment's column is
@@ -682,40 +715,46 @@ _STORED_ATTR = "_searchapp_stored"
 
 class StoredColumn:
     """A segment's stored-fields column read in one step: the bytes at the document's offset,
-    ``zlib.decompress``, ``pickle.loads``. Whoosh's own read passes through five calls for
-    it (the per-document reader, its cache of column readers, the pickle, compressed-bytes
-    and variable-bytes column readers); the offsets and lengths are the arrays its
-    variable-bytes reader read once when the column was opened. Same bytes, same dict."""
+    ``zlib.decompress`` (Whoosh's ``_stored`` column; not ``PLAIN_STORED``), ``pickle.loads``.
+    Whoosh's own read passes through five calls for it (the per-document reader, its cache of
+    column readers, the pickle, compressed-bytes and variable-bytes column readers); the
+    offsets and lengths are the arrays its variable-bytes reader read once when the column was
+    opened. Same bytes, same dict."""
 
-    __slots__ = ("_get", "_base", "_offsets", "_lengths", "_fd")
+    __slots__ = ("_get", "_base", "_offsets", "_lengths", "_fd", "_compressed")
 
-    def __init__(self, column, source: tuple[int, int] | None = None) -> None:
+    def __init__(self, column, source: tuple[int, int] | None = None, compressed: bool = True):
         self._get = column._dbfile.get
         self._base = column._basepos
         self._offsets = column._offsets
         self._lengths = column._lengths
         self._fd = None
+        self._compressed = compressed
         if source is not None:
             self._fd, self._base = source[0], source[1] + column._basepos
 
     @classmethod
     def of(cls, perdoc) -> StoredColumn | bool:
-        """The stored column of ``perdoc`` (a ``W3PerDocReader``), or ``False`` when it has
-        none or not the pickled, zlib-compressed column Whoosh 2.7 writes (read the usual
-        way then)."""
-        reader = perdoc._cached_reader("_stored", STORED_COLUMN)
+        """The stored column of ``perdoc`` (a ``W3PerDocReader``): ``PLAIN_STORED`` or else
+        Whoosh's ``_stored``; ``False`` when it has neither as Whoosh 2.7 writes them (read the
+        usual way then)."""
+        reader = perdoc._cached_reader(PLAIN_STORED, PLAIN_STORED_COLUMN)
+        compressed = reader is None
+        if compressed:
+            reader = perdoc._cached_reader("_stored", STORED_COLUMN)
         child = getattr(reader, "_child", None)
-        if (
-            type(reader) is not PickleColumn.Reader
-            or type(child) is not CompressedBytesColumn.Reader
-            or child._decompress is not zlib.decompress
-        ):
+        if compressed:
+            known = type(child) is CompressedBytesColumn.Reader
+            known = known and child._decompress is zlib.decompress
+        else:
+            known = type(child) is VarBytesColumn.Reader
+        if type(reader) is not PickleColumn.Reader or not known:
             return False
         name = getattr(child._dbfile, "_name", None)
         source = None
         if USE_PREAD and name:
             source = pread_source(perdoc._storage, perdoc._segment, name)
-        return cls(child, source)
+        return cls(child, source, compressed)
 
     def read(self, docnum: int) -> dict:
         """The stored fields of ``docnum``, as ``W3PerDocReader.stored_fields`` gives them
@@ -724,8 +763,9 @@ class StoredColumn:
         if not length:
             return {}
         at = self._base + self._offsets[docnum]
-        raw = self._get(at, length) if self._fd is None else os.pread(self._fd, length, at)
-        data = zlib.decompress(raw)
+        data = self._get(at, length) if self._fd is None else os.pread(self._fd, length, at)
+        if self._compressed:
+            data = zlib.decompress(data)
         return pickle.loads(data) if data else {}
 
 
@@ -1461,4 +1501,6 @@ SegmentWriter.add_document = _add_document
 BufferFile.__init__ = _buffer_file_init
 W3PerDocReader._cached_reader = _cached_reader
 W3PerDocReader.doc_field_length = _doc_field_length
+W3PerDocReader.stored_fields = _perdoc_stored_fields
+W3PerDocWriter.finish_doc = _finish_doc
 SegmentReader.stored_fields = _stored_fields

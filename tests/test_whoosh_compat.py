@@ -323,6 +323,59 @@ def test_stored_fields_of_odd_documents_are_whooshs(tmp_path):
     assert {"id": "a"} in seen and {} in seen and {"id": "b"} in seen
 
 
+def test_stored_fields_are_written_uncompressed(tmp_path, monkeypatch):
+    """New segments keep each document's stored fields pickled in ``PLAIN_STORED`` (Whoosh's
+    ``_stored`` column stays, empty); a segment written before, with Whoosh's compressed
+    column, is read as before, beside them and after a merge into a new segment."""
+    from whoosh import fields as whoosh_fields
+    from whoosh import index as whoosh_index
+    from whoosh.codec.whoosh3 import W3PerDocWriter
+
+    schema = whoosh_fields.Schema(
+        id=whoosh_fields.ID(stored=True), body=whoosh_fields.TEXT(stored=True)
+    )
+    ix = whoosh_index.create_in(str(tmp_path), schema)
+    with monkeypatch.context() as patched:  # the segment of an index built before
+        patched.setattr(W3PerDocWriter, "finish_doc", whoosh_compat.whoosh_finish_doc)
+        with ix.writer() as writer:
+            writer.add_document(id="old", body="written compressed " * 20)
+            writer.add_document(body=None)
+    with ix.writer() as writer:
+        writer.add_document(id="new", body="written plain " * 20)
+        writer.add_document(id="odd", body="ünïcode 港口")
+
+    def segments() -> list[tuple[bool, list[dict]]]:
+        with whoosh_index.open_dir(str(tmp_path)).reader() as reader:
+            found = []
+            for segment, _base in reader.leaf_readers():
+                docs = [segment.stored_fields(n) for n in range(segment.doc_count_all())]
+                column = segment.__dict__[whoosh_compat._STORED_ATTR]
+                assert isinstance(column, whoosh_compat.StoredColumn)
+                perdoc = segment._perdoc
+                plain = perdoc.has_column(whoosh_compat.PLAIN_STORED)
+                assert column._compressed is not plain
+                theirs = [whoosh_compat.whoosh_stored_fields(segment, n) for n in range(len(docs))]
+                assert docs == theirs
+                found.append((plain, docs))
+            return found
+
+    old_doc = {"id": "old", "body": "written compressed " * 20}
+    new_docs = [{"id": "new", "body": "written plain " * 20}, {"id": "odd", "body": "ünïcode 港口"}]
+    assert sorted(segments(), key=lambda s: s[0]) == [
+        (False, [old_doc, {}]),
+        (True, new_docs),
+    ]
+    with ix.writer() as writer:
+        writer.delete_by_term("id", "new")
+        writer.optimize = True
+    ((plain, docs),) = segments()  # merged: written anew, plain
+    assert plain and old_doc in docs and new_docs[1] in docs and new_docs[0] not in docs
+    with whoosh_index.open_dir(str(tmp_path)).reader() as reader:
+        ((segment, _base),) = reader.leaf_readers()
+        empty = segment._perdoc._cached_reader("_stored", whoosh_compat.STORED_COLUMN)
+        assert all(not empty[n] for n in range(segment.doc_count_all()))
+
+
 def test_opened_segments_are_read_in_place(index_dir):
     """Opening an index does not copy its compound segment into the process (BytesIO did)."""
     opened = IndexHandle(index_dir).open()
