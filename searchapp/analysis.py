@@ -436,8 +436,8 @@ def _prefixed_candidates(folded: str, prefixes: tuple[str, ...]) -> Iterator[re.
     end = fresh = 0  # fresh: where _TOKEN_RE.finditer is known to start afresh
     walk = None
     for at in sorted(places):
-        if at < end:
-            continue
+        if at < end or (at and folded[at - 1].isalpha()):
+            continue  # inside a match, or a word (a letter before: no token begins there)
         match = _candidate_words(folded[at]).match(folded, at)
         if match is None:
             continue

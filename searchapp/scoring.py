@@ -15,6 +15,7 @@ Whoosh's own matcher, so results are always complete.
 
 from __future__ import annotations
 
+import bisect
 import logging
 import math
 from collections import Counter
@@ -120,6 +121,7 @@ class QueryEvaluator:
             term_directory(reader) if USE_TERM_DIRECTORY else None
             for reader, _offset in self.segments
         ]
+        self._firsts = [offset for _reader, offset in self.segments]
         self.doc_count = searcher.doc_count_all()
         self.settings = settings.current()  # cached scores depend on them: fixed per searcher
         self.live = np.ones(self.doc_count, dtype=bool)
@@ -411,6 +413,14 @@ class QueryEvaluator:
         return Matches(np.array(ids, dtype=_IDS)[order], np.array(scores, dtype=_SCORES)[order])
 
     # -- per-document data ------------------------------------------------------------
+
+    def stored_fields(self, docnum: int) -> dict:
+        """``searcher.stored_fields(docnum)`` from its segment's reader, found by one bisect:
+        without the searcher's, the multi-reader's and its two lookups' calls in between
+        (~1.5 of a hit's ~7 us). A new dict each call."""
+        at = bisect.bisect_right(self._firsts, docnum) - 1
+        reader, offset = self.segments[at]
+        return reader.stored_fields(docnum - offset)
 
     def length_codes(self, fieldname: str) -> np.ndarray:
         """Each document's length of ``fieldname`` as Whoosh stores it (one byte, lossy; read

@@ -160,13 +160,13 @@ def _execute(opened: OpenIndex, parsed, q: str, shape: Shape, allowed, first=Non
     terms = highlight_terms(searcher, parsed) if result.rows and not browse else HighlightTerms()
     if grouped:
         hits = [
-            article_dict(searcher, doc, passages, score, matched, terms)
+            article_dict(evaluator.stored_fields, doc, passages, score, matched, terms)
             for (doc, score), passages, matched in zip(
                 result.rows, result.passages, result.matched, strict=True
             )
         ]
     else:
-        hits = [hit_dict(searcher.stored_fields(d), s, terms) for d, s in result.rows]
+        hits = [hit_dict(evaluator.stored_fields(d), s, terms) for d, s in result.rows]
     unit = "articles" if grouped else "passages"
     return {
         "query": q,

@@ -8,6 +8,8 @@ contract tests pin them). Every value comes from the index; links are not made h
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from searchapp.highlighting import HighlightTerms, mark, snippet, term_spans
 
 #: A passage hit (``group=none``), in the API's order; ``url`` is added by the web layer.
@@ -78,13 +80,19 @@ def hit_dict(fields: dict, score: float, terms: HighlightTerms) -> dict:
 
 
 def article_dict(
-    searcher, doc: int, passages: list[tuple[int, float]], score: float, matched: int, terms
+    stored: Callable[[int], dict],
+    doc: int,
+    passages: list[tuple[int, float]],
+    score: float,
+    matched: int,
+    terms,
 ) -> dict:
     """An article result: its metadata (from the stored fields of ``doc``, its title chunk
     when it has one) and its best matching passages, each with its snippet, kind and section.
+    ``stored``: a document's stored fields (``QueryEvaluator.stored_fields``).
     """
-    shown = [hit_dict(searcher.stored_fields(d), s, terms) for d, s in passages]
-    fields = searcher.stored_fields(doc)
+    shown = [hit_dict(stored(d), s, terms) for d, s in passages]
+    fields = stored(doc)
     title = fields.get("article_title", "")
     spans = term_spans(title, terms) if terms else []
     return {

@@ -151,8 +151,10 @@ def init_hosts(app: Flask) -> None:
 
     @app.after_request
     def relative_redirects(response: Response) -> Response:
+        if not 300 <= response.status_code < 400:  # before a scan of every header
+            return response
         location = response.headers.get("Location")
-        if location and 300 <= response.status_code < 400:
+        if location:
             parts = urlsplit(location)
             if parts.scheme in ("http", "https") and parts.netloc == request.host:
                 response.headers["Location"] = urlunsplit(
