@@ -660,9 +660,9 @@ whoosh_stored_fields = SegmentReader.stored_fields
 #: The column of the stored fields of the segments searchapp writes: each document's dict
 #: pickled, not compressed. Whoosh's ``_stored`` column zlib-compresses each one, and a hit's
 #: ``zlib.decompress`` is mostly the decompressor's set-up: ~5 of a hit's ~12 us, 8% of a
-#: search's CPU for the ~300 bytes of a chunk (and ``zlib.compress`` per document in a build).
-#: Uncompressed they take ~45% more room (150,000 chunks: +~20 MB, 8% of the index). A
-#: segment written before keeps its ``_stored`` column, read as before.
+#: search's CPU for the ~300 bytes of a chunk. Uncompressed they take more room (150,000
+#: chunks: 238 -> 264 MB, the build's time unchanged). A segment written before keeps its
+#: ``_stored`` column, read as before.
 PLAIN_STORED = "_stored_plain"
 PLAIN_STORED_COLUMN = PickleColumn(VarBytesColumn())
 _whoosh_perdoc_stored_fields = W3PerDocReader.stored_fields
