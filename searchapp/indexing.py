@@ -35,6 +35,7 @@ from whoosh import index as whoosh_index
 
 from searchapp import settings
 from searchapp.analysis import analyze, vocabulary_words
+from searchapp.combined_terms import COMBINED_FILE, write_combined
 from searchapp.schema import SCHEMA_VERSION, build_schema
 from searchapp.sources import (
     FORMATS,
@@ -58,7 +59,7 @@ from searchapp.store import (  # noqa: F401  (IndexUnavailable is re-exported fo
 )
 from searchapp.synonyms import Synonyms, default_synonyms
 from searchapp.vocabulary import write_vocabularies
-from searchapp.whoosh_compat import join_segments, use_term_pool
+from searchapp.whoosh_compat import Impacts, join_segments, term_directory, use_term_pool
 
 
 class IndexingError(Exception):
@@ -264,6 +265,7 @@ def build_index(
                 plan, previous if not rebuild else None, tmp_dir, progress, procs
             )
             _write_vocabularies(tmp_dir)
+            _write_combined_terms(tmp_dir)
             outcome.merge_into(report)
             articles, manifest_files = _merge_manifest(plan, old_articles, outcome, rebuild)
             if not articles:
@@ -480,6 +482,22 @@ def _write_vocabularies(build: Path) -> None:
     try:
         with ix.reader() as reader:
             write_vocabularies(build, reader)
+    finally:
+        ix.close()
+
+
+def _write_combined_terms(build: Path) -> None:
+    """The build's combined term file (``searchapp.combined_terms``), from its finished
+    segments; an incremental build's link to the previous build's file is dropped first."""
+    path = build / COMBINED_FILE
+    path.unlink(missing_ok=True)
+    ix = whoosh_index.open_dir(str(build))
+    try:
+        with ix.searcher() as searcher:
+            segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
+            directories = [term_directory(reader) for reader, _offset in segments]
+            impacts = [Impacts.of(reader) for reader, _offset in segments]
+            write_combined(path, segments, directories, impacts)
     finally:
         ix.close()
 

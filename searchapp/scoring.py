@@ -20,6 +20,7 @@ import logging
 import math
 from collections import Counter
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 from whoosh import query
@@ -28,6 +29,7 @@ from whoosh.query import terms as term_queries
 from searchapp import settings
 from searchapp.budget import check, checked, outside_budget
 from searchapp.caches import ENTRY_OVERHEAD, BoundedCache
+from searchapp.combined_terms import CombinedTerms
 from searchapp.term_directory import UNKNOWN, term_key
 from searchapp.whoosh_compat import (
     BYTE_TO_LENGTH,
@@ -69,6 +71,10 @@ USE_IMPACTS = True
 #: Terms are found in the segment's term directory (``searchapp/term_directory.py``) when it
 #: has one (False: in Whoosh's term index, the reference the tests compare with).
 USE_TERM_DIRECTORY = True
+#: Terms are read from the build's combined term file (``searchapp/combined_terms.py``), one
+#: list for all segments, when it has one (False: segment by segment, the reference the tests
+#: compare with).
+USE_COMBINED_TERMS = True
 #: Phrases read common words' positions from a segment's position arrays when it has them
 #: (False: always decoded from Whoosh's blocks, the reference the tests compare with).
 USE_POSITION_ARRAYS = True
@@ -122,6 +128,8 @@ class QueryEvaluator:
             for reader, _offset in self.segments
         ]
         self._firsts = [offset for _reader, offset in self.segments]
+        folder = getattr(getattr(getattr(searcher, "_ix", None), "storage", None), "folder", None)
+        self.combined = CombinedTerms.of(Path(folder), self.segments) if folder else None
         self.doc_count = searcher.doc_count_all()
         self.settings = settings.current()  # cached scores depend on them: fixed per searcher
         self.live = np.ones(self.doc_count, dtype=bool)
@@ -230,11 +238,19 @@ class QueryEvaluator:
         return found
 
     def _read_term(self, field, fieldname: str, btext: bytes) -> Matches:
-        """Read a term's posting list a block at a time and score it with BM25F."""
+        """Read a term's posting list (of all segments at once from the combined file, else
+        segment by segment) and score it with BM25F."""
+        key = None
+        if self.combined is not None and USE_COMBINED_TERMS and USE_TERM_DIRECTORY and USE_IMPACTS:
+            key = term_key(fieldname, btext)
+            found = self.combined.postings(key, _IDS, _SCORES)
+            if found is None:
+                return Matches.empty()
+            if found is not UNKNOWN:
+                return self._scored(field, fieldname, *found)
         id_blocks: list[np.ndarray] = []
         weight_blocks: list[np.ndarray] = []
         doc_freq = 0
-        key = None
         for number, ((reader, offset), impacts, directory) in enumerate(
             zip(self.segments, self.impacts, self.directories, strict=True)
         ):
@@ -259,6 +275,12 @@ class QueryEvaluator:
             return Matches.empty()
         ids = np.concatenate(id_blocks) if len(id_blocks) > 1 else id_blocks[0]
         weights = np.concatenate(weight_blocks) if len(weight_blocks) > 1 else weight_blocks[0]
+        return self._scored(field, fieldname, doc_freq, ids, weights)
+
+    def _scored(
+        self, field, fieldname: str, doc_freq: int, ids: np.ndarray, weights: np.ndarray
+    ) -> Matches:
+        """A term's postings (of all segments, deleted documents too) scored with BM25F."""
         if not field.scorable:
             return Matches(ids, np.ones(len(ids), dtype=_SCORES))
         idf = math.log(self.doc_count / (doc_freq + 1)) + 1

@@ -135,6 +135,7 @@ class TermDirectory:
             raise DirectoryFormatError("unknown term directory")
         self._records_at = _HEADER.size + 8 * terms
         self._small_at = self._records_at + _RECORD.size * terms
+        self._small_size = small
         if len(view) != self._small_at + small:
             raise DirectoryFormatError("term directory of the wrong size")
         self.hashes = np.frombuffer(view, dtype="<i8", count=terms, offset=_HEADER.size).copy()
@@ -151,6 +152,16 @@ class TermDirectory:
         if len(found) != size:
             raise EOFError("term directory truncated")
         return found
+
+    def records(self) -> np.ndarray:
+        """Every term's record (start, count, check, offset), in the order of ``hashes``."""
+        data = self._read(self._records_at, _RECORD.size * len(self))
+        return np.frombuffer(data, dtype=_RECORD_TYPE)
+
+    def small_postings(self) -> bytes:
+        """The postings of the terms kept here (each: its ids, then its weights; a record's
+        ``start`` is its byte offset in them)."""
+        return bytes(self._read(self._small_at, self._small_size))
 
     def locate(self, key: tuple[int, int]):
         """(count, start, offset) of the term filed under ``key`` (``term_key``): how many

@@ -1,0 +1,216 @@
+"""A build's combined term file (``searchapp.combined_terms``) gives each term the postings
+its segments give together, searches answer the same with and without it, an incremental
+build writes its own (the previous build's stays as it was), and a file that does not fit the
+segments is left alone."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import shutil
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from whoosh import index as whoosh_index
+
+from searchapp import scoring, term_directory
+from searchapp.combined_terms import (
+    COMBINED_FILE,
+    CombinedFormatError,
+    CombinedTerms,
+    write_combined,
+)
+from searchapp.handle import IndexHandle
+from searchapp.indexing import build_index
+from searchapp.searching import search
+from searchapp.store import current_build
+from searchapp.term_directory import UNKNOWN, TermDirectory, TermDirectoryWriter, term_key
+
+LARGE_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "large-sample"
+QUERIES = ["command line", "lib*", "package manager", '"free software"', "pakage managr"]
+QUERIES += ["中国", "文件", "數據", "debian -python", "kind:caption", "the", "中华人民共和国"]
+
+
+@pytest.fixture(scope="module")
+def two_builds(tmp_path_factory) -> tuple[Path, Path, Path]:
+    """The large sample built on two processes (two segments), then updated with one file
+    removed (deleted documents) and one added (a segment more): (index folder, first build,
+    second build)."""
+    sources = tmp_path_factory.mktemp("ctr-sources")
+    for path in sorted(LARGE_SAMPLE.glob("*.txt")):
+        shutil.copy(path, sources / path.name)
+    index = tmp_path_factory.mktemp("ctr-index")
+    build_index([sources], index, procs=2)
+    first = current_build(index)
+    removed = sorted(sources.glob("*.txt"))[0]
+    text = removed.read_text(encoding="utf-8")
+    removed.unlink()
+    (sources / "added-later.txt").write_text(text.replace("the", "a"), encoding="utf-8")
+    build_index([sources], index)
+    return index, first, current_build(index)
+
+
+def _answers(index: Path) -> list[dict]:
+    handle = IndexHandle(index)
+    return [
+        {**search(handle, q, group=g), "took_ms": 0} for q in QUERIES for g in ("none", "article")
+    ]
+
+
+def test_every_term_has_its_segments_postings_together(two_builds):
+    index, _first, _second = two_builds
+    with IndexHandle(index).reading() as opened:
+        evaluator = opened.evaluator
+        assert len(evaluator.segments) >= 2 and opened.searcher.reader().has_deletions()
+        combined = evaluator.combined
+        assert combined is not None
+        checked = 0
+        for field in opened.searcher.reader().indexed_field_names():
+            for btext in opened.searcher.reader().lexicon(field):
+                key = term_key(field, btext)
+                ids, weights, count = [], [], 0
+                for (_reader, offset), impacts, directory in zip(
+                    evaluator.segments, evaluator.impacts, evaluator.directories, strict=True
+                ):
+                    found = directory.postings(key, impacts, np.int64, np.float64)
+                    if found is not None:
+                        count += found[0]
+                        ids.append(found[1] + offset)
+                        weights.append(found[2])
+                got = combined.postings(key, np.int64, np.float64)
+                assert got is not None and got is not UNKNOWN, (field, btext)
+                assert got[0] == count
+                assert np.array_equal(got[1], np.concatenate(ids))
+                assert np.array_equal(got[2], np.concatenate(weights))
+                checked += 1
+            assert combined.postings(term_key(field, b"zzyzzogeton"), np.int64, float) is None
+        assert checked > 20_000
+
+
+def test_searches_answer_the_same_without_the_combined_file(two_builds, monkeypatch):
+    index = two_builds[0]
+    read = []
+    original = CombinedTerms.postings
+
+    def counted(self, *args):
+        read.append(1)
+        return original(self, *args)
+
+    monkeypatch.setattr(CombinedTerms, "postings", counted)
+    got = _answers(index)
+    assert sum(a["total"] for a in got) > 1000 and read
+    monkeypatch.setattr(scoring, "USE_COMBINED_TERMS", False)
+    read.clear()
+    assert _answers(index) == got and not read
+
+
+def test_an_update_writes_its_own_file_and_leaves_the_previous_one(two_builds):
+    """The update's folder starts with hard links to the previous build's files: its file is
+    a new one, written for its own segments; the previous build's reads as it did."""
+    _index, first, second = two_builds
+    old, new = first / COMBINED_FILE, second / COMBINED_FILE
+    assert old.exists() and new.exists()
+    assert old.stat().st_ino != new.stat().st_ino
+    for build in (first, second):
+        with whoosh_index.open_dir(str(build)).searcher() as searcher:
+            segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
+            assert len(CombinedTerms(build / COMBINED_FILE, segments).hashes) > 10_000
+
+
+def test_a_file_for_other_segments_or_damaged_is_ignored(two_builds, tmp_path, caplog):
+    index, first, second = two_builds
+    want = _answers(index)
+    copy = tmp_path / "copy"
+    shutil.copytree(index, copy, symlinks=True)
+    build = current_build(copy)
+    shutil.copy(first / COMBINED_FILE, build / COMBINED_FILE)  # another build's segments
+    with IndexHandle(copy).reading() as opened:
+        assert opened.evaluator.combined is None
+    assert "written for other segments" in caplog.text
+    assert _answers(copy) == want
+    data = (second / COMBINED_FILE).read_bytes()
+    (build / COMBINED_FILE).write_bytes(data[:-3])
+    with IndexHandle(copy).reading() as opened:
+        assert opened.evaluator.combined is None
+    assert "of the wrong size" in caplog.text
+    (build / COMBINED_FILE).write_bytes(b"SACTRv00" + data[8:])
+    with IndexHandle(copy).reading() as opened:
+        assert opened.evaluator.combined is None
+    assert _answers(copy) == want
+
+
+def test_one_segment_has_no_file(tmp_path):
+    build_index([LARGE_SAMPLE], tmp_path / "ix", procs=1)
+    build = current_build(tmp_path / "ix")
+    assert not (build / COMBINED_FILE).exists()
+    with IndexHandle(tmp_path / "ix").reading() as opened:
+        assert opened.evaluator.combined is None
+
+
+# --- the writer on made-up segments: order, offsets, terms sharing a hash ---
+
+
+class _Kept(io.BytesIO):
+    def close(self):  # the writer closes its file: keep the bytes readable
+        self.kept = self.getvalue()
+
+
+def _segment(name: str, docs: int, terms: dict[bytes, list[int]], key) -> tuple:
+    """A made-up segment (reader, directory, impacts): terms of 3+ postings in its impacts."""
+    writer = TermDirectoryWriter()
+    ids, weights = [], []
+    saved, term_directory.term_key = term_directory.term_key, key
+    try:
+        for btext, postings in terms.items():
+            big = len(postings) >= 3
+            start = len(ids) if big else None
+            if big:
+                ids += postings
+                weights += [1.0 + d for d in postings]
+            writer.add("text", btext, postings, [1.0 + d for d in postings], start, 0)
+        out = _Kept()
+        writer.write(out)
+    finally:
+        term_directory.term_key = saved
+    impacts = SimpleNamespace(
+        ids=np.array(ids, dtype="<u4"), weights=np.array(weights, dtype="<f4")
+    )
+    segment = SimpleNamespace(segment_id=lambda: name)
+    reader = SimpleNamespace(segment=lambda: segment, doc_count_all=lambda: docs)
+    return reader, TermDirectory(out.kept), impacts
+
+
+def test_the_writer_joins_segments_and_marks_shared_hashes(tmp_path):
+    def key(field, btext):
+        hashed, check = term_key(field, btext)
+        return (7, check) if btext.startswith(b"c") else (hashed, check)
+
+    a = _segment("A", 10, {b"apple": [1, 2, 5, 9], b"pear": [3], b"cherry": [4]}, key)
+    b = _segment("B", 6, {b"apple": [0], b"pear": [1, 2, 3], b"cress": [5]}, key)
+    segments = [(a[0], 0), (b[0], 10)]
+    path = tmp_path / COMBINED_FILE
+    assert write_combined(path, segments, [a[1], b[1]], [a[2], b[2]])
+    found = CombinedTerms(path, segments)
+
+    def got(btext):
+        result = found.postings(key("text", btext), np.int64, np.float64)
+        return result if result in (None, UNKNOWN) else (result[0], *map(list, result[1:]))
+
+    assert got(b"apple") == (5, [1, 2, 5, 9, 10], [2.0, 3.0, 6.0, 10.0, 1.0])
+    assert got(b"pear") == (4, [3, 11, 12, 13], [4.0, 2.0, 3.0, 4.0])
+    # "cherry" in A and "cress" in B share a hash with different checks: the segments answer
+    assert got(b"cherry") is UNKNOWN and got(b"cress") is UNKNOWN
+    assert got(b"plum") is None
+    hashed, check = key("text", b"pear")
+    assert found.postings((hashed, check ^ 1), np.int64, float) is None  # another term
+    # written for A and B: not for B and A, nor for A alone
+    with pytest.raises(CombinedFormatError):
+        CombinedTerms(path, [(b[0], 0), (a[0], 6)])
+    assert CombinedTerms.of(tmp_path, [(a[0], 0)]) is None
+    assert not write_combined(tmp_path / "one", [(a[0], 0)], [a[1]], [a[2]])
+    assert not write_combined(tmp_path / "none", segments, [a[1], None], [a[2], b[2]])
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    assert write_combined(path, segments, [a[1], b[1]], [a[2], b[2]])  # the same bytes again
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
