@@ -192,7 +192,8 @@ class IndexHandle:
                 evaluator=evaluator,
                 values=FieldValues(evaluator),
                 manifest=manifest,
-                maps=segment_maps(reader for reader, _offset in evaluator.segments),
+                maps=segment_maps(reader for reader, _offset in evaluator.segments)
+                + (evaluator.combined.maps if evaluator.combined is not None else []),
             )
         except Exception as exc:
             raise IndexUnavailable(

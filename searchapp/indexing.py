@@ -59,7 +59,13 @@ from searchapp.store import (  # noqa: F401  (IndexUnavailable is re-exported fo
 )
 from searchapp.synonyms import Synonyms, default_synonyms
 from searchapp.vocabulary import write_vocabularies
-from searchapp.whoosh_compat import Impacts, join_segments, term_directory, use_term_pool
+from searchapp.whoosh_compat import (
+    Impacts,
+    join_segments,
+    position_arrays,
+    term_directory,
+    use_term_pool,
+)
 
 
 class IndexingError(Exception):
@@ -497,7 +503,8 @@ def _write_combined_terms(build: Path) -> None:
             segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
             directories = [term_directory(reader) for reader, _offset in segments]
             impacts = [Impacts.of(reader) for reader, _offset in segments]
-            write_combined(path, segments, directories, impacts)
+            arrays = [position_arrays(reader) for reader, _offset in segments]
+            write_combined(path, segments, directories, impacts, arrays)
     finally:
         ix.close()
 

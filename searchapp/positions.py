@@ -116,12 +116,30 @@ class PositionArrays:
     def gather(self, postings: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The positions of the given postings (indexes into ``starts``), concatenated, and how
         many each has: a flat gather, no loop over postings."""
-        starts = self.starts[postings].astype(np.int64)
-        counts = self.starts[postings + 1].astype(np.int64) - starts
-        if not len(counts):
-            return np.empty(0, dtype=np.int64), counts
-        # each position's index: its posting's start, plus its rank within the posting
-        ends = counts.cumsum()
-        index = np.arange(ends[-1], dtype=np.int64)
-        index += (starts - (ends - counts)).repeat(counts)
-        return self.positions[index].astype(np.int64), counts
+        return gather(self.starts, self.positions, postings)
+
+
+def gather(starts: np.ndarray, positions: np.ndarray, postings: np.ndarray):
+    """(positions, counts) of ``postings`` (indexes into ``starts``, each posting's first
+    position in ``positions``): their positions concatenated, and how many each has."""
+    first = starts[postings].astype(np.int64)
+    counts = starts[postings + 1].astype(np.int64) - first
+    if not len(counts):
+        return np.empty(0, dtype=np.int64), counts
+    # each position's index: its posting's start, plus its rank within the posting
+    ends = counts.cumsum()
+    index = np.arange(ends[-1], dtype=np.int64)
+    index += (first - (ends - counts)).repeat(counts)
+    return positions[index].astype(np.int64), counts
+
+
+def positions_in(ids: np.ndarray, first: int, arrays, wanted: np.ndarray):
+    """(counts, positions) of a term in each of ``wanted`` (document numbers, sorted) from
+    its postings' document numbers ``ids`` and its first posting in ``arrays`` (anything
+    with ``gather``: a segment's ``PositionArrays``, a build's combined term file)."""
+    where = np.minimum(ids.searchsorted(wanted), len(ids) - 1)
+    present = ids[where] == wanted
+    found, some = arrays.gather(first + where[present])
+    counts = np.zeros(len(wanted), dtype=np.int64)
+    counts[present] = some
+    return counts, found

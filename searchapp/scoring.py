@@ -30,6 +30,7 @@ from searchapp import settings
 from searchapp.budget import check, checked, outside_budget
 from searchapp.caches import ENTRY_OVERHEAD, BoundedCache
 from searchapp.combined_terms import CombinedTerms
+from searchapp.positions import positions_in
 from searchapp.term_directory import UNKNOWN, term_key
 from searchapp.whoosh_compat import (
     BYTE_TO_LENGTH,
@@ -357,7 +358,9 @@ class QueryEvaluator:
         if len(q.words) == 1:
             return candidates.scaled(q.boost)
         if NATIVE_PHRASES:
-            keep = self._in_sequence(q, candidates.ids)
+            keep = self._in_sequence_combined(q, candidates.ids, words)
+            if keep is None:
+                keep = self._in_sequence(q, candidates.ids)
             return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
         # Positions decide; Whoosh's phrase matcher only visits documents with all the words.
         matcher = q.matcher(self.searcher)
@@ -367,6 +370,39 @@ class QueryEvaluator:
             return Matches.empty()
         keep = np.isin(candidates.ids, found, assume_unique=True)
         return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
+
+    def _in_sequence_combined(
+        self, q: query.Phrase, docs: np.ndarray, words: list[Matches]
+    ) -> np.ndarray | None:
+        """``_in_sequence`` on the positions the build's combined term file keeps, for all
+        segments at once (``words``: each word's matches, whose document numbers are its
+        postings there); None when it does not keep every word's (then segment by segment)."""
+        combined = self.combined
+        if combined is None or not (
+            USE_COMBINED_TERMS and USE_POSITION_ARRAYS and USE_TERM_DIRECTORY and USE_IMPACTS
+        ):
+            return None
+        field = self.reader.schema[q.fieldname]
+        btexts = [field.to_bytes(word) for word in q.words]
+        keys: dict[bytes, np.ndarray] = {}  # a repeated word is read once
+        for btext, matches in zip(btexts, words, strict=True):
+            check()
+            if btext in keys:
+                continue
+            located = combined.locate(term_key(q.fieldname, btext))
+            if located is None or located is UNKNOWN or located[2] < 0:
+                return None
+            count, start, first = located
+            ids = matches.ids
+            if len(ids) != count:  # not the term's postings as read (cannot be): read them
+                ids = combined.read(start, count, _IDS, _SCORES)[0]
+            keys[btext] = _position_keys(*positions_in(ids, first, combined, docs))
+        ends = keys[btexts[0]]
+        for btext in btexts[1:]:
+            ends = _following(ends, keys[btext], q.slop)
+        keep = np.zeros(len(docs), dtype=bool)
+        keep[ends >> _DOC_SHIFT] = True
+        return keep
 
     def _in_sequence(self, q: query.Phrase, docs: np.ndarray) -> np.ndarray:
         """Which of ``docs`` (holding every word of the phrase) have the words in order, each

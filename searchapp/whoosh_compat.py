@@ -54,7 +54,7 @@ from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.writing import SegmentWriter
 
 from searchapp import budget
-from searchapp.positions import POSITIONS_EXT, PositionArrays, PositionsWriter
+from searchapp.positions import POSITIONS_EXT, PositionArrays, PositionsWriter, positions_in
 from searchapp.pread import pread_exact
 from searchapp.term_directory import (
     DIRECTORY_EXT,
@@ -1349,7 +1349,7 @@ def term_positions(
     ids = impacts.term_ids(info) if impacts is not None and arrays is not None else None
     kept = arrays.term(info._offset) if ids is not None else None
     if kept is not None and kept[1] - kept[0] == len(ids) and len(ids):
-        return _gathered_positions(ids, kept[0], arrays, wanted)
+        return positions_in(ids, kept[0], arrays, wanted)
     matcher = _leaf_matcher(segment_reader, fieldname, btext, info)
     fmt = segment_reader.schema[fieldname].format
     decoded = read_positions(matcher, wanted.tolist(), fmt)
@@ -1371,18 +1371,7 @@ def kept_positions(
         kept = arrays.term(offset)
     if kept is None or kept[1] - kept[0] != count or not count:
         return None
-    return _gathered_positions(impacts.read_ids(-1 - start, count), kept[0], arrays, wanted)
-
-
-def _gathered_positions(ids: np.ndarray, first: int, arrays: PositionArrays, wanted):
-    """(counts, positions) of a term in each of ``wanted`` from its document numbers and
-    its first posting in the position arrays."""
-    where = np.minimum(ids.searchsorted(wanted), len(ids) - 1)
-    present = ids[where] == wanted
-    found, some = arrays.gather(first + where[present])
-    counts = np.zeros(len(wanted), dtype=np.int64)
-    counts[present] = some
-    return counts, found
+    return positions_in(impacts.read_ids(-1 - start, count), kept[0], arrays, wanted)
 
 
 def _lengths_list(lengths, fieldname: str) -> list | None:

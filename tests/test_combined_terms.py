@@ -24,13 +24,16 @@ from searchapp.combined_terms import (
 )
 from searchapp.handle import IndexHandle
 from searchapp.indexing import build_index
+from searchapp.positions import positions_in
 from searchapp.searching import search
 from searchapp.store import current_build
 from searchapp.term_directory import UNKNOWN, TermDirectory, TermDirectoryWriter, term_key
+from searchapp.whoosh_compat import kept_positions
 
 LARGE_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "large-sample"
 QUERIES = ["command line", "lib*", "package manager", '"free software"', "pakage managr"]
 QUERIES += ["中国", "文件", "數據", "debian -python", "kind:caption", "the", "中华人民共和国"]
+QUERIES += ['"command line"', '"the system"', "软件包管理", '"package manager" debian']
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +92,43 @@ def test_every_term_has_its_segments_postings_together(two_builds):
         assert checked > 20_000
 
 
+def test_kept_positions_are_the_segments_positions(two_builds):
+    """Every term whose positions the file keeps: in each of its documents, the positions its
+    segment's position arrays give."""
+    index = two_builds[0]
+    with IndexHandle(index).reading() as opened:
+        evaluator, combined = opened.evaluator, opened.evaluator.combined
+        reader = opened.searcher.reader()
+        checked = 0
+        for field in ("text", "cjk"):
+            for btext in reader.lexicon(field):
+                located = combined.locate(term_key(field, btext))
+                if located is UNKNOWN or located[2] < 0:
+                    continue
+                count, start, first = located
+                ids = combined.read(start, count, np.int64, np.float64)[0]
+                got = positions_in(ids, first, combined, ids)
+                counts, positions = [], []
+                for (segment, offset), impacts, arrays, directory in zip(
+                    evaluator.segments,
+                    evaluator.impacts,
+                    evaluator.position_arrays,
+                    evaluator.directories,
+                    strict=True,
+                ):
+                    local = ids[(ids >= offset) & (ids < offset + segment.doc_count_all())]
+                    in_segment = directory.locate(term_key(field, btext))
+                    if in_segment is None:
+                        continue
+                    found = kept_positions(impacts, arrays, in_segment, local - offset)
+                    counts.append(found[0])
+                    positions.append(found[1])
+                assert np.array_equal(got[0], np.concatenate(counts)), btext
+                assert np.array_equal(got[1], np.concatenate(positions)), btext
+                checked += 1
+        assert checked > 100
+
+
 def test_searches_answer_the_same_without_the_combined_file(two_builds, monkeypatch):
     index = two_builds[0]
     read = []
@@ -99,11 +139,21 @@ def test_searches_answer_the_same_without_the_combined_file(two_builds, monkeypa
         return original(self, *args)
 
     monkeypatch.setattr(CombinedTerms, "postings", counted)
+    phrases = []
+    original_phrases = scoring.QueryEvaluator._in_sequence_combined
+
+    def counted_phrases(self, *args):
+        found = original_phrases(self, *args)
+        phrases.append(found is not None)
+        return found
+
+    monkeypatch.setattr(scoring.QueryEvaluator, "_in_sequence_combined", counted_phrases)
     got = _answers(index)
-    assert sum(a["total"] for a in got) > 1000 and read
+    assert sum(a["total"] for a in got) > 1000 and read and any(phrases)
     monkeypatch.setattr(scoring, "USE_COMBINED_TERMS", False)
     read.clear()
-    assert _answers(index) == got and not read
+    phrases.clear()
+    assert _answers(index) == got and not read and not any(phrases)
 
 
 def test_an_update_writes_its_own_file_and_leaves_the_previous_one(two_builds):
@@ -157,19 +207,29 @@ class _Kept(io.BytesIO):
         self.kept = self.getvalue()
 
 
-def _segment(name: str, docs: int, terms: dict[bytes, list[int]], key) -> tuple:
-    """A made-up segment (reader, directory, impacts): terms of 3+ postings in its impacts."""
+def _segment(name: str, docs: int, terms: dict[bytes, list[int]], key, positions=None):
+    """A made-up segment (reader, directory, impacts, position arrays): terms of 3+ postings
+    in its impacts; ``positions``: those of some of them, a list per posting."""
+    positions = positions or {}
     writer = TermDirectoryWriter()
     ids, weights = [], []
+    kept_keys, firsts, starts, flat = [], [0], [0], []
     saved, term_directory.term_key = term_directory.term_key, key
     try:
-        for btext, postings in terms.items():
+        for number, (btext, postings) in enumerate(terms.items()):
             big = len(postings) >= 3
             start = len(ids) if big else None
             if big:
                 ids += postings
                 weights += [1.0 + d for d in postings]
-            writer.add("text", btext, postings, [1.0 + d for d in postings], start, 0)
+            offset = 100 * (number + 1)
+            writer.add("text", btext, postings, [1.0 + d for d in postings], start, offset)
+            if btext in positions:
+                kept_keys.append(offset)
+                for each in positions[btext]:
+                    flat += each
+                    starts.append(len(flat))
+                firsts.append(len(starts) - 1)
         out = _Kept()
         writer.write(out)
     finally:
@@ -177,9 +237,15 @@ def _segment(name: str, docs: int, terms: dict[bytes, list[int]], key) -> tuple:
     impacts = SimpleNamespace(
         ids=np.array(ids, dtype="<u4"), weights=np.array(weights, dtype="<f4")
     )
+    arrays = SimpleNamespace(
+        keys=np.array(kept_keys, dtype=np.int64),
+        firsts=np.array(firsts, dtype=np.int64),
+        starts=np.array(starts, dtype=np.uint32),
+        positions=np.array(flat, dtype=np.uint16),
+    )
     segment = SimpleNamespace(segment_id=lambda: name)
     reader = SimpleNamespace(segment=lambda: segment, doc_count_all=lambda: docs)
-    return reader, TermDirectory(out.kept), impacts
+    return reader, TermDirectory(out.kept), impacts, arrays
 
 
 def test_the_writer_joins_segments_and_marks_shared_hashes(tmp_path):
@@ -187,24 +253,45 @@ def test_the_writer_joins_segments_and_marks_shared_hashes(tmp_path):
         hashed, check = term_key(field, btext)
         return (7, check) if btext.startswith(b"c") else (hashed, check)
 
-    a = _segment("A", 10, {b"apple": [1, 2, 5, 9], b"pear": [3], b"cherry": [4]}, key)
-    b = _segment("B", 6, {b"apple": [0], b"pear": [1, 2, 3], b"cress": [5]}, key)
+    a = _segment(
+        "A",
+        10,
+        {b"apple": [1, 2, 5, 9], b"pear": [3], b"cherry": [4], b"fig": [0, 1, 2]},
+        key,
+        {b"apple": [[0], [3, 4], [1], [2]], b"fig": [[5], [6], [7]]},
+    )
+    b = _segment(
+        "B",
+        6,
+        {b"apple": [0, 2, 4], b"pear": [1, 2, 3], b"cress": [5], b"fig": [1, 3, 5]},
+        key,
+        {b"apple": [[7], [8, 9], [1]], b"pear": [[2], [0], [4]]},  # no fig
+    )
     segments = [(a[0], 0), (b[0], 10)]
     path = tmp_path / COMBINED_FILE
-    assert write_combined(path, segments, [a[1], b[1]], [a[2], b[2]])
+    assert write_combined(path, segments, [a[1], b[1]], [a[2], b[2]], [a[3], b[3]])
     found = CombinedTerms(path, segments)
 
     def got(btext):
         result = found.postings(key("text", btext), np.int64, np.float64)
         return result if result in (None, UNKNOWN) else (result[0], *map(list, result[1:]))
 
-    assert got(b"apple") == (5, [1, 2, 5, 9, 10], [2.0, 3.0, 6.0, 10.0, 1.0])
+    assert got(b"apple") == (7, [1, 2, 5, 9, 10, 12, 14], [2.0, 3.0, 6.0, 10.0, 1.0, 3.0, 5.0])
     assert got(b"pear") == (4, [3, 11, 12, 13], [4.0, 2.0, 3.0, 4.0])
     # "cherry" in A and "cress" in B share a hash with different checks: the segments answer
     assert got(b"cherry") is UNKNOWN and got(b"cress") is UNKNOWN
     assert got(b"plum") is None
     hashed, check = key("text", b"pear")
     assert found.postings((hashed, check ^ 1), np.int64, float) is None  # another term
+    # positions: apple's of both segments, in document order; pear's and fig's are not
+    # kept in every segment holding them: not kept here
+    count, start, first = found.locate(key("text", b"apple"))
+    ids = found.read(start, count, np.int64, np.float64)[0]
+    counts, positions = positions_in(ids, first, found, np.array([2, 3, 9, 10, 12, 14]))
+    assert counts.tolist() == [2, 0, 1, 1, 2, 1]
+    assert positions.tolist() == [3, 4, 2, 7, 8, 9, 1]
+    assert found.locate(key("text", b"pear"))[2] == -1
+    assert found.locate(key("text", b"fig"))[2] == -1
     # written for A and B: not for B and A, nor for A alone
     with pytest.raises(CombinedFormatError):
         CombinedTerms(path, [(b[0], 0), (a[0], 6)])
@@ -212,5 +299,8 @@ def test_the_writer_joins_segments_and_marks_shared_hashes(tmp_path):
     assert not write_combined(tmp_path / "one", [(a[0], 0)], [a[1]], [a[2]])
     assert not write_combined(tmp_path / "none", segments, [a[1], None], [a[2], b[2]])
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert write_combined(path, segments, [a[1], b[1]], [a[2], b[2]])  # the same bytes again
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest
+    assert write_combined(path, segments, [a[1], b[1]], [a[2], b[2]], [a[3], b[3]])
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == digest  # the same bytes again
+    # without position arrays: the postings, no positions
+    assert write_combined(path, segments, [a[1], b[1]], [a[2], b[2]])
+    assert CombinedTerms(path, segments).locate(key("text", b"apple"))[2] == -1

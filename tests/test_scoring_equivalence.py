@@ -370,17 +370,20 @@ def _phrase_results(opened, parsed, evaluator_options: dict, monkeypatch) -> tup
 
 @pytest.fixture()
 def gathered(monkeypatch):
-    """How many word lookups were answered from the position arrays."""
+    """How many word lookups were answered from the position arrays (a segment's, or the
+    build's combined term file's)."""
+    from searchapp.combined_terms import CombinedTerms
     from searchapp.positions import PositionArrays
 
     counted = {"gathers": 0}
-    original = PositionArrays.gather
+    for kind in (PositionArrays, CombinedTerms):
+        original = kind.gather
 
-    def gather(self, postings):
-        counted["gathers"] += 1
-        return original(self, postings)
+        def gather(self, postings, original=original):
+            counted["gathers"] += 1
+            return original(self, postings)
 
-    monkeypatch.setattr(PositionArrays, "gather", gather)
+        monkeypatch.setattr(kind, "gather", gather)
     return counted
 
 
