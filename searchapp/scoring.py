@@ -359,7 +359,7 @@ class QueryEvaluator:
             return candidates.scaled(q.boost)
         if NATIVE_PHRASES:
             keep = self._in_sequence_combined(q, candidates.ids, words)
-            if keep is None:
+            if keep is None:  # no combined term file: segment by segment
                 keep = self._in_sequence(q, candidates.ids)
             return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
         # Positions decide; Whoosh's phrase matcher only visits documents with all the words.
@@ -374,9 +374,10 @@ class QueryEvaluator:
     def _in_sequence_combined(
         self, q: query.Phrase, docs: np.ndarray, words: list[Matches]
     ) -> np.ndarray | None:
-        """``_in_sequence`` on the positions the build's combined term file keeps, for all
-        segments at once (``words``: each word's matches, whose document numbers are its
-        postings there); None when it does not keep every word's (then segment by segment)."""
+        """``_in_sequence`` with the build's combined term file: a word whose positions it
+        keeps is read there for all segments at once (``words``: each word's matches, whose
+        document numbers are its postings there), another segment by segment. None without
+        the file (then ``_in_sequence``)."""
         combined = self.combined
         if combined is None or not (
             USE_COMBINED_TERMS and USE_POSITION_ARRAYS and USE_TERM_DIRECTORY and USE_IMPACTS
@@ -389,20 +390,55 @@ class QueryEvaluator:
             check()
             if btext in keys:
                 continue
-            located = combined.locate(term_key(q.fieldname, btext))
+            key = term_key(q.fieldname, btext)
+            located = combined.locate(key)
             if located is None or located is UNKNOWN or located[2] < 0:
-                return None
-            count, start, first = located
-            ids = matches.ids
-            if len(ids) != count:  # not the term's postings as read (cannot be): read them
-                ids = combined.read(start, count, _IDS, _SCORES)[0]
-            keys[btext] = _position_keys(*positions_in(ids, first, combined, docs))
+                found = self._positions_by_segment(q.fieldname, btext, key, docs)
+            else:
+                count, start, first = located
+                ids = matches.ids
+                if len(ids) != count:  # not the term's postings as read (cannot be): read them
+                    ids = combined.read(start, count, _IDS, _SCORES)[0]
+                found = positions_in(ids, first, combined, docs)
+            keys[btext] = _position_keys(*found)
         ends = keys[btexts[0]]
         for btext in btexts[1:]:
             ends = _following(ends, keys[btext], q.slop)
         keep = np.zeros(len(docs), dtype=bool)
         keep[ends >> _DOC_SHIFT] = True
         return keep
+
+    def _positions_by_segment(
+        self, fieldname: str, btext: bytes, key: tuple[int, int], docs: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(counts, positions) of a term in each of ``docs`` (of the whole index, sorted),
+        read segment by segment: from a segment's position arrays when it keeps the term
+        there, else decoded from Whoosh's blocks."""
+        counts = np.zeros(len(docs), dtype=np.int64)
+        parts: list[np.ndarray] = []
+        for number, ((reader, offset), impacts, arrays) in enumerate(
+            zip(self.segments, self.impacts, self.position_arrays, strict=True)
+        ):
+            lo, hi = docs.searchsorted([offset, offset + reader.doc_count_all()])
+            if lo == hi:
+                continue
+            local = docs[lo:hi] - offset
+            found = None
+            directory = self.directories[number] if arrays is not None else None
+            if directory is not None:
+                located = directory.locate(key)
+                if located is None:
+                    continue
+                if located is not UNKNOWN:
+                    found = kept_positions(impacts, arrays, located, local)
+            if found is None:
+                info = self.term_info(number, fieldname, btext)
+                found = term_positions(reader, fieldname, btext, local, impacts, arrays, info)
+            if found is None:
+                continue
+            counts[lo:hi] = found[0]
+            parts.append(found[1])
+        return counts, np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
 
     def _in_sequence(self, q: query.Phrase, docs: np.ndarray) -> np.ndarray:
         """Which of ``docs`` (holding every word of the phrase) have the words in order, each

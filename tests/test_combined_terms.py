@@ -148,8 +148,17 @@ def test_searches_answer_the_same_without_the_combined_file(two_builds, monkeypa
         return found
 
     monkeypatch.setattr(scoring.QueryEvaluator, "_in_sequence_combined", counted_phrases)
+    by_segment = []
+    original_by_segment = scoring.QueryEvaluator._positions_by_segment
+
+    def counted_by_segment(self, *args):
+        by_segment.append(1)
+        return original_by_segment(self, *args)
+
+    monkeypatch.setattr(scoring.QueryEvaluator, "_positions_by_segment", counted_by_segment)
     got = _answers(index)
-    assert sum(a["total"] for a in got) > 1000 and read and any(phrases)
+    # phrases on the file's positions, and words it does not keep read segment by segment
+    assert sum(a["total"] for a in got) > 1000 and read and any(phrases) and by_segment
     monkeypatch.setattr(scoring, "USE_COMBINED_TERMS", False)
     read.clear()
     phrases.clear()
