@@ -358,9 +358,7 @@ class QueryEvaluator:
         if len(q.words) == 1:
             return candidates.scaled(q.boost)
         if NATIVE_PHRASES:
-            keep = self._in_sequence_combined(q, candidates.ids, words)
-            if keep is None:  # no combined term file: segment by segment
-                keep = self._in_sequence(q, candidates.ids)
+            keep = self._in_sequence(q, candidates.ids, words)
             return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
         # Positions decide; Whoosh's phrase matcher only visits documents with all the words.
         matcher = q.matcher(self.searcher)
@@ -371,18 +369,16 @@ class QueryEvaluator:
         keep = np.isin(candidates.ids, found, assume_unique=True)
         return Matches(candidates.ids[keep], candidates.scores[keep]).scaled(q.boost)
 
-    def _in_sequence_combined(
-        self, q: query.Phrase, docs: np.ndarray, words: list[Matches]
-    ) -> np.ndarray | None:
-        """``_in_sequence`` with the build's combined term file: a word whose positions it
-        keeps is read there for all segments at once (``words``: each word's matches, whose
-        document numbers are its postings there), another segment by segment. None without
-        the file (then ``_in_sequence``)."""
+    def _in_sequence(self, q: query.Phrase, docs: np.ndarray, words: list[Matches]) -> np.ndarray:
+        """Which of ``docs`` (holding every word of the phrase) have the words in order, each
+        1 to ``q.slop`` positions after the one before: Whoosh's ``SpanNear2(ordered=True,
+        mindist=1)``, which its ``Phrase`` matcher uses, on positions read for ``docs`` only.
+        A word whose positions the build's combined term file keeps is read there, for all
+        segments at once (``words``: each word's matches, whose document numbers are its
+        postings there); another segment by segment (``_positions_by_segment``)."""
         combined = self.combined
-        if combined is None or not (
-            USE_COMBINED_TERMS and USE_POSITION_ARRAYS and USE_TERM_DIRECTORY and USE_IMPACTS
-        ):
-            return None
+        if not (USE_COMBINED_TERMS and USE_POSITION_ARRAYS and USE_TERM_DIRECTORY and USE_IMPACTS):
+            combined = None
         field = self.reader.schema[q.fieldname]
         btexts = [field.to_bytes(word) for word in q.words]
         keys: dict[bytes, np.ndarray] = {}  # a repeated word is read once
@@ -391,7 +387,7 @@ class QueryEvaluator:
             if btext in keys:
                 continue
             key = term_key(q.fieldname, btext)
-            located = combined.locate(key)
+            located = combined.locate(key) if combined is not None else None
             if located is None or located is UNKNOWN or located[2] < 0:
                 found = self._positions_by_segment(q.fieldname, btext, key, docs)
             else:
@@ -405,7 +401,7 @@ class QueryEvaluator:
         for btext in btexts[1:]:
             ends = _following(ends, keys[btext], q.slop)
         keep = np.zeros(len(docs), dtype=bool)
-        keep[ends >> _DOC_SHIFT] = True
+        keep[ends >> _DOC_SHIFT] = True  # a candidate twice: set twice
         return keep
 
     def _positions_by_segment(
@@ -424,8 +420,10 @@ class QueryEvaluator:
                 continue
             local = docs[lo:hi] - offset
             found = None
-            directory = self.directories[number] if arrays is not None else None
-            if directory is not None:
+            if not USE_POSITION_ARRAYS:
+                arrays = None
+            directory = self.directories[number] if USE_IMPACTS and arrays is not None else None
+            if directory is not None:  # a common word: no term-index lookup
                 located = directory.locate(key)
                 if located is None:
                     continue
@@ -439,53 +437,6 @@ class QueryEvaluator:
             counts[lo:hi] = found[0]
             parts.append(found[1])
         return counts, np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
-
-    def _in_sequence(self, q: query.Phrase, docs: np.ndarray) -> np.ndarray:
-        """Which of ``docs`` (holding every word of the phrase) have the words in order, each
-        1 to ``q.slop`` positions after the one before: Whoosh's ``SpanNear2(ordered=True,
-        mindist=1)``, which its ``Phrase`` matcher uses, on positions read for ``docs`` only
-        (from a segment's position arrays when it keeps the word there, else decoded)."""
-        field = self.reader.schema[q.fieldname]
-        btexts = [field.to_bytes(word) for word in q.words]
-        directory_keys: dict[bytes, tuple[int, int]] = {}  # hashed once, for every segment
-        keep = np.zeros(len(docs), dtype=bool)
-        for number, ((reader, offset), impacts, arrays) in enumerate(
-            zip(self.segments, self.impacts, self.position_arrays, strict=True)
-        ):
-            lo, hi = docs.searchsorted([offset, offset + reader.doc_count_all()])
-            if lo == hi:
-                continue
-            local = docs[lo:hi] - offset
-            if not USE_POSITION_ARRAYS:
-                arrays = None
-            keys: dict[bytes, np.ndarray] = {}  # a repeated word is read once
-            directory = self.directories[number] if USE_IMPACTS and arrays is not None else None
-            for btext in btexts:
-                check()
-                if btext not in keys:
-                    found = None
-                    if directory is not None:  # a common word: no term-index lookup
-                        if btext not in directory_keys:
-                            directory_keys[btext] = term_key(q.fieldname, btext)
-                        located = directory.locate(directory_keys[btext])
-                        if located is None:
-                            break
-                        if located is not UNKNOWN:
-                            found = kept_positions(impacts, arrays, located, local)
-                    if found is None:
-                        info = self.term_info(number, q.fieldname, btext)
-                        found = term_positions(
-                            reader, q.fieldname, btext, local, impacts, arrays, info
-                        )
-                    if found is None:
-                        break
-                    keys[btext] = _position_keys(*found)
-            else:
-                ends = keys[btexts[0]]
-                for btext in btexts[1:]:
-                    ends = _following(ends, keys[btext], q.slop)
-                keep[lo + (ends >> _DOC_SHIFT)] = True  # a candidate twice: set twice
-        return keep
 
     def _with_whoosh(self, q: query.Query) -> Matches:
         """Any query type not handled above: complete but slow (one Python call per match),

@@ -140,14 +140,13 @@ def test_searches_answer_the_same_without_the_combined_file(two_builds, monkeypa
 
     monkeypatch.setattr(CombinedTerms, "postings", counted)
     phrases = []
-    original_phrases = scoring.QueryEvaluator._in_sequence_combined
+    original_gather = CombinedTerms.gather
 
-    def counted_phrases(self, *args):
-        found = original_phrases(self, *args)
-        phrases.append(found is not None)
-        return found
+    def counted_gather(self, postings):
+        phrases.append(1)
+        return original_gather(self, postings)
 
-    monkeypatch.setattr(scoring.QueryEvaluator, "_in_sequence_combined", counted_phrases)
+    monkeypatch.setattr(CombinedTerms, "gather", counted_gather)
     by_segment = []
     original_by_segment = scoring.QueryEvaluator._positions_by_segment
 
