@@ -35,7 +35,7 @@ from whoosh import index as whoosh_index
 
 from searchapp import settings
 from searchapp.analysis import analyze, vocabulary_words
-from searchapp.combined_terms import COMBINED_FILE, write_combined
+from searchapp.combined_terms import COMBINED_FILE, keeps_up, write_combined
 from searchapp.schema import SCHEMA_VERSION, build_schema
 from searchapp.sources import (
     FORMATS,
@@ -494,17 +494,35 @@ def _write_vocabularies(build: Path) -> None:
 
 def _write_combined_terms(build: Path) -> None:
     """The build's combined term file (``searchapp.combined_terms``), from its finished
-    segments; an incremental build's link to the previous build's file is dropped first."""
+    segments, unless the update's folder holds the previous build's file and it can stay
+    (``keeps_up``): written for its first segments, the update's few documents after them.
+    Otherwise the link to it is dropped and the file written for the longest run of first
+    segments with term directories and impacts (all of them, unless Whoosh merged some)."""
     path = build / COMBINED_FILE
-    path.unlink(missing_ok=True)
     ix = whoosh_index.open_dir(str(build))
     try:
         with ix.searcher() as searcher:
             segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
+            if path.exists() and keeps_up(path, segments):
+                return
+            path.unlink(missing_ok=True)
             directories = [term_directory(reader) for reader, _offset in segments]
             impacts = [Impacts.of(reader) for reader, _offset in segments]
             arrays = [position_arrays(reader) for reader, _offset in segments]
-            write_combined(path, segments, directories, impacts, arrays)
+            usable = 0
+            while (
+                usable < len(segments)
+                and directories[usable] is not None
+                and impacts[usable] is not None
+            ):
+                usable += 1
+            write_combined(
+                path,
+                segments[:usable],
+                directories[:usable],
+                impacts[:usable],
+                arrays[:usable],
+            )
     finally:
         ix.close()
 

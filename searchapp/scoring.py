@@ -239,22 +239,27 @@ class QueryEvaluator:
         return found
 
     def _read_term(self, field, fieldname: str, btext: bytes) -> Matches:
-        """Read a term's posting list (of all segments at once from the combined file, else
-        segment by segment) and score it with BM25F."""
-        key = None
-        if self.combined is not None and USE_COMBINED_TERMS and USE_TERM_DIRECTORY and USE_IMPACTS:
-            key = term_key(fieldname, btext)
-            found = self.combined.postings(key, _IDS, _SCORES)
-            if found is None:
-                return Matches.empty()
-            if found is not UNKNOWN:
-                return self._scored(field, fieldname, *found)
+        """Read a term's posting list (of the segments the combined file covers at once, of
+        the others segment by segment) and score it with BM25F."""
         id_blocks: list[np.ndarray] = []
         weight_blocks: list[np.ndarray] = []
         doc_freq = 0
-        for number, ((reader, offset), impacts, directory) in enumerate(
-            zip(self.segments, self.impacts, self.directories, strict=True)
-        ):
+        key = None
+        first = 0  # the first segment read on its own
+        if self.combined is not None and USE_COMBINED_TERMS and USE_TERM_DIRECTORY and USE_IMPACTS:
+            key = term_key(fieldname, btext)
+            found = self.combined.postings(key, _IDS, _SCORES)
+            if found is not UNKNOWN:
+                first = self.combined.covered
+                if found is not None:
+                    doc_freq, ids, weights = found
+                    if first == len(self.segments):
+                        return self._scored(field, fieldname, doc_freq, ids, weights)
+                    id_blocks.append(ids)
+                    weight_blocks.append(weights)
+        for number in range(first, len(self.segments)):
+            reader, offset = self.segments[number]
+            impacts, directory = self.impacts[number], self.directories[number]
             # deleted documents are in the postings: they are dropped once, at the end
             found = UNKNOWN
             if directory is not None and USE_IMPACTS:
@@ -389,13 +394,19 @@ class QueryEvaluator:
             key = term_key(q.fieldname, btext)
             located = combined.locate(key) if combined is not None else None
             if located is None or located is UNKNOWN or located[2] < 0:
-                found = self._positions_by_segment(q.fieldname, btext, key, docs)
+                found = self._positions_by_segment(q.fieldname, btext, key, docs, 0)
             else:
                 count, start, first = located
-                ids = matches.ids
+                ids = matches.ids[: matches.ids.searchsorted(combined.docs_end)]
                 if len(ids) != count:  # not the term's postings as read (cannot be): read them
                     ids = combined.read(start, count, _IDS, _SCORES)[0]
-                found = positions_in(ids, first, combined, docs)
+                split = docs.searchsorted(combined.docs_end)
+                found = positions_in(ids, first, combined, docs[:split])
+                if split < len(docs):  # an update's segments after the file's
+                    more = self._positions_by_segment(
+                        q.fieldname, btext, key, docs[split:], combined.covered
+                    )
+                    found = tuple(map(np.concatenate, zip(found, more, strict=True)))
             keys[btext] = _position_keys(*found)
         ends = keys[btexts[0]]
         for btext in btexts[1:]:
@@ -405,16 +416,16 @@ class QueryEvaluator:
         return keep
 
     def _positions_by_segment(
-        self, fieldname: str, btext: bytes, key: tuple[int, int], docs: np.ndarray
+        self, fieldname: str, btext: bytes, key: tuple[int, int], docs: np.ndarray, first: int
     ) -> tuple[np.ndarray, np.ndarray]:
-        """(counts, positions) of a term in each of ``docs`` (of the whole index, sorted),
-        read segment by segment: from a segment's position arrays when it keeps the term
-        there, else decoded from Whoosh's blocks."""
+        """(counts, positions) of a term in each of ``docs`` (of the whole index, sorted, in
+        segment ``first`` or after), read segment by segment: from a segment's position
+        arrays when it keeps the term there, else decoded from Whoosh's blocks."""
         counts = np.zeros(len(docs), dtype=np.int64)
         parts: list[np.ndarray] = []
-        for number, ((reader, offset), impacts, arrays) in enumerate(
-            zip(self.segments, self.impacts, self.position_arrays, strict=True)
-        ):
+        for number in range(first, len(self.segments)):
+            reader, offset = self.segments[number]
+            impacts, arrays = self.impacts[number], self.position_arrays[number]
             lo, hi = docs.searchsorted([offset, offset + reader.doc_count_all()])
             if lo == hi:
                 continue

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 
-from searchapp import scoring, term_directory
+from searchapp import combined_terms, scoring, term_directory
 from searchapp.combined_terms import (
     COMBINED_FILE,
     CombinedFormatError,
@@ -34,13 +34,18 @@ LARGE_SAMPLE = Path(__file__).resolve().parent / "fixtures" / "large-sample"
 QUERIES = ["command line", "lib*", "package manager", '"free software"', "pakage managr"]
 QUERIES += ["中国", "文件", "數據", "debian -python", "kind:caption", "the", "中华人民共和国"]
 QUERIES += ['"command line"', '"the system"', "软件包管理", '"package manager" debian']
+QUERIES += ['"package descriptions"', '"conversion of WordPerfect documents"']  # the added file
 
 
-@pytest.fixture(scope="module")
-def two_builds(tmp_path_factory) -> tuple[Path, Path, Path]:
+@pytest.fixture(scope="module", params=["kept", "written again"])
+def two_builds(request, tmp_path_factory) -> tuple[Path, Path, Path]:
     """The large sample built on two processes (two segments), then updated with one file
     removed (deleted documents) and one added (a segment more): (index folder, first build,
-    second build)."""
+    second build). The update keeps the first build's combined file (its new segment read
+    on its own), or (``UNCOVERED_SHARE`` 0) writes its own for its three segments."""
+    share = combined_terms.UNCOVERED_SHARE if request.param == "kept" else 0.0
+    saved, combined_terms.UNCOVERED_SHARE = combined_terms.UNCOVERED_SHARE, share
+    request.addfinalizer(lambda: setattr(combined_terms, "UNCOVERED_SHARE", saved))
     sources = tmp_path_factory.mktemp("ctr-sources")
     for path in sorted(LARGE_SAMPLE.glob("*.txt")):
         shutil.copy(path, sources / path.name)
@@ -68,14 +73,15 @@ def test_every_term_has_its_segments_postings_together(two_builds):
         evaluator = opened.evaluator
         assert len(evaluator.segments) >= 2 and opened.searcher.reader().has_deletions()
         combined = evaluator.combined
-        assert combined is not None
+        assert combined is not None and combined.covered >= 2
+        covered = evaluator.segments[: combined.covered]
         checked = 0
         for field in opened.searcher.reader().indexed_field_names():
             for btext in opened.searcher.reader().lexicon(field):
                 key = term_key(field, btext)
                 ids, weights, count = [], [], 0
                 for (_reader, offset), impacts, directory in zip(
-                    evaluator.segments, evaluator.impacts, evaluator.directories, strict=True
+                    covered, evaluator.impacts, evaluator.directories, strict=False
                 ):
                     found = directory.postings(key, impacts, np.int64, np.float64)
                     if found is not None:
@@ -83,6 +89,9 @@ def test_every_term_has_its_segments_postings_together(two_builds):
                         ids.append(found[1] + offset)
                         weights.append(found[2])
                 got = combined.postings(key, np.int64, np.float64)
+                if not count:  # only in the update's segment
+                    assert got is None
+                    continue
                 assert got is not None and got is not UNKNOWN, (field, btext)
                 assert got[0] == count
                 assert np.array_equal(got[1], np.concatenate(ids))
@@ -103,18 +112,18 @@ def test_kept_positions_are_the_segments_positions(two_builds):
         for field in ("text", "cjk"):
             for btext in reader.lexicon(field):
                 located = combined.locate(term_key(field, btext))
-                if located is UNKNOWN or located[2] < 0:
+                if located is None or located is UNKNOWN or located[2] < 0:
                     continue
                 count, start, first = located
                 ids = combined.read(start, count, np.int64, np.float64)[0]
                 got = positions_in(ids, first, combined, ids)
                 counts, positions = [], []
                 for (segment, offset), impacts, arrays, directory in zip(
-                    evaluator.segments,
+                    evaluator.segments[: combined.covered],
                     evaluator.impacts,
                     evaluator.position_arrays,
                     evaluator.directories,
-                    strict=True,
+                    strict=False,
                 ):
                     local = ids[(ids >= offset) & (ids < offset + segment.doc_count_all())]
                     in_segment = directory.locate(term_key(field, btext))
@@ -150,45 +159,54 @@ def test_searches_answer_the_same_without_the_combined_file(two_builds, monkeypa
     by_segment = []
     original_by_segment = scoring.QueryEvaluator._positions_by_segment
 
-    def counted_by_segment(self, *args):
-        by_segment.append(1)
-        return original_by_segment(self, *args)
+    def counted_by_segment(self, fieldname, btext, key, docs, first):
+        by_segment.append(first)
+        return original_by_segment(self, fieldname, btext, key, docs, first)
 
     monkeypatch.setattr(scoring.QueryEvaluator, "_positions_by_segment", counted_by_segment)
     got = _answers(index)
     # phrases on the file's positions, and words it does not keep read segment by segment
     assert sum(a["total"] for a in got) > 1000 and read and any(phrases) and by_segment
+    # the update's segment after the file's, when the update kept it: read on its own
+    assert any(by_segment) is (combined_terms.UNCOVERED_SHARE > 0)
     monkeypatch.setattr(scoring, "USE_COMBINED_TERMS", False)
     read.clear()
     phrases.clear()
     assert _answers(index) == got and not read and not any(phrases)
 
 
-def test_an_update_writes_its_own_file_and_leaves_the_previous_one(two_builds):
-    """The update's folder starts with hard links to the previous build's files: its file is
-    a new one, written for its own segments; the previous build's reads as it did."""
-    _index, first, second = two_builds
+def test_an_update_keeps_the_file_or_writes_its_own(two_builds):
+    """The update's folder starts with hard links to the previous build's files: it keeps
+    that file (written for its first two segments; its new one is read on its own), or it
+    writes a new one, for its three segments, and the previous build's reads as it did."""
+    index, first, second = two_builds
     old, new = first / COMBINED_FILE, second / COMBINED_FILE
-    assert old.exists() and new.exists()
-    assert old.stat().st_ino != new.stat().st_ino
+    kept = combined_terms.UNCOVERED_SHARE > 0
+    assert (old.stat().st_ino == new.stat().st_ino) is kept
     for build in (first, second):
         with whoosh_index.open_dir(str(build)).searcher() as searcher:
             segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
-            assert len(CombinedTerms(build / COMBINED_FILE, segments).hashes) > 10_000
+            found = CombinedTerms(build / COMBINED_FILE, segments)
+            assert len(found.hashes) > 10_000
+            assert found.covered == (2 if build == first or kept else 3) <= len(segments)
+    with IndexHandle(index).reading() as opened:
+        assert len(opened.evaluator.segments) == 3
 
 
 def test_a_file_for_other_segments_or_damaged_is_ignored(two_builds, tmp_path, caplog):
-    index, first, second = two_builds
+    index, _first, second = two_builds
     want = _answers(index)
     copy = tmp_path / "copy"
     shutil.copytree(index, copy, symlinks=True)
     build = current_build(copy)
-    shutil.copy(first / COMBINED_FILE, build / COMBINED_FILE)  # another build's segments
+    data = (second / COMBINED_FILE).read_bytes()
+    at = data.index(b'[["')  # the first segment's id in the header: another segment's
+    (build / COMBINED_FILE).unlink()
+    (build / COMBINED_FILE).write_bytes(data[: at + 3] + b"X" + data[at + 4 :])
     with IndexHandle(copy).reading() as opened:
         assert opened.evaluator.combined is None
     assert "written for other segments" in caplog.text
     assert _answers(copy) == want
-    data = (second / COMBINED_FILE).read_bytes()
     (build / COMBINED_FILE).write_bytes(data[:-3])
     with IndexHandle(copy).reading() as opened:
         assert opened.evaluator.combined is None
