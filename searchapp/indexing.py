@@ -270,8 +270,7 @@ def build_index(
             outcome = _write_build(
                 plan, previous if not rebuild else None, tmp_dir, progress, procs
             )
-            _write_vocabularies(tmp_dir)
-            _write_combined_terms(tmp_dir)
+            _write_read_aids(tmp_dir)
             outcome.merge_into(report)
             articles, manifest_files = _merge_manifest(plan, old_articles, outcome, rebuild)
             if not articles:
@@ -482,49 +481,37 @@ def _write_build(
     return outcome
 
 
-def _write_vocabularies(build: Path) -> None:
-    """The build's sorted word lists (``searchapp.vocabulary``), from its finished segments."""
-    ix = whoosh_index.open_dir(str(build))
-    try:
-        with ix.reader() as reader:
-            write_vocabularies(build, reader)
-    finally:
-        ix.close()
-
-
-def _write_combined_terms(build: Path) -> None:
-    """The build's combined term file (``searchapp.combined_terms``), from its finished
-    segments, unless the update's folder holds the previous build's file and it can stay
-    (``keeps_up``): written for its first segments, the update's few documents after them.
-    Otherwise the link to it is dropped and the file written for the longest run of first
-    segments with term directories and impacts (all of them, unless Whoosh merged some)."""
-    path = build / COMBINED_FILE
+def _write_read_aids(build: Path) -> None:
+    """The files beside the build's finished segments that searches read instead of walking
+    Whoosh's: the vocabularies (``searchapp.vocabulary``) and the combined term file
+    (``_write_combined_terms``), from one opening of the index."""
     ix = whoosh_index.open_dir(str(build))
     try:
         with ix.searcher() as searcher:
-            segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
-            if path.exists() and keeps_up(path, segments):
-                return
-            path.unlink(missing_ok=True)
-            directories = [term_directory(reader) for reader, _offset in segments]
-            impacts = [Impacts.of(reader) for reader, _offset in segments]
-            arrays = [position_arrays(reader) for reader, _offset in segments]
-            usable = 0
-            while (
-                usable < len(segments)
-                and directories[usable] is not None
-                and impacts[usable] is not None
-            ):
-                usable += 1
-            write_combined(
-                path,
-                segments[:usable],
-                directories[:usable],
-                impacts[:usable],
-                arrays[:usable],
-            )
+            write_vocabularies(build, searcher.reader())
+            _write_combined_terms(build, searcher)
     finally:
         ix.close()
+
+
+def _write_combined_terms(build: Path, searcher) -> None:
+    """The build's combined term file (``searchapp.combined_terms``), unless the update's
+    folder holds the previous build's file and it can stay (``keeps_up``): written for its
+    first segments, the update's few documents after them. Otherwise the link to it is
+    dropped and the file written for the longest run of first segments with term directories
+    and impacts (all of them, unless Whoosh merged some)."""
+    path = build / COMBINED_FILE
+    segments = [(sub.reader(), offset) for sub, offset in searcher.leaf_searchers()]
+    if path.exists() and keeps_up(path, segments):
+        return
+    path.unlink(missing_ok=True)
+    directories = [term_directory(reader) for reader, _offset in segments]
+    impacts = [Impacts.of(reader) for reader, _offset in segments]
+    arrays = [position_arrays(reader) for reader, _offset in segments]
+    pairs = enumerate(zip(directories, impacts, strict=True))
+    missing = (i for i, (directory, impact) in pairs if directory is None or impact is None)
+    usable = next(missing, len(segments))
+    write_combined(path, segments[:usable], directories[:usable], impacts[:usable], arrays[:usable])
 
 
 #: Postings a writer holds in memory (TermPool's estimate) before its segment is written and a
